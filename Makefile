@@ -1,0 +1,45 @@
+# fieldcourt: the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv kafka-jars test test-unit check lint typecheck format demo clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+kafka-jars:
+	bash deploy/kafka/fetch.sh
+
+## The whole suite against a real broker the tests start and stop themselves.
+test: venv kafka-jars
+	$(BIN)/pytest
+
+test-unit: venv
+	$(BIN)/pytest -m "not kafka"
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+demo: venv kafka-jars
+	$(BIN)/fieldcourt demo
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,272 @@
+"""A local single-node Apache Kafka (KRaft, broker+controller) for development, tests and the demo.
+
+The jars come from Maven Central through ``deploy/kafka/fetch.sh``; this module formats the
+storage once, runs ``kafka.Kafka`` on Java 17 bound to 127.0.0.1 and stops it by its pid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from fieldcourt.settings import PROJECT_ROOT, Settings
+
+FETCH_SCRIPT = PROJECT_ROOT / "deploy" / "kafka" / "fetch.sh"
+LOG4J_CONFIG = PROJECT_ROOT / "deploy" / "kafka" / "log4j2.yaml"
+MIN_JAVA = 17
+
+SERVER_PROPERTIES = """\
+# Written by fieldcourt; a single combined broker+controller on loopback.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:{controller_port}
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs={log_dir}
+num.partitions=1
+default.replication.factor=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=8
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+message.max.bytes=16777216
+replica.fetch.max.bytes=16777216
+log.retention.check.interval.ms=60000
+"""
+
+
+class BrokerError(Exception):
+    """The local broker could not be fetched, started or stopped; the message says why."""
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    running: bool
+    pid: int | None
+    bootstrap: str
+    data_dir: Path
+    log_file: Path
+
+    def describe(self) -> str:
+        if self.running:
+            return f"kafka: running (pid {self.pid}) on {self.bootstrap}, data in {self.data_dir}"
+        return f"kafka: not running (data in {self.data_dir})"
+
+
+class LocalBroker:
+    """Lifecycle of the local broker described by a ``Settings``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = settings.data_dir / "kafka"
+        self.log_dir = self.root / "logs"
+        self.config_file = self.root / "server.properties"
+        self.pid_file = self.root / "broker.pid"
+        self.log_file = self.root / "broker.log"
+        self.libs = settings.kafka_home / "libs"
+        self.bootstrap = f"127.0.0.1:{settings.kafka_port}"
+
+    # -- fetching and formatting -------------------------------------------------------------
+    def fetch(self) -> None:
+        env = {**os.environ, "FIELDCOURT_KAFKA_HOME": str(self.settings.kafka_home)}
+        result = subprocess.run(["bash", str(FETCH_SCRIPT)], env=env, check=False)  # noqa: S603,S607
+        if result.returncode != 0:
+            raise BrokerError("fetching the Kafka jars failed (see the Maven output above)")
+
+    def java(self) -> str:
+        java_home = os.environ.get("JAVA_HOME")
+        java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+        if not java or not Path(java).exists():
+            raise BrokerError(f"Java {MIN_JAVA}+ is needed to run Kafka; none found")
+        out = subprocess.run(  # noqa: S603
+            [java, "-version"], capture_output=True, text=True, check=False
+        ).stderr
+        match = re.search(r'version "(\d+)', out)
+        if not match or int(match.group(1)) < MIN_JAVA:
+            raise BrokerError(f"Kafka 4 needs Java {MIN_JAVA}+, found: {out.splitlines()[:1]}")
+        return java
+
+    def _classpath(self) -> str:
+        if not self.libs.is_dir() or not any(self.libs.glob("kafka_2.13-*.jar")):
+            self.fetch()
+        return f"{self.libs}/*"
+
+    def _write_config(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text(
+            SERVER_PROPERTIES.format(
+                port=self.settings.kafka_port,
+                controller_port=self.settings.kafka_controller_port,
+                log_dir=self.log_dir,
+            )
+        )
+
+    def _format_once(self, java: str, classpath: str) -> None:
+        if (self.log_dir / "meta.properties").exists():
+            return
+        cluster_id = uuid.uuid4().hex[:22]
+        result = subprocess.run(  # noqa: S603
+            [java, *self._log_opts(), "-cp", classpath, "kafka.tools.StorageTool", "format",
+             "-t", cluster_id, "-c", str(self.config_file)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise BrokerError(f"formatting KRaft storage failed:\n{result.stdout}{result.stderr}")
+
+    def _log_opts(self) -> list[str]:
+        return [f"-Dlog4j2.configurationFile={LOG4J_CONFIG}", f"-Dkafka.logs.dir={self.root}"]
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def _pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and b"kafka.Kafka" not in cmdline.read_bytes():
+            return None  # a recycled pid, not our broker
+        return pid
+
+    def status(self) -> BrokerStatus:
+        pid = self._pid()
+        return BrokerStatus(
+            running=pid is not None and _port_open(self.settings.kafka_port),
+            pid=pid,
+            bootstrap=self.bootstrap,
+            data_dir=self.root,
+            log_file=self.log_file,
+        )
+
+    def up(self, timeout_s: float = 90.0) -> BrokerStatus:
+        """Start the broker unless it runs already; return once it answers Kafka requests."""
+        if self._pid() is not None:
+            self.wait_ready(timeout_s)
+            return self.status()
+        for port in (self.settings.kafka_port, self.settings.kafka_controller_port):
+            if _port_open(port):
+                raise BrokerError(f"port {port} on 127.0.0.1 is taken by another process")
+        java = self.java()
+        classpath = self._classpath()
+        self._write_config()
+        self._format_once(java, classpath)
+        heap = self.settings.kafka_heap
+        with self.log_file.open("ab") as log:
+            proc = subprocess.Popen(  # noqa: S603
+                [java, f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1",
+                 "-Djava.awt.headless=true", *self._log_opts(), "-cp", classpath, "kafka.Kafka",
+                 str(self.config_file)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+        self.pid_file.write_text(str(proc.pid))
+        try:
+            self.wait_ready(timeout_s, proc)
+        except BrokerError:
+            self.down()
+            raise
+        return self.status()
+
+    def wait_ready(self, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise BrokerError(
+                    f"the broker exited with code {proc.returncode}; last lines of "
+                    f"{self.log_file}:\n{_tail(self.log_file)}"
+                )
+            if _port_open(self.settings.kafka_port) and asyncio.run(_answers(self.bootstrap)):
+                return
+            time.sleep(0.2)
+        raise BrokerError(f"the broker did not answer within {timeout_s:.0f}s; see {self.log_file}")
+
+    def down(self, timeout_s: float = 30.0) -> bool:
+        """Stop the broker cleanly (SIGTERM), then forcibly; True if one was running."""
+        pid = self._pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        if _alive(pid):
+            _signal_group(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.05)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+
+async def _answers(bootstrap: str) -> bool:
+    """True once the broker serves metadata (not merely accepts TCP connections)."""
+    from aiokafka import AIOKafkaClient
+
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout=5)
+        return bool(client.cluster.brokers())
+    except Exception:  # any failure means "not yet"
+        return False
+    finally:
+        await client.close()
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and ") Z " in stat.read_text())
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

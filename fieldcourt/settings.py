@@ -1,0 +1,118 @@
+"""fieldcourt's configuration: one typed object read from ``FIELDCOURT_*`` variables.
+
+Validated once at start-up; every other module receives a ``Settings`` instead of reading the
+environment itself.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PSEUDONYM_KEY_MIN_BYTES = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class TableStore(StrEnum):
+    MEMORY = "memory"
+    ROCKSDB = "rocksdb"
+
+
+class ProcessingGuarantee(StrEnum):
+    AT_LEAST_ONCE = "at_least_once"
+    EXACTLY_ONCE = "exactly_once"
+
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set, with defaults that work on a fresh machine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FIELDCOURT_", extra="forbid", frozen=True, validate_default=True
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    app_id: str = Field("fieldcourt", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
+    broker: str = Field("127.0.0.1:9092", min_length=1, description="Kafka bootstrap servers")
+    pseudonym_key: SecretStr | None = Field(
+        None, description="HMAC key for subject references; required in production"
+    )
+    web_bind: str = "127.0.0.1"
+    web_port: Port = 6066
+    store: TableStore = TableStore.ROCKSDB
+    data_dir: Path = PROJECT_ROOT / "var"
+    rules_file: Path | None = None
+    sectors_file: Path | None = None
+    topic_partitions: int = Field(4, ge=1, le=256)
+    topic_replication: int = Field(1, ge=1, le=16)
+    processing_guarantee: ProcessingGuarantee = ProcessingGuarantee.AT_LEAST_ONCE
+    max_message_bytes: int = Field(1_048_576, ge=1024)
+    future_tolerance_s: float = Field(300.0, ge=0)
+
+    # The local broker that `fieldcourt kafka up` runs (development, tests, demo).
+    kafka_home: Path = PROJECT_ROOT / ".kafka"
+    kafka_port: Port = 9092
+    kafka_controller_port: Port = 9093
+    kafka_heap: str = Field("512m", pattern=r"^[0-9]+[kmgKMG]$")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.environment is Environment.PRODUCTION:
+            if self.pseudonym_key is None:
+                raise ValueError(
+                    "FIELDCOURT_PSEUDONYM_KEY is required in production: subject references "
+                    "must be keyed with the office's secret"
+                )
+        if self.pseudonym_key is not None and (
+            len(self.pseudonym_key.get_secret_value().encode()) < PSEUDONYM_KEY_MIN_BYTES
+        ):
+            raise ValueError(
+                f"FIELDCOURT_PSEUDONYM_KEY must be at least {PSEUDONYM_KEY_MIN_BYTES} bytes long"
+            )
+        if self.kafka_port == self.kafka_controller_port:
+            raise ValueError("FIELDCOURT_KAFKA_PORT and FIELDCOURT_KAFKA_CONTROLLER_PORT differ")
+        return self
+
+    def pseudonym_key_bytes(self) -> bytes:
+        """The HMAC key; in development a missing key becomes one stored in the data folder."""
+        if self.pseudonym_key is not None:
+            return self.pseudonym_key.get_secret_value().encode()
+        path = self.data_dir / "dev-pseudonym.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+    @property
+    def broker_url(self) -> str:
+        return ",".join(f"kafka://{host}" for host in self.broker.split(","))
+
+
+class SettingsError(Exception):
+    """The configuration is invalid; the message names each bad variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings once, turning pydantic's report into a readable one."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            name = f"FIELDCOURT_{where.upper()}" if where else "configuration"
+            lines.append(f"  {name}: {err['msg']}")
+        raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
