@@ -1,0 +1,51 @@
+"""Builds the one ``faust.App`` from the settings and attaches the agents to it.
+
+Nothing is decorated onto a global app at import time: ``create_app`` is the only place that
+creates the app, so tests and the CLI build as many independent apps as they need.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from agents.ingest import register_ingest
+from fieldcourt.settings import ProcessingGuarantee, Settings, TableStore
+from fieldcourt.topics import MAX_MESSAGE_BYTES
+
+
+def faust_config(settings: Settings) -> dict[str, Any]:
+    """Faust settings derived from ours; the web server exposes nothing but what we add."""
+    return {
+        "broker": settings.broker_url,
+        "store": "rocksdb://" if settings.store is TableStore.ROCKSDB else "memory://",
+        "datadir": str(settings.data_dir / "faust" / settings.app_id),
+        "topic_partitions": settings.topic_partitions,
+        "topic_replication_factor": settings.topic_replication,
+        "topic_allow_declare": True,
+        "processing_guarantee": (
+            "exactly_once"
+            if settings.processing_guarantee is ProcessingGuarantee.EXACTLY_ONCE
+            else "at_least_once"
+        ),
+        "producer_max_request_size": MAX_MESSAGE_BYTES + 65536,
+        "consumer_max_fetch_size": MAX_MESSAGE_BYTES + 65536,
+        "consumer_auto_offset_reset": "earliest",
+        "web_enabled": True,
+        "web_bind": settings.web_bind,
+        "web_port": settings.web_port,
+        "web_host": settings.web_bind,
+        "web_router_enabled": False,
+        "web_tables_enabled": False,
+        "web_stats_enabled": False,
+        "web_graph_enabled": False,
+        "web_metrics_enabled": False,
+        "web_in_thread": False,
+    }
+
+
+def create_app(settings: Settings) -> faust.App:
+    app = faust.App(settings.app_id, **faust_config(settings))
+    register_ingest(app, settings)
+    return app

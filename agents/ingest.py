@@ -1,0 +1,123 @@
+"""Ingest agents: one per inbound topic. Raw bytes in; enriched events or dead letters out.
+
+The agent is wiring only: parsing, deduplication and enrichment are plain functions in
+``streams/``. Every record ends in exactly one place: the internal valid-events topic, the
+dead-letter topic, or the duplicate counter. Sends are awaited until the broker acknowledges
+them, so an offset is never committed for a record whose output was not written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import faust
+
+from fieldcourt.metrics import METRICS
+from fieldcourt.settings import Settings
+from fieldcourt.topics import DEADLETTER_TOPIC, FIELD_TOPICS, VALID_EVENTS, internal_topic
+from schemas.codec import dumps
+from streams.dedupe import Decision, Deduplicator
+from streams.enrich import Enricher
+from streams.errors import Reason, RejectedInput
+from streams.geofence import load_sectors
+from streams.ingest import Accepted, parse_record
+from streams.pseudonym import Pseudonymiser
+
+log = logging.getLogger(__name__)
+
+DEDUPE_RETENTION = dt.timedelta(days=120)
+
+
+def raw_topic(app: faust.App, name: str, **kwargs: Any) -> faust.TopicT:
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+        allow_empty=True, **kwargs,
+    )  # fmt: skip
+
+
+def deadletter_headers(message: Any, error: RejectedInput) -> list[tuple[str, bytes]]:
+    original = [(k, v) for k, v in (message.headers or [])]
+    return [
+        *original,
+        ("error.reason", str(error.reason).encode()),
+        ("error.detail", error.detail.encode()),
+        ("source.topic", message.topic.encode()),
+        ("source.partition", str(message.partition).encode()),
+        ("source.offset", str(message.offset).encode()),
+    ]
+
+
+def register_ingest(app: faust.App, settings: Settings) -> None:
+    enricher = Enricher(
+        Pseudonymiser(settings.pseudonym_key_bytes()), load_sectors(settings.sectors_file)
+    )
+    dedupe_table = app.Table(
+        "dedupe", default=None, partitions=settings.topic_partitions,
+        help="event_id -> payload fingerprint and first source position",
+    )  # fmt: skip
+    dedupe = Deduplicator(dedupe_table)
+    deadletter = raw_topic(app, DEADLETTER_TOPIC)
+    valid = raw_topic(app, internal_topic(settings, VALID_EVENTS))
+    tolerance = dt.timedelta(seconds=settings.future_tolerance_s)
+
+    async def reject(message: Any, error: RejectedInput) -> None:
+        METRICS.deadlettered(error.reason)
+        log.info("dead-letter %s %s[%s]@%s: %s", error.reason, message.topic,
+                 message.partition, message.offset, error.detail)  # fmt: skip
+        fut = await deadletter.send(
+            key=message.key, value=message.value,
+            headers=deadletter_headers(message, error), force=True,
+        )  # fmt: skip
+        await fut
+
+    async def handle(message: Any) -> None:
+        result = parse_record(
+            message.topic, message.key, message.value, dt.datetime.now(dt.UTC),
+            max_bytes=settings.max_message_bytes, future_tolerance=tolerance,
+        )  # fmt: skip
+        if isinstance(result, RejectedInput):
+            await reject(message, result)
+            return
+        await forward(message, result)
+
+    async def forward(message: Any, accepted: Accepted) -> None:
+        event = accepted.event
+        position = (message.topic, message.partition, message.offset)
+        decision = dedupe.check(event.event_id, accepted.fingerprint, position, event.occurred_at)
+        if decision is Decision.DUPLICATE:
+            METRICS.duplicate(message.topic)
+            return
+        if decision is Decision.CONFLICT:
+            await reject(message, RejectedInput(
+                Reason.CONFLICTING_DUPLICATE,
+                f"event_id {event.event_id!r} was already received with another payload",
+            ))  # fmt: skip
+            return
+        enriched = enricher.enrich(event)
+        fut = await valid.send(key=event.event_id.encode(), value=dumps(enriched), force=True)
+        await fut
+        METRICS.accepted(message.topic, enriched.kind)
+
+    async def ingest(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            message = event.message
+            METRICS.consumed(message.topic)
+            try:
+                await handle(message)
+            except Exception as exc:  # a bug must not lose the record nor kill the worker
+                log.exception("processing failed for %s[%s]@%s", message.topic,
+                              message.partition, message.offset)  # fmt: skip
+                await reject(message, RejectedInput(Reason.PROCESSING_ERROR, repr(exc)))
+            yield None
+
+    for name in FIELD_TOPICS:
+        agent_name = "ingest-" + name.split(".")[1]
+        app.agent(raw_topic(app, name), name=agent_name)(ingest)
+
+    @app.timer(interval=3600.0, on_leader=False)
+    async def sweep_dedupe() -> None:
+        purged = dedupe.sweep(dt.datetime.now(dt.UTC) - DEDUPE_RETENTION)
+        METRICS.purged("dedupe", purged)

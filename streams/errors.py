@@ -1,0 +1,53 @@
+"""Why an input is rejected: the dead-letter reasons and the errors that carry them.
+
+::
+
+    FieldcourtError
+    └── RejectedInput                 an inbound record goes to field.deadletter.v1
+        ├── reason empty_value          a tombstone or empty value
+        ├── reason too_large            larger than the configured maximum
+        ├── reason invalid_encoding     not UTF-8
+        ├── reason invalid_json         not JSON
+        ├── reason not_an_object        JSON, but not an object
+        ├── reason schema_violation     does not match its topic's schema
+        ├── reason future_event         occurred_at more than 5 minutes in the future
+        ├── reason key_mismatch         record key is not the event_id (SPEC 3)
+        ├── reason conflicting_duplicate  a known event_id with another payload
+        ├── reason unknown_topic        a topic ingest does not know
+        └── reason processing_error     fieldcourt failed on it (a bug): kept, not lost
+
+The reason travels in the ``error.reason`` header, a human-readable sentence in ``error.detail``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    EMPTY_VALUE = "empty_value"
+    TOO_LARGE = "too_large"
+    INVALID_ENCODING = "invalid_encoding"
+    INVALID_JSON = "invalid_json"
+    NOT_AN_OBJECT = "not_an_object"
+    SCHEMA_VIOLATION = "schema_violation"
+    FUTURE_EVENT = "future_event"
+    KEY_MISMATCH = "key_mismatch"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
+    UNKNOWN_TOPIC = "unknown_topic"
+    PROCESSING_ERROR = "processing_error"
+
+
+class FieldcourtError(Exception):
+    """Base of fieldcourt's own errors."""
+
+
+class RejectedInput(FieldcourtError):
+    """An inbound record that cannot be accepted; it is dead-lettered, never dropped."""
+
+    MAX_DETAIL = 1000
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail[: self.MAX_DETAIL]
+        super().__init__(f"{reason}: {self.detail}")
