@@ -6,6 +6,7 @@ creates the app, so tests and the CLI build as many independent apps as they nee
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -46,6 +47,8 @@ def faust_config(settings: Settings) -> dict[str, Any]:
 
 
 def create_app(settings: Settings) -> faust.App:
-    app = faust.App(settings.app_id, **faust_config(settings))
+    config = faust_config(settings)
+    Path(config["datadir"]).parent.mkdir(parents=True, exist_ok=True)
+    app = faust.App(settings.app_id, **config)
     register_ingest(app, settings)
     return app

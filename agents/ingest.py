@@ -117,7 +117,8 @@ def register_ingest(app: faust.App, settings: Settings) -> None:
         agent_name = "ingest-" + name.split(".")[1]
         app.agent(raw_topic(app, name), name=agent_name)(ingest)
 
-    @app.timer(interval=3600.0, on_leader=False)
     async def sweep_dedupe() -> None:
         purged = dedupe.sweep(dt.datetime.now(dt.UTC) - DEDUPE_RETENTION)
         METRICS.purged("dedupe", purged)
+
+    app.timer(interval=3600.0, on_leader=False)(sweep_dedupe)

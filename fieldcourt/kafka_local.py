@@ -82,6 +82,7 @@ class LocalBroker:
         self.log_file = self.root / "broker.log"
         self.libs = settings.kafka_home / "libs"
         self.bootstrap = f"127.0.0.1:{settings.kafka_port}"
+        self._proc: subprocess.Popen[bytes] | None = None  # set when this object started it
 
     # -- fetching and formatting -------------------------------------------------------------
     def fetch(self) -> None:
@@ -181,6 +182,7 @@ class LocalBroker:
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )  # fmt: skip
+        self._proc = proc
         self.pid_file.write_text(str(proc.pid))
         try:
             self.wait_ready(timeout_s, proc)
@@ -217,6 +219,9 @@ class LocalBroker:
             while _alive(pid):
                 time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
+        if self._proc is not None and self._proc.pid == pid:
+            self._proc.wait()
+            self._proc = None
         return True
 
 

@@ -69,12 +69,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        if self.environment is Environment.PRODUCTION:
-            if self.pseudonym_key is None:
-                raise ValueError(
-                    "FIELDCOURT_PSEUDONYM_KEY is required in production: subject references "
-                    "must be keyed with the office's secret"
-                )
+        if self.environment is Environment.PRODUCTION and self.pseudonym_key is None:
+            raise ValueError(
+                "FIELDCOURT_PSEUDONYM_KEY is required in production: subject references "
+                "must be keyed with the office's secret"
+            )
         if self.pseudonym_key is not None and (
             len(self.pseudonym_key.get_secret_value().encode()) < PSEUDONYM_KEY_MIN_BYTES
         ):

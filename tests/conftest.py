@@ -14,6 +14,8 @@ from fieldcourt.settings import Settings, load_settings
 from fieldcourt.topics import apply_topics, catalogue
 from tests.kafka import WorkerProcess, run, worker_env
 
+TEST_KEY = "test-key-" + "0" * 40
+
 
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -42,7 +44,7 @@ def app_settings(kafka_broker: str, tmp_path: Path) -> Settings:
         broker=kafka_broker,
         app_id=f"fc-test-{uuid.uuid4().hex[:8]}",
         data_dir=tmp_path / "data",
-        pseudonym_key="test-key-" + "0" * 40,
+        pseudonym_key=TEST_KEY,
     )
     run(apply_topics(settings, catalogue(settings)))
     return settings
@@ -55,8 +57,9 @@ def worker(app_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Wor
 
     def start(**extra_env: str) -> WorkerProcess:
         env = worker_env(
-            app_settings.broker, app_settings.app_id, app_settings.data_dir, **extra_env
-        )
+            app_settings.broker, app_settings.app_id, app_settings.data_dir,
+            FIELDCOURT_PSEUDONYM_KEY=TEST_KEY, **extra_env,
+        )  # fmt: skip
         proc = WorkerProcess(env, tmp_path / f"worker{len(started)}").start()
         started.append(proc)
         proc.wait_ready()

@@ -22,7 +22,9 @@ def fieldcourt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
 
 
 def broker_processes(data_dir: Path) -> list[str]:
-    out = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True
+    )
     return [line for line in out.stdout.splitlines() if "kafka.Kafka" in line
             and str(data_dir) in line]  # fmt: skip
 
