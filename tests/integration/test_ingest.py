@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 
 import orjson
 import pytest
@@ -98,3 +99,34 @@ def test_valid_duplicate_conflicting_and_malformed_inputs_are_each_accounted_onc
     for record in out_valid:
         assert b"last_name" not in record.value
         assert b"first_name" not in record.value
+
+
+def test_a_restarted_worker_recovers_its_dedupe_table_from_the_changelog(
+    app_settings: Settings, worker: Callable[..., WorkerProcess], tmp_path: Path
+) -> None:
+    """The second worker starts on an empty local store: only the changelog can tell it."""
+    run_id = app_settings.app_id
+    first = raw_arrest(event_id=f"{run_id}-r1")
+    second = raw_arrest(event_id=f"{run_id}-r2")
+    valid_topic = internal_topic(app_settings, VALID_EVENTS)
+    mark = run_id.encode()
+
+    def forwarded(count: int) -> list[bytes]:
+        records = run(consume_until(
+            app_settings.broker, [valid_topic],
+            lambda recs: sum(mark in (r.key or b"") for r in recs) >= count,
+            timeout_s=60, settle_s=2,
+        ))  # fmt: skip
+        return sorted(r.key for r in records if mark in (r.key or b""))
+
+    one = worker(FIELDCOURT_DATA_DIR=str(tmp_path / "first"))
+    run(produce(app_settings.broker, [(ARRESTS, first["event_id"].encode(), _bytes(first))]))
+    assert forwarded(1) == [first["event_id"].encode()]
+    assert one.stop() == 0  # clean shutdown on SIGTERM
+
+    worker(FIELDCOURT_DATA_DIR=str(tmp_path / "second"))
+    run(produce(app_settings.broker, [
+        (ARRESTS, first["event_id"].encode(), _bytes(first)),  # a redelivery
+        (ARRESTS, second["event_id"].encode(), _bytes(second)),
+    ]))  # fmt: skip
+    assert forwarded(2) == sorted([first["event_id"].encode(), second["event_id"].encode()])
