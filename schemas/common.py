@@ -1,15 +1,51 @@
-"""Building blocks shared by the inbound models: strict base model, UTC timestamps, people, places."""
+"""Shared building blocks of the models: strict base model, UTC timestamps, people, places."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+)
+
+# Offset optional here so that AwareDatetime, not this pattern, reports a missing one.
+_RFC3339_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:[0-5]\d)?"
+)
+_RFC3339_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _wire_form(
+    pattern: re.Pattern[str], parse: Callable[[str], object], what: str
+) -> BeforeValidator:
+    """Parse strings of exactly this form ourselves: pydantic's parser also reads Unix time
+    (``"1700000000"`` as a timestamp, ``"0"`` as 1970-01-01), which no producer means."""
+
+    def read(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if not pattern.fullmatch(value):
+            raise ValueError(f"expected {what}")
+        return parse(value)
+
+    return BeforeValidator(read)
 
 
 def _to_utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC)
+    # 0001-01-01T00:00:00+01:00 has no UTC datetime: a validation error, not an OverflowError.
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise ValueError("timestamp out of range once converted to UTC") from exc
 
 
 def format_utc(value: dt.datetime) -> str:
@@ -19,8 +55,16 @@ def format_utc(value: dt.datetime) -> str:
 
 #: A timestamp that must carry an offset; held and emitted in UTC.
 UtcDatetime = Annotated[
-    AwareDatetime, AfterValidator(_to_utc), PlainSerializer(format_utc, return_type=str)
+    AwareDatetime,
+    _wire_form(
+        _RFC3339_DATETIME, lambda v: dt.datetime.fromisoformat(v.upper()), "an RFC 3339 timestamp"
+    ),
+    AfterValidator(_to_utc),
+    PlainSerializer(format_utc, return_type=str),
 ]
+
+#: A calendar date, ``YYYY-MM-DD`` on the wire.
+Date = Annotated[dt.date, _wire_form(_RFC3339_DATE, dt.date.fromisoformat, "a YYYY-MM-DD date")]
 
 #: Identifiers from the outside: non-empty, bounded, no control characters.
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
@@ -50,5 +94,5 @@ class Person(StrictModel):
     person_id: Identifier | None = None
     last_name: Text
     first_name: Text
-    birth_date: dt.date | None = None
+    birth_date: Date | None = None
     aliases: list[Text] = Field(default_factory=list, max_length=32)
