@@ -1,9 +1,9 @@
-"""The wire contract of fieldcourt: pydantic v2 models of every event it reads or writes (SPEC 4, 7)."""
+"""The wire contract of fieldcourt: pydantic v2 models of what it reads and writes (SPEC 4, 7)."""
 
 from schemas.cases import Alert, CaseEvent
+from schemas.common import Location, Person, Source
 from schemas.enriched import EnrichedEvent, SubjectRef
 from schemas.field import FIELD_MODELS, Arrest, DealingAddress, FieldEvent, Seizure
-from schemas.common import Location, Person, Source
 
 __all__ = [
     "FIELD_MODELS",

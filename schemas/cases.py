@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from schemas.common import StrictModel, UtcDatetime
+from schemas.enriched import SUBJECT_REF_PATTERN
 
 Section = Literal["P12", "P20", "F3", "P4"]
 CaseEventType = Literal[
@@ -22,7 +23,7 @@ class Anchor(StrictModel):
 
 
 class CaseSubject(StrictModel):
-    ref: str
+    ref: str = Field(pattern=SUBJECT_REF_PATTERN)
     roles: list[str] = Field(default_factory=list)
 
 
@@ -37,7 +38,7 @@ class CaseEvent(StrictModel):
     merged_into: str | None = None
     anchor: Anchor
     sector: str | None = None
-    rule_ids: list[str]
+    rule_ids: list[str] = Field(min_length=1)
     reason: str = Field(min_length=1)
     subjects: list[CaseSubject] = Field(default_factory=list)
     addresses: list[str] = Field(default_factory=list)
@@ -59,7 +60,7 @@ class Alert(StrictModel):
     alert_id: str = Field(pattern=r"^A-[0-9a-z]+$")
     sector: str
     from_sector: str | None = None
-    subjects: list[str] = Field(default_factory=list)
+    subjects: list[Annotated[str, Field(pattern=SUBJECT_REF_PATTERN)]] = Field(default_factory=list)
     evidence: list[str] = Field(default_factory=list)
     window: AlertWindow
     reason: str = Field(min_length=1)

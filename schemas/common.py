@@ -67,8 +67,23 @@ UtcDatetime = Annotated[
 Date = Annotated[dt.date, _wire_form(_RFC3339_DATE, dt.date.fromisoformat, "a YYYY-MM-DD date")]
 
 #: Identifiers from the outside: non-empty, bounded, no control characters.
-Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Text = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]+$")]
+#: (At least one visible character: a blank name would make all blank-named people one subject.)
+Identifier = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+    ),
+]
+Text = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=512,
+        pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b-\x1f\x7f]*$",
+    ),
+]
 
 
 class StrictModel(BaseModel):

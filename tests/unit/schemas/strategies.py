@@ -22,7 +22,9 @@ from schemas.field import (
 )
 
 # No control characters (Cc) nor lone surrogates (Cs): what Identifier and Text allow, or less.
-texts = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=24)
+texts = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=24).filter(
+    str.strip
+)
 
 #: RFC 3339 offsets are whole minutes, strictly within a day.
 offsets = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(

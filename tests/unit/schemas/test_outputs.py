@@ -6,7 +6,7 @@ import json
 from typing import Any, get_args
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from schemas import codec
 from schemas.cases import Alert, AlertType, AnchorKind, CaseEvent, CaseEventType, Section
@@ -180,3 +180,20 @@ def test_enriched_subject_roles(role: str) -> None:
 )
 def test_refused(model: type[BaseModel], path: tuple[str | int, ...], value: Any) -> None:
     rejects(model, edited(example(model), path, value), path)
+
+
+def test_blank_names_and_names_in_outputs_are_refused() -> None:
+    """A blank name would merge people into one subject; a name must never reach an output."""
+    from schemas.cases import Alert, CaseSubject
+    from schemas.common import Person
+
+    with pytest.raises(ValidationError):
+        Person(last_name="   ", first_name="Alrik")
+    with pytest.raises(ValidationError):
+        CaseSubject(ref="Zorvanek Alrik")
+    with pytest.raises(ValidationError):
+        Alert.model_validate(
+            {"alert_type": "surge", "alert_id": "A-1", "sector": "x", "subjects": ["Zorvanek"],
+             "window": {"start": "2025-01-01T00:00:00Z", "end": "2025-01-02T00:00:00Z"},
+             "reason": "r", "emitted_at": "2025-01-02T00:00:00Z"}
+        )  # fmt: skip
