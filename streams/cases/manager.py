@@ -1,0 +1,190 @@
+"""The case manager: turns rule matches into case events, once per match (SPEC 7).
+
+Store layout (JSON values, always written by assignment so that a Faust table records them):
+
+- ``case|{case_id}``: the case's latest :class:`~streams.cases.state.CaseState`;
+- ``fwd|{case_id}``: the case that absorbed this one; its later matches are applied there;
+- ``out|{match_id}``: what applying the match decided, the outbox: ``at`` (its
+  ``emitted_at``), ``events`` (the case events, serialised), ``cases`` and ``fwd`` (the states
+  and forwards it wrote). It is written first; a replay re-writes any case key still behind it
+  and returns the very same events, so a crash between two writes neither loses a version nor
+  numbers two different events alike. ``sweep`` purges old outbox records.
+
+Versions: each case event takes the case's next version. An escalation is two events:
+``case_transferred`` (version v+1, on the old section's topic, with the content that section
+already had) then ``case_escalated`` (v+2, on the new one, with everything). A merge gives the
+absorbed case one ``case_merged`` event (its v+1); it is then closed: a ``fwd|`` key sends any
+later match for it to the surviving case, which also takes over its content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.cases import Anchor, CaseEvent, CaseEventType, Section
+from schemas.codec import dumps, loads
+from schemas.common import format_utc
+from streams.cases.sections import effective_section, higher
+from streams.cases.state import CaseState, Content
+from streams.matches import RuleMatch, stable_id
+
+OUT, CASE, FWD = "out|", "case|", "fwd|"
+
+
+def case_id_for(anchor_kind: str, anchor_ref: str) -> str:
+    """One case per anchor, whoever asks and however often: ``C-`` + a hash of the anchor."""
+    return stable_id("C", anchor_kind, anchor_ref)
+
+
+@dataclass(frozen=True)
+class _Emitter:
+    """What every event caused by one match shares: its reason, sector and emission time."""
+
+    match: RuleMatch
+    emitted_at: dt.datetime
+
+    def __call__(
+        self,
+        state: CaseState,
+        event_type: CaseEventType,
+        head: str,
+        *,
+        transferred_to: Section | None = None,
+        merged_into: str | None = None,
+    ) -> CaseEvent:
+        reason = f"{head}: {self.match.reason.strip().rstrip('.')}."
+        return state.to_event(
+            event_type,
+            reason=reason,
+            sector=self.match.sector,
+            emitted_at=self.emitted_at,
+            transferred_to=transferred_to,
+            merged_into=merged_into,
+        )
+
+
+class CaseManager:
+    """Opens, updates, escalates and merges cases; pure, over a JSON key-value store."""
+
+    def __init__(self, store: MutableMapping[str, Any]) -> None:
+        self.store = store
+
+    def apply(self, match: RuleMatch, emitted_at: dt.datetime) -> list[CaseEvent]:
+        """The case events ``match`` causes; a match applied before gives its events again."""
+        key = OUT + match.match_id
+        record = self.store.get(key)
+        if record is None:
+            record = self._decide(match, emitted_at)
+            if not record["cases"] and not record["fwd"]:
+                return []  # adds nothing: no version, nothing to replay
+            self.store[key] = record
+        self._commit(record)
+        # Decoded from the record on the first call too: one path, so a replay is byte-identical.
+        return [loads(CaseEvent, event) for event in record["events"]]
+
+    def case(self, case_id: str) -> CaseState | None:
+        value = self.store.get(CASE + case_id)
+        return None if value is None else CaseState.load(value)
+
+    def resolve(self, case_id: str) -> str:
+        """The case that stands for ``case_id``: itself, or the case that absorbed it."""
+        seen = {case_id}
+        while (target := self.store.get(FWD + case_id)) is not None and target not in seen:
+            seen.add(target)
+            case_id = target
+        return case_id
+
+    def sweep(self, before: dt.datetime) -> int:
+        """Purge outbox records emitted before ``before``; a later replay of one is a no-op."""
+        stale = [
+            key
+            for key, value in list(self.store.items())
+            if key.startswith(OUT) and dt.datetime.fromisoformat(value["at"]) < before
+        ]
+        for key in stale:
+            del self.store[key]
+        return len(stale)
+
+    def _commit(self, record: dict[str, Any]) -> None:
+        for case_id, state in record["cases"].items():
+            current = self.store.get(CASE + case_id)
+            if current is None or current["version"] < state["version"]:
+                self.store[CASE + case_id] = state
+        for case_id, target in record["fwd"].items():
+            if self.store.get(FWD + case_id) != target:
+                self.store[FWD + case_id] = target
+
+    def _decide(self, match: RuleMatch, emitted_at: dt.datetime) -> dict[str, Any]:
+        """Compute, without writing, the events and states ``match`` leads to."""
+        emit = _Emitter(match, emitted_at)
+        own_id = case_id_for(match.anchor_kind, match.anchor_ref)
+        target_id = self.resolve(own_id)
+        current = self.case(target_id)
+        if current is None:
+            target_id = own_id  # only the match's own case can be unopened
+        absorbed_ids = sorted(
+            {self.resolve(case_id_for("network", ref)) for ref in match.absorbs} - {target_id}
+        )
+        absorbed = [state for state in map(self.case, absorbed_ids) if state is not None]
+
+        content, section = Content.of(match), effective_section(match)
+        for state in absorbed:
+            content, section = content.union(state.content), higher(section, state.section)
+        via = "" if target_id == own_id else f" via merged case {own_id}"
+        events, survivor = self._advance(current, target_id, match, content, section, emit, via)
+        cases = {} if survivor is None else {target_id: survivor.dump()}
+        for state in absorbed:
+            closed = state.model_copy(update={"version": state.version + 1})
+            events.append(
+                emit(closed, "case_merged", f"Merged into {target_id}", merged_into=target_id)
+            )
+            cases[state.case_id] = closed.dump()
+        return {
+            "at": format_utc(emitted_at),
+            "events": [dumps(event).decode() for event in events],
+            "cases": cases,
+            "fwd": dict.fromkeys(absorbed_ids, target_id),
+        }
+
+    @staticmethod
+    def _advance(
+        current: CaseState | None,
+        case_id: str,
+        match: RuleMatch,
+        content: Content,
+        section: Section,
+        emit: _Emitter,
+        via: str,
+    ) -> tuple[list[CaseEvent], CaseState | None]:
+        """Open, escalate or update the surviving case; ``None`` when nothing changes."""
+        if current is None:
+            anchor = Anchor(kind=match.anchor_kind, ref=match.anchor_ref)
+            new = CaseState(
+                case_id=case_id, anchor=anchor, section=section, content=content, version=1
+            )
+            return [emit(new, "case_opened", f"Opened in {section}")], new
+        merged = current.content.union(content)
+        top = higher(current.section, section)
+        version = current.version
+        if top != current.section:
+            leaving = current.model_copy(update={"version": version + 1})
+            new = current.model_copy(
+                update={
+                    "section": top,
+                    "previous_section": current.section,
+                    "content": merged,
+                    "version": version + 2,
+                }
+            )
+            move = f"from {current.section} to {top}{via}"
+            return [
+                emit(leaving, "case_transferred", f"Transferred {move}", transferred_to=top),
+                emit(new, "case_escalated", f"Escalated {move}"),
+            ], new
+        if merged == current.content:
+            return [], None
+        new = current.model_copy(update={"content": merged, "version": version + 1})
+        return [emit(new, "case_updated", f"Updated in {top}{via}")], new

@@ -1,0 +1,318 @@
+"""The link graph behind ``f3.network`` (SPEC 6): subjects joined within 60 days, as one case.
+
+It runs in ONE agent over a single-partition links topic. A connected component can join
+subjects whose events sit on every partition, so one owner must hold all the links, in one
+total order; link volume is low enough for that.
+
+Links, between two events at most ``window`` apart on event time:
+
+- ``operation``: subjects of events sharing an ``operation_ref`` (and of one such event);
+- ``seizure``: persons on one seizure;
+- ``address``: persons of two narcotics arrests at one address key;
+- ``occupant``: the occupant of a dealing-address report and a person of a narcotics arrest
+  at the same address key.
+
+A component is taken over the edges whose events all lie within ``window`` of the triggering
+event, found by a walk from the subjects the event touched: its cost is the component's, not
+the store's. At ``min_subjects`` or more it is a network match holding every member, with the
+events behind its edges as evidence. Its id is ``stable_id("N", smallest member)`` the first
+time; members keep it as the component grows; when components holding two networks join, the
+smaller id survives and the match lists the other in ``absorbs``.
+
+Order: for the same events (within the window and the lateness bound) in any order, the graph
+and so the members of each network end the same. What may depend on order is the network id
+(which members first reached the threshold, hence which id survives a merge) and the
+intermediate matches. A member keeps its network id after its links expire, so a later
+component it joins carries that id on (until ``sweep`` forgets the member).
+
+Store layout (JSON values, written by assignment):
+
+- ``op|{ref}``, ``addr|{key}``: ``[{e, t, k, s}]`` events seen with that operation or at that
+  address (id, time, what they bring: operation / arrest / occupant, subjects);
+- ``adj|{subject}``: ``[{n, k, e, lo, hi}]`` edges: neighbour, link kind, the one or two
+  event ids behind it and their earliest and latest times;
+- ``ev|{event_id}``: a linking event's time, subjects with roles, address key, procedure ref
+  and the matches it produced. Written last, it makes ``observe`` idempotent: a replayed event
+  returns the matches it returned the first time (nothing new: the graph already has it), so
+  a match lost in a crash is sent again and the case manager drops it if it was not;
+- ``net|{subject}``: the network the subject belongs to; ``alias|{network}``: the network that
+  absorbed it.
+
+Entries older than ``window + lateness`` before the event at hand are pruned as lists are
+rewritten: no event within the lateness bound can link with them any more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Hashable, Iterable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from schemas.codec import dumps, loads
+from schemas.common import format_utc
+from schemas.enriched import EnrichedEvent
+from streams.matches import MatchSubject, RuleMatch, stable_id
+
+RULE_ID = "f3.network"
+OP, ADDR, ADJ, EV, NET, ALIAS = "op|", "addr|", "adj|", "ev|", "net|", "alias|"
+
+LinkKind = Literal["operation", "seizure", "address", "occupant"]
+LABELS: dict[LinkKind, str] = {
+    "operation": "a shared operation",
+    "seizure": "a shared seizure",
+    "address": "arrests at one address",
+    "occupant": "an occupant and arrests at a dealing address",
+}
+#: (what this event brings, what the indexed one brought) -> the link between their subjects.
+_PAIRS: dict[tuple[str, str], LinkKind] = {
+    ("operation", "operation"): "operation",
+    ("arrest", "arrest"): "address",
+    ("arrest", "occupant"): "occupant",
+    ("occupant", "arrest"): "occupant",
+}
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """The rule's numbers (``f3.network`` in the rules file) and the lateness bound."""
+
+    min_subjects: int = 4
+    window: dt.timedelta = dt.timedelta(days=60)
+    #: How late an event may arrive (SPEC 6); bounds how long index entries are kept.
+    lateness: dt.timedelta = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class _Component:
+    members: frozenset[str]
+    evidence: frozenset[str]
+    kinds: frozenset[LinkKind]
+
+
+def _at(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def _edge(neighbour: str, kind: LinkKind, ends: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """An adjacency entry witnessed by one or two index entries (``{e, t}``)."""
+    ends = sorted(ends, key=lambda end: _at(end["t"]))
+    return {
+        "n": neighbour,
+        "k": kind,
+        "e": sorted({end["e"] for end in ends}),
+        "lo": ends[0]["t"],
+        "hi": ends[-1]["t"],
+    }
+
+
+def _entries(event: EnrichedEvent, base: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The index entries an event adds: by operation, and by address for arrests and occupants."""
+    entries = {}
+    if event.operation_ref is not None:
+        entries[OP + event.operation_ref] = {**base, "k": "operation"}
+    if event.address_key is not None:
+        if event.kind == "arrest" and event.narcotics:
+            entries[ADDR + event.address_key] = {**base, "k": "arrest"}
+        elif event.kind == "dealing_address":
+            entries[ADDR + event.address_key] = {**base, "k": "occupant"}
+    return entries
+
+
+def _entry_id(entry: dict[str, Any]) -> Hashable:
+    return str(entry["e"])
+
+
+def _edge_id(edge: dict[str, Any]) -> Hashable:
+    return (edge["n"], edge["k"], *edge["e"])
+
+
+class NetworkGraph:
+    """Turns linking events into ``f3.network`` matches for components of 4 or more subjects."""
+
+    def __init__(
+        self, store: MutableMapping[str, Any], config: NetworkConfig | None = None
+    ) -> None:
+        self.store = store
+        self.config = config or NetworkConfig()
+
+    def observe(self, event: EnrichedEvent) -> list[RuleMatch]:
+        """The network matches ``event`` causes; a replayed event gives the same ones again."""
+        done = self.store.get(EV + event.event_id)
+        if done is not None:
+            return [loads(RuleMatch, match) for match in done["m"]]
+        subjects = sorted({subject.ref for subject in event.subjects})
+        if not subjects:
+            return []
+        base = {"e": event.event_id, "t": format_utc(event.occurred_at), "s": subjects}
+        mine = _entries(event, base)
+        adjacency = self._links(event, base, mine)
+        if not mine and not adjacency:
+            return []  # links nothing, now or later
+        cutoff = event.occurred_at - self.config.window - self.config.lateness
+        for key, entry in mine.items():
+            self._rewrite(key, [entry], cutoff, "t", _entry_id)
+        for subject, edges in adjacency.items():
+            self._rewrite(ADJ + subject, list(edges.values()), cutoff, "lo", _edge_id)
+        record = {
+            "t": format_utc(event.occurred_at),
+            "s": {subject.ref: subject.role for subject in event.subjects},
+            "a": event.address_key,
+            "p": event.procedure_ref,
+        }
+        matches = [
+            self._match(event, record, component)
+            for component in self._components(sorted(adjacency), event.occurred_at)
+            if len(component.members) >= self.config.min_subjects
+        ]
+        self.store[EV + event.event_id] = {**record, "m": [dumps(m).decode() for m in matches]}
+        return matches
+
+    def network_of(self, subject: str) -> str | None:
+        network = self.store.get(NET + subject)
+        return None if network is None else self._resolve(network)
+
+    def sweep(self, before: dt.datetime) -> int:
+        """Forget links and events older than ``before`` (retention); returns keys removed."""
+        removed = 0
+        for key, value in list(self.store.items()):
+            if key.startswith(EV):
+                stale = _at(value["t"]) < before
+            elif key.startswith((OP, ADDR, ADJ)):
+                time = "lo" if key.startswith(ADJ) else "t"
+                kept = [x for x in value if _at(x[time]) >= before]
+                if kept and len(kept) < len(value):
+                    self.store[key] = kept
+                stale = not kept
+            else:
+                continue
+            if stale:
+                del self.store[key]
+                removed += 1
+        for key in [k for k in list(self.store) if k.startswith(NET)]:
+            if ADJ + key.removeprefix(NET) not in self.store:
+                del self.store[key]
+                removed += 1
+        return removed
+
+    def _links(
+        self, event: EnrichedEvent, base: dict[str, Any], mine: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[Hashable, dict[str, Any]]]:
+        """New adjacency entries per subject: within this event, and with indexed events."""
+        adjacency: dict[str, dict[Hashable, dict[str, Any]]] = {}
+
+        def link(kind: LinkKind, ours: dict[str, Any], theirs: dict[str, Any]) -> None:
+            for a in ours["s"]:
+                for b in theirs["s"]:
+                    if a != b:
+                        edge = _edge(b, kind, (ours, theirs))
+                        adjacency.setdefault(a, {})[_edge_id(edge)] = edge
+
+        if event.kind == "seizure" or event.operation_ref is not None:
+            link("seizure" if event.kind == "seizure" else "operation", base, base)
+        for key, ours in mine.items():
+            for theirs in self.store.get(key, []):
+                paired = _PAIRS.get((ours["k"], theirs["k"]))
+                close = abs(_at(theirs["t"]) - event.occurred_at) <= self.config.window
+                if paired is not None and close and theirs["e"] != event.event_id:
+                    link(paired, ours, theirs)
+                    link(paired, theirs, ours)
+        return adjacency
+
+    def _rewrite(
+        self,
+        key: str,
+        new: list[dict[str, Any]],
+        cutoff: dt.datetime,
+        time: str,
+        identity: Callable[[dict[str, Any]], Hashable],
+    ) -> None:
+        """Append ``new`` to the list at ``key`` once each, dropping entries before ``cutoff``."""
+        kept = [x for x in self.store.get(key, []) if _at(x[time]) >= cutoff]
+        known = {identity(x) for x in kept}
+        for entry in new:
+            if identity(entry) not in known:
+                known.add(identity(entry))
+                kept.append(entry)
+        self.store[key] = kept
+
+    def _components(self, touched: list[str], at: dt.datetime) -> list[_Component]:
+        """Components of the touched subjects over edges within ``window`` of ``at``."""
+        low, high = at - self.config.window, at + self.config.window
+        components, remaining = [], set(touched)
+        while remaining:
+            start = min(remaining)
+            members, evidence, kinds, queue = {start}, set(), set(), [start]
+            while queue:
+                for edge in self.store.get(ADJ + queue.pop(), []):
+                    if low <= _at(edge["lo"]) and _at(edge["hi"]) <= high:
+                        evidence.update(edge["e"])
+                        kinds.add(edge["k"])
+                        if edge["n"] not in members:
+                            members.add(edge["n"])
+                            queue.append(edge["n"])
+            remaining -= members
+            components.append(_Component(frozenset(members), frozenset(evidence), frozenset(kinds)))
+        return components
+
+    def _resolve(self, network: str) -> str:
+        seen = {network}
+        while (target := self.store.get(ALIAS + network)) is not None and target not in seen:
+            seen.add(target)
+            network = target
+        return network
+
+    def _identify(self, members: frozenset[str]) -> tuple[str, list[str]]:
+        """The component's network id (kept as it grows, smallest on a merge), what it absorbs."""
+        ids = {net for m in members if (net := self.network_of(m)) is not None}
+        survivor = min(ids) if ids else stable_id("N", min(members))
+        absorbed = sorted(ids - {survivor})
+        for network in absorbed:
+            self.store[ALIAS + network] = survivor
+        for member in sorted(members):
+            if self.store.get(NET + member) != survivor:
+                self.store[NET + member] = survivor
+        return survivor, absorbed
+
+    def _match(
+        self, event: EnrichedEvent, record: dict[str, Any], component: _Component
+    ) -> RuleMatch:
+        network, absorbed = self._identify(component.members)
+        records = [
+            record if eid == event.event_id else self.store.get(EV + eid, {})
+            for eid in sorted(component.evidence)
+        ]
+        records = [r for r in records if r]
+        roles: dict[str, set[str]] = {m: set() for m in component.members}
+        for r in records:
+            for ref, role in r["s"].items():
+                if ref in roles:
+                    roles[ref].add(role)
+        times = [_at(r["t"]) for r in records]
+        first, last = min(times), max(times)
+        links = ", ".join(LABELS[k] for k in sorted(component.kinds))
+        reason = (
+            f"{len(component.members)} subjects linked through {links} within "
+            f"{self.config.window.days} days: {len(component.evidence)} events from "
+            f"{first:%Y-%m-%d} to {last:%Y-%m-%d}, latest {event.event_id} "
+            f"({event.sector or 'outside any sector'})"
+        )
+        return RuleMatch(
+            rule_id=RULE_ID,
+            anchor_kind="network",
+            anchor_ref=network,
+            section="F3",
+            subjects=tuple(
+                MatchSubject(ref=m, roles=tuple(sorted(roles[m]))) for m in sorted(roles)
+            ),
+            addresses=tuple(sorted({r["a"] for r in records if r["a"] is not None})),
+            evidence=tuple(sorted(component.evidence)),
+            procedure_refs=tuple(sorted({r["p"] for r in records if r["p"] is not None})),
+            sector=event.sector,
+            trigger_event_id=event.event_id,
+            occurred_at=event.occurred_at,
+            first_event_at=first,
+            last_event_at=last,
+            reason=reason,
+            absorbs=tuple(absorbed),
+        )

@@ -1,0 +1,302 @@
+import copy
+import itertools
+from collections import UserDict
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas.codec import dumps
+from schemas.enriched import EnrichedEvent
+from streams.cases import CaseManager
+from streams.matches import RuleMatch, stable_id
+from streams.network import NetworkGraph
+from tests.unit.streams.case_builders import (
+    ADDRESS,
+    EMITTED,
+    OTHER_ADDRESS,
+    arrest,
+    at,
+    dealing_address,
+    event,
+    seizure,
+    subject,
+)
+
+OP = "OP-SYNTH-1"
+
+
+def members(m: RuleMatch) -> list[str]:
+    return [s.ref for s in m.subjects]
+
+
+def feed(graph: NetworkGraph, events: Iterable[EnrichedEvent]) -> list[list[RuleMatch]]:
+    return [graph.observe(e) for e in events]
+
+
+def operation(first: int, last: int, day: float = 0, op: str = OP) -> list[EnrichedEvent]:
+    """One arrest per subject ``first..last`` in one operation, a day apart from ``day``."""
+    return [arrest(f"{op}-e{n}", n, day + i, op=op) for i, n in enumerate(range(first, last + 1))]
+
+
+def test_a_network_opens_at_4_members_and_keeps_its_case_as_it_grows() -> None:
+    graph, cases = NetworkGraph({}), CaseManager({})
+    *three, fourth, fifth = operation(1, 5)
+    assert feed(graph, three) == [[], [], []]
+
+    [m4] = graph.observe(fourth)
+    assert m4.rule_id == "f3.network"
+    assert (m4.anchor_kind, m4.section) == ("network", "F3")
+    assert m4.anchor_ref == stable_id("N", min(subject(n) for n in range(1, 5)))
+    assert members(m4) == sorted(subject(n) for n in range(1, 5))
+    assert m4.evidence == tuple(sorted(e.event_id for e in (*three, fourth)))
+    assert all(s.roles == ("seller",) for s in m4.subjects)
+    assert (m4.first_event_at, m4.last_event_at) == (at(0), at(3))
+    assert m4.trigger_event_id == fourth.event_id
+    assert m4.absorbs == ()
+    assert "a shared operation" in m4.reason
+    [opened] = cases.apply(m4, EMITTED)
+
+    [m5] = graph.observe(fifth)
+    assert m5.anchor_ref == m4.anchor_ref
+    assert len(m5.subjects) == 5
+    [updated] = cases.apply(m5, EMITTED)
+    assert (opened.event_type, updated.event_type) == ("case_opened", "case_updated")
+    assert updated.case_id == opened.case_id
+    assert (updated.section, updated.version, len(updated.subjects)) == ("F3", 2, 5)
+
+
+def test_two_networks_joined_by_a_seizure_merge_into_the_smaller_id() -> None:
+    graph, cases = NetworkGraph({}), CaseManager({})
+    [*_, [net_a]] = feed(graph, operation(1, 4, op="OP-A"))
+    [*_, [net_b]] = feed(graph, operation(5, 8, op="OP-B"))
+    for m in (net_a, net_b):
+        cases.apply(m, EMITTED)
+    survivor, absorbed = sorted((net_a.anchor_ref, net_b.anchor_ref))
+
+    [joined] = graph.observe(seizure("bridge", (4, 5), 10))
+    assert joined.anchor_ref == survivor
+    assert joined.absorbs == (absorbed,)
+    assert members(joined) == sorted(subject(n) for n in range(1, 9))
+    assert {"seized_with", "seller"} == {r for s in joined.subjects for r in s.roles}
+    events = cases.apply(joined, EMITTED)
+    assert [e.event_type for e in events] == ["case_updated", "case_merged"]
+    assert events[1].merged_into == events[0].case_id
+
+    # members of the absorbed network now belong to the survivor
+    [later] = graph.observe(arrest("later", 8, 11, op="OP-B"))
+    assert (later.anchor_ref, later.absorbs) == (survivor, ())
+    assert graph.network_of(subject(6)) == survivor
+
+
+@pytest.mark.parametrize(("gap", "linked"), [(59, True), (60, True), (61, False)])
+def test_links_hold_within_60_days_only(gap: int, linked: bool) -> None:
+    in_order, late = NetworkGraph({}), NetworkGraph({})
+    in_order.observe(seizure("three", (1, 2, 3), 0, op=OP))
+    assert bool(in_order.observe(arrest("fourth", 4, gap, op=OP))) is linked
+    # the same, the earlier event arriving after the later one
+    late.observe(seizure("three", (1, 2, 3), gap, op=OP))
+    assert bool(late.observe(arrest("fourth", 4, 0, op=OP))) is linked
+
+
+def test_the_component_counts_only_edges_within_60_days_of_the_trigger() -> None:
+    graph = NetworkGraph({})
+    feed(graph, operation(1, 3, op="OP-OLD"))  # 1-2-3 linked on days 0..2
+    feed(graph, [arrest("a", 3, 100, op="OP-NEW"), arrest("b", 9, 101, op="OP-NEW")])
+    assert graph.observe(arrest("c", 10, 102, op="OP-NEW")) == []  # 3, 9, 10: old links expired
+    [m] = graph.observe(arrest("d", 11, 103, op="OP-NEW"))
+    assert members(m) == sorted(subject(n) for n in (3, 9, 10, 11))
+
+
+@pytest.mark.parametrize(
+    ("events", "kind"),
+    [
+        (operation(1, 4), "a shared operation"),
+        ([seizure("s1", (1, 2, 3, 4))], "a shared seizure"),
+        ([arrest(f"a{n}", n, n, address=ADDRESS) for n in range(1, 5)], "arrests at one address"),
+        (
+            [
+                *(arrest(f"a{n}", n, n, address=ADDRESS) for n in range(1, 4)),
+                dealing_address("d1", 4, 5, address=ADDRESS),
+            ],
+            "an occupant and arrests at a dealing address",
+        ),
+    ],
+)
+def test_each_link_kind_makes_a_network(events: list[EnrichedEvent], kind: str) -> None:
+    graph = NetworkGraph({})
+    *earlier, [m] = feed(graph, events)
+    assert all(found == [] for found in earlier)
+    assert len(m.subjects) == 4
+    assert kind in m.reason
+    if events[-1].kind == "dealing_address":
+        assert dict((s.ref, s.roles) for s in m.subjects)[subject(4)] == ("facilitator",)
+        assert m.addresses == (ADDRESS,)
+
+
+def test_what_does_not_link() -> None:
+    graph = NetworkGraph({})
+    found = feed(
+        graph,
+        [
+            # arrests for other offences at one address
+            *(arrest(f"v{n}", n, n, address=ADDRESS, narcotics=False) for n in range(1, 4)),
+            arrest("v4", 4, 4, address=ADDRESS),
+            # occupants of one address with each other, seizures at one address
+            *(dealing_address(f"d{n}", n, n, address=OTHER_ADDRESS) for n in range(5, 9)),
+            *(seizure(f"s{n}", (n,), n, address=OTHER_ADDRESS) for n in range(9, 13)),
+            # arrests of one subject at one address
+            *(arrest(f"r{n}", 13, n, address="9 IMPASSE INVENTEE") for n in range(4)),
+        ],
+    )
+    assert found == [[]] * len(found)
+    assert not any(key.startswith("adj|") for key in graph.store)
+
+
+def test_a_replayed_event_returns_the_same_match_and_changes_nothing() -> None:
+    store: dict[str, Any] = {}
+    graph = NetworkGraph(store)
+    *three, fourth = operation(1, 4)
+    feed(graph, three)
+    [first] = graph.observe(fourth)
+    before = copy.deepcopy(store)
+    assert [dumps(m) for m in graph.observe(fourth)] == [dumps(first)]
+    assert graph.observe(three[0]) == []
+    assert store == before
+    # from the store as a Faust table hands it back, decoded JSON
+    rebuilt = NetworkGraph(orjson.loads(orjson.dumps(store)))
+    assert rebuilt.observe(fourth) == [first]
+
+
+def test_an_event_replayed_after_a_crash_mid_way_adds_no_duplicate_links() -> None:
+    store: dict[str, Any] = {}
+    graph = NetworkGraph(store)
+    *three, fourth = operation(1, 4)
+    feed(graph, three)
+    [first] = graph.observe(fourth)
+    before = copy.deepcopy(store)
+    del store[f"ev|{fourth.event_id}"]  # the crash came before the event's record was written
+    [again] = graph.observe(fourth)
+    assert again.match_id == first.match_id
+    assert store == before
+
+
+def test_the_cost_is_that_of_the_component_not_of_the_store() -> None:
+    class CountingStore(UserDict[str, Any]):
+        reads = 0
+
+        def __getitem__(self, key: str) -> Any:
+            self.reads += 1
+            return super().__getitem__(key)
+
+    def reads_for_a_network(unrelated: int) -> int:
+        store = CountingStore()
+        graph = NetworkGraph(store)
+        feed(graph, [seizure(f"x{n}", (100 + 2 * n, 101 + 2 * n)) for n in range(unrelated)])
+        *three, fourth = operation(1, 4)
+        feed(graph, three)
+        store.reads = 0
+        assert graph.observe(fourth)
+        return store.reads
+
+    assert reads_for_a_network(300) == reads_for_a_network(0)
+
+
+def test_sweep_forgets_old_links_and_memberships() -> None:
+    graph = NetworkGraph({})
+    feed(graph, operation(1, 4, op="OP-OLD"))
+    feed(graph, operation(5, 8, day=200, op="OP-NEW"))
+    assert graph.sweep(at(100)) > 0
+    assert graph.network_of(subject(1)) is None
+    assert graph.network_of(subject(5)) is not None
+    assert not any(e in key for key in graph.store for e in ("OP-OLD", subject(1)))
+
+
+POOL = list(range(1, 13))
+
+
+@st.composite
+def linking_events(draw: st.DrawFn) -> list[EnrichedEvent]:
+    """Events within 60 days of each other, on few subjects, operations and addresses."""
+    events = []
+    for i in range(draw(st.integers(1, 20))):
+        kind = draw(st.sampled_from(["arrest", "seizure", "dealing_address"]))
+        size = {"arrest": (1, 1), "seizure": (0, 4), "dealing_address": (0, 1)}[kind]
+        who = draw(st.lists(st.sampled_from(POOL), min_size=size[0], max_size=size[1], unique=True))
+        address = draw(st.sampled_from([None, ADDRESS, OTHER_ADDRESS]))
+        events.append(
+            event(
+                f"e{i}",
+                kind,  # type: ignore[arg-type]
+                who,
+                draw(st.integers(0, 55)),
+                op=draw(st.sampled_from([None, "OP-1", "OP-2", "OP-3"])),
+                address=address or ADDRESS if kind == "dealing_address" else address,
+                narcotics=kind != "arrest" or draw(st.booleans()),
+            )
+        )
+    return events
+
+
+def networks_found(events: list[EnrichedEvent]) -> set[frozenset[str]]:
+    """Members of each network by its latest match, absorbed networks left out."""
+    graph = NetworkGraph({})
+    latest: dict[str, RuleMatch] = {}
+    absorbed: set[str] = set()
+    for e in events:
+        for m in graph.observe(e):
+            latest[m.anchor_ref] = m
+            absorbed.update(m.absorbs)
+            assert {graph.network_of(ref) for ref in members(m)} == {m.anchor_ref}
+    return {frozenset(members(m)) for ref, m in latest.items() if ref not in absorbed}
+
+
+def networks_expected(events: list[EnrichedEvent]) -> set[frozenset[str]]:
+    """The SPEC's link rules written out plainly over every pair of events, then union-find."""
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    def join(a: list[str], b: list[str]) -> None:
+        for x, y in itertools.product(a, b):
+            parent[root(x)] = root(y)
+
+    def brings(e: EnrichedEvent) -> str | None:
+        if e.kind == "arrest" and e.narcotics:
+            return "arrest"
+        return "occupant" if e.kind == "dealing_address" else None
+
+    refs = {e.event_id: [s.ref for s in e.subjects] for e in events}
+    for e in events:
+        if e.kind == "seizure" or e.operation_ref:
+            join(refs[e.event_id], refs[e.event_id])
+    for x, y in itertools.combinations(events, 2):
+        same_op = x.operation_ref is not None and x.operation_ref == y.operation_ref
+        at_address = (
+            x.address_key is not None
+            and x.address_key == y.address_key
+            and "arrest" in (brings(x), brings(y))
+            and None not in (brings(x), brings(y))
+        )
+        if same_op or at_address:
+            join(refs[x.event_id], refs[y.event_id])
+    groups: dict[str, set[str]] = {}
+    for ref in list(parent):
+        groups.setdefault(root(ref), set()).add(ref)
+    return {frozenset(g) for g in groups.values() if len(g) >= 4}
+
+
+@settings(max_examples=100, deadline=None)
+@given(linking_events(), st.data())
+def test_any_order_of_the_same_events_finds_the_same_networks(
+    events: list[EnrichedEvent], data: st.DataObject
+) -> None:
+    expected = networks_expected(events)
+    assert networks_found(events) == expected
+    assert networks_found(data.draw(st.permutations(events))) == expected
