@@ -1,0 +1,30 @@
+"""What the rules read from the correlation state, as protocols: any store that answers will do.
+
+``streams.state`` implements them on Faust tables; tests use a list in memory. Every rule
+expects the triggering event to be recorded in the state before it is evaluated.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from schemas.enriched import EnrichedEvent
+
+
+class SubjectHistory(Protocol):
+    def events(self, ref: str, start: datetime, end: datetime) -> list[EnrichedEvent]:
+        """The subject's events with ``occurred_at`` in ``[start, end]``, by (time, event_id)."""
+        ...
+
+
+class AddressHistory(Protocol):
+    def around(self, key: str, t: datetime, days: int) -> list[EnrichedEvent]:
+        """The address key's events with ``occurred_at`` in ``[t - days, t + days]``."""
+        ...
+
+
+class SectorCounts(Protocol):
+    def trailing(self, sector: str, t: datetime) -> tuple[int, list[int]]:
+        """Narcotics events in ``(t - 24h, t]``, and per day for the 7 days before, oldest first."""
+        ...

@@ -1,0 +1,190 @@
+"""Rules on a sector, for its COJC: cojc.surge and cojc.trade_migration.
+
+The sector agent calls ``evaluate_sector`` for each narcotics event in the sector after counting
+it, and ``evaluate_displacement`` for each ``Displacement`` into the sector found by the subject
+agent. Their ``AlertLimiter`` and ``MigrationLedger`` may share one store, keyed by the sector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from schemas.cases import Alert
+from schemas.common import format_utc
+from schemas.enriched import EnrichedEvent
+from streams.rules.common import day
+from streams.rules.config import RulesConfig, SurgeParams, TradeMigrationParams
+from streams.rules.displacement import Displacement
+from streams.rules.limiter import AlertLimiter, Slot
+from streams.rules.ports import SectorCounts
+
+_TRAILING = timedelta(hours=24)
+
+
+def surge(
+    event: EnrichedEvent,
+    counts: SectorCounts,
+    limiter: AlertLimiter,
+    params: SurgeParams,
+    now: datetime,
+) -> list[Alert]:
+    """Enough events in the 24 h up to ``event``, and ``factor`` times the daily mean before.
+
+    Judged at the event's own time: the counts do not say when the later events were, so a late
+    event cannot complete a surge whose 24 h end on an event processed before it.
+    """
+    sector = event.sector
+    if sector is None or not event.narcotics:
+        return []
+    rule = params.for_sector(sector)
+    if not rule.enabled:
+        return []
+    t = event.occurred_at
+    count, days = counts.trailing(sector, t)
+    before = sum(days)
+    # count >= factor * (before / len(days)), without dividing.
+    if count < rule.min_count or count * len(days) < rule.factor * before:
+        return []
+    mean = before / len(days)
+    baseline = f"{count / mean:.1f} times the daily mean of {mean:.1f}" if mean else "against none"
+    slot = Slot.at(sector, "surge", (), t, timedelta(hours=rule.once_per_hours))
+    alert = limiter.emit(
+        slot,
+        event.event_id,
+        slot.alert(
+            sector=sector,
+            from_sector=None,
+            subjects=[],
+            evidence=[event.event_id],
+            window=(t - _TRAILING, t),
+            reason=(
+                f"{count} narcotics events in {sector} in the 24 h to {t:%Y-%m-%d %H:%M} UTC, "
+                f"{baseline} over the {len(days)} days before."
+            ),
+            now=now,
+        ),
+    )
+    return [] if alert is None else [alert]
+
+
+class Arrival(NamedTuple):
+    """A displacement as the destination keeps it."""
+
+    at: datetime
+    subject: str
+    to_event_id: str
+    from_event_id: str
+
+
+class MigrationLedger:
+    """Displacements into a sector, per origin, within reach of the newest.
+
+    Key ``{to_sector}|displaced|{from_sector}``; value a list, in time order, of
+    ``[to_at, subject, to_event_id, from_event_id]``. A subject's arrival event appears once
+    (a later finding with a closer origin replaces it). Each change assigns a new list.
+    """
+
+    def __init__(self, store: MutableMapping[str, Any]) -> None:
+        self._store = store
+
+    def record(self, d: Displacement, keep: timedelta) -> list[Arrival]:
+        """Add ``d``; drop arrivals more than ``keep`` before the newest. Returns what is kept."""
+        key = f"{d.to_sector}|displaced|{d.from_sector}"
+        old: list[list[str]] = self._store.get(key, [])
+        rows = [r for r in old if (r[1], r[2]) != (d.subject, d.to_event_id)]
+        rows.append([format_utc(d.to_at), d.subject, d.to_event_id, d.from_event_id])
+        arrivals = sorted(Arrival(datetime.fromisoformat(r[0]), *r[1:]) for r in rows)
+        horizon = arrivals[-1].at - keep
+        arrivals = [a for a in arrivals if a.at >= horizon]
+        new = [[format_utc(a.at), a.subject, a.to_event_id, a.from_event_id] for a in arrivals]
+        if new != old:
+            self._store[key] = new
+        return arrivals
+
+
+def trade_migration(
+    d: Displacement,
+    arrivals: list[Arrival],
+    limiter: AlertLimiter,
+    params: TradeMigrationParams,
+    now: datetime,
+) -> list[Alert]:
+    """Enough distinct subjects arriving from A in any window holding ``d``'s arrival.
+
+    One alert per (A, B) per period of the window's end; the alert holds every arrival of the
+    windows ending in that period.
+    """
+    rule = params.for_sector(d.to_sector)
+    if not rule.enabled:
+        return []
+    window = timedelta(days=rule.window_days)
+    by_period: dict[Slot, dict[tuple[str, str], Arrival]] = {}
+    for end in arrivals:
+        if not d.to_at <= end.at <= d.to_at + window:
+            continue
+        inside = [a for a in arrivals if end.at - window <= a.at <= end.at]
+        if len({a.subject for a in inside}) >= rule.min_subjects:
+            slot = Slot.at(
+                d.to_sector,
+                "trade_migration",
+                (d.from_sector,),
+                end.at,
+                timedelta(days=rule.once_per_days),
+            )
+            by_period.setdefault(slot, {}).update(((a.subject, a.to_event_id), a) for a in inside)
+    alerts = []
+    for slot, found in by_period.items():
+        group = sorted(found.values())
+        subjects = sorted({a.subject for a in group})
+        alert = limiter.emit(
+            slot,
+            d.token,
+            slot.alert(
+                sector=d.to_sector,
+                from_sector=d.from_sector,
+                subjects=subjects,
+                evidence=sorted({e for a in group for e in (a.from_event_id, a.to_event_id)}),
+                window=(group[0].at, group[-1].at),
+                reason=(
+                    f"{len(subjects)} distinct subjects moved from {d.from_sector} to "
+                    f"{d.to_sector} between {day(group[0].at)} and {day(group[-1].at)} "
+                    f"({rule.min_subjects} or more within {rule.window_days} days)."
+                ),
+                now=now,
+            ),
+        )
+        if alert is not None:
+            alerts.append(alert)
+    return alerts
+
+
+def evaluate_sector(
+    event: EnrichedEvent,
+    counts: SectorCounts,
+    limiter: AlertLimiter,
+    config: RulesConfig,
+    *,
+    now: datetime,
+    late: bool = False,
+) -> list[Alert]:
+    """The sector rules on ``event``; a late event (already counted) triggers none."""
+    return [] if late else surge(event, counts, limiter, config.rules.surge, now)
+
+
+def evaluate_displacement(
+    d: Displacement,
+    ledger: MigrationLedger,
+    limiter: AlertLimiter,
+    config: RulesConfig,
+    *,
+    now: datetime,
+) -> list[Alert]:
+    """Record a displacement into its destination and check cojc.trade_migration there.
+
+    Displacements come only from on-time events, so none is late here.
+    """
+    params = config.rules.trade_migration
+    keep = timedelta(days=params.for_sector(d.to_sector).window_days) + config.lateness
+    return trade_migration(d, ledger.record(d, keep), limiter, params, now)

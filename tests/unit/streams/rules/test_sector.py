@@ -1,0 +1,131 @@
+"""cojc.surge and cojc.trade_migration, for a sector's COJC."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.enriched import EnrichedEvent
+from streams.rules import Displacement, MigrationLedger, RulesConfig
+from tests.unit.streams.rules.builders import HALLES, ROSA, arrest, at, ref, seizure
+from tests.unit.streams.rules.memory import Pipeline, rules
+
+
+def burst(count: int, *, day: float = 10, sector: str | None = ROSA) -> list[EnrichedEvent]:
+    """``count`` narcotics events in the sector, half an hour apart from ``day``."""
+    return [seizure(at(day, hours=i / 2), sector=sector) for i in range(count)]
+
+
+def baseline(total: int, *, sector: str = ROSA) -> list[EnrichedEvent]:
+    """``total`` events spread over the 7 days before the burst's 24 h."""
+    return [seizure(at(2 + i % 7, hours=12), sector=sector) for i in range(total)]
+
+
+def surges(*events: EnrichedEvent, config: RulesConfig | None = None) -> list[str]:
+    pipeline = Pipeline(config)
+    pipeline.feed(*events)
+    return [a.sector for a in pipeline.alerted("surge")]
+
+
+def test_nine_events_are_no_surge_ten_are() -> None:
+    assert surges(*burst(9)) == []
+    assert surges(*burst(10)) == [ROSA]
+
+
+def test_surge_against_three_times_the_daily_mean() -> None:
+    assert surges(*baseline(21), *burst(10)) == [ROSA]  # mean 3: 10 >= 9
+    assert surges(*baseline(24), *burst(10)) == []  # mean 3.4: 10 < 10.3
+    assert surges(*baseline(28), *burst(12)) == [ROSA]  # mean 4: exactly 3 times
+    assert surges(*baseline(28), *burst(11)) == []
+
+
+def test_surge_alert_says_what_was_counted() -> None:
+    pipeline = Pipeline()
+    pipeline.feed(*baseline(14), *burst(10))
+    [alert] = pipeline.alerted("surge")
+    assert (alert.sector, alert.from_sector, alert.subjects) == (ROSA, None, [])
+    assert alert.window.end == at(10, hours=4.5)
+    assert alert.reason == (
+        "10 narcotics events in rosa-parks in the 24 h to 2025-09-19 04:30 UTC, "
+        "5.0 times the daily mean of 2.0 over the 7 days before."
+    )
+
+
+def test_once_per_sector_per_day() -> None:
+    assert surges(*burst(14)) == [ROSA]
+    assert surges(*burst(10, day=10.75), *burst(4, day=11.05)) == [ROSA, ROSA]
+
+
+def test_sector_override_and_events_outside_sectors() -> None:
+    config = rules(cojc_surge={"sectors": {ROSA: {"min_count": 6}}})
+    assert surges(*burst(6), config=config) == [ROSA]
+    assert surges(*burst(6, sector=HALLES), config=config) == []
+    assert surges(*burst(12, sector=None)) == []
+
+
+def move(subject: int, day: float, origin: str = HALLES, to: str = ROSA) -> list[EnrichedEvent]:
+    return [arrest(subject, at(day), sector=origin), arrest(subject, at(day + 1), sector=to)]
+
+
+def migrations(*moves: list[EnrichedEvent], config: RulesConfig | None = None) -> list[Any]:
+    pipeline = Pipeline(config)
+    pipeline.feed(*(e for m in moves for e in m))
+    return pipeline.alerted("trade_migration")
+
+
+def test_two_subjects_are_no_trade_migration_three_are() -> None:
+    assert migrations(move(1, 0), move(2, 5)) == []
+    [alert] = migrations(move(1, 0), move(2, 5), move(3, 10))
+    assert (alert.sector, alert.from_sector) == (ROSA, HALLES)
+    assert alert.subjects == sorted(ref(n) for n in (1, 2, 3))
+    assert len(alert.evidence) == 6
+    assert (alert.window.start, alert.window.end) == (at(1), at(11))
+    assert alert.reason == (
+        "3 distinct subjects moved from les-halles to rosa-parks between 2025-09-10 and "
+        "2025-09-20 (3 or more within 30 days)."
+    )
+
+
+def test_arrivals_more_than_30_days_apart_are_not_one_migration() -> None:
+    assert migrations(move(1, 0), move(2, 15), move(3, 31)) == []
+    assert migrations(move(1, 0), move(2, 15), move(3, 30))
+
+
+def test_the_same_subject_twice_counts_once() -> None:
+    assert migrations(move(1, 0), move(2, 5), move(1, 10)) == []
+
+
+def test_once_per_pair_of_sectors_per_period() -> None:
+    found = migrations(move(1, 0), move(2, 2), move(3, 4), move(4, 6), move(5, 8, to=HALLES))
+    assert len(found) == 1
+    back = migrations(*(move(n, n, origin=ROSA, to=HALLES) for n in (1, 2, 3)), move(4, 6))
+    assert [(a.from_sector, a.sector) for a in back] == [(ROSA, HALLES)]
+
+
+def test_destination_override_of_the_subject_count() -> None:
+    config = rules(cojc_trade_migration={"sectors": {ROSA: {"min_subjects": 2}}})
+    assert len(migrations(move(1, 0), move(2, 5), config=config)) == 1
+    assert migrations(move(1, 0, to=HALLES, origin=ROSA), move(2, 5, to=HALLES, origin=ROSA)) == []
+
+
+def displacement(subject: int, origin_id: str, arrival_id: str, day: float) -> Displacement:
+    return Displacement(
+        subject=ref(subject),
+        from_sector=HALLES,
+        to_sector=ROSA,
+        from_event_id=origin_id,
+        from_at=at(day - 1),
+        to_event_id=arrival_id,
+        to_at=at(day),
+    )
+
+
+def test_ledger_keeps_one_row_per_arrival_and_drops_what_is_out_of_reach() -> None:
+    store: dict[str, Any] = {}
+    ledger = MigrationLedger(store)
+    keep = at(37) - at(0)
+    ledger.record(displacement(1, "A1", "B1", 0), keep)
+    rows = ledger.record(displacement(1, "A2", "B1", 0), keep)
+    assert [(r.to_event_id, r.from_event_id) for r in rows] == [("B1", "A2")]
+    assert store == {f"{ROSA}|displaced|{HALLES}": [["2025-09-09T00:00:00Z", ref(1), "B1", "A2"]]}
+    rows = ledger.record(displacement(2, "A3", "B3", 38), keep)
+    assert [r.to_event_id for r in rows] == ["B3"]
