@@ -1,0 +1,41 @@
+"""Shared pieces of the state classes: the record result, exact event-time arithmetic, key rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+#: Keys starting with this belong to metadata (the watermark); sweeps leave them alone.
+RESERVED_PREFIX = "__"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What ``record`` did, so a rule runs once per event and knows if it came late."""
+
+    #: False when this event_id was already recorded for this key (a replay).
+    new: bool
+    #: occurred_at is older than the partition's watermark (see ``Watermark``).
+    late: bool
+
+
+def to_us(moment: datetime) -> int:
+    """Microseconds since the epoch: integers compare exactly and survive JSON unchanged."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: state works on aware event times only")
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def span_us(span: timedelta) -> int:
+    return span // _MICROSECOND
+
+
+def from_us(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def is_reserved(key: str) -> bool:
+    return key.startswith(RESERVED_PREFIX)
