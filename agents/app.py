@@ -11,9 +11,11 @@ from typing import Any
 
 import faust
 
+from agents.correlate import register_correlation
 from agents.ingest import register_ingest
 from fieldcourt.settings import ProcessingGuarantee, Settings, TableStore
 from fieldcourt.topics import MAX_MESSAGE_BYTES
+from streams.rules import load_rules
 
 
 def faust_config(settings: Settings) -> dict[str, Any]:
@@ -33,6 +35,9 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "producer_max_request_size": MAX_MESSAGE_BYTES + 65536,
         "consumer_max_fetch_size": MAX_MESSAGE_BYTES + 65536,
         "consumer_auto_offset_reset": "earliest",
+        "broker_session_timeout": settings.session_timeout_s,
+        "broker_rebalance_timeout": settings.session_timeout_s,
+        "broker_heartbeat_interval": min(3.0, settings.session_timeout_s / 3),
         "web_enabled": True,
         "web_bind": settings.web_bind,
         "web_port": settings.web_port,
@@ -51,4 +56,5 @@ def create_app(settings: Settings) -> faust.App:
     Path(config["datadir"]).parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **config)
     register_ingest(app, settings)
+    register_correlation(app, settings, load_rules(settings.rules_file))
     return app

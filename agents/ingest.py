@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
 
+from agents.io import DeadLetter, guarded, raw_topic, send_acked
 from fieldcourt.metrics import METRICS
 from fieldcourt.settings import Settings
 from fieldcourt.topics import DEADLETTER_TOPIC, FIELD_TOPICS, VALID_EVENTS, internal_topic
@@ -31,25 +31,6 @@ log = logging.getLogger(__name__)
 DEDUPE_RETENTION = dt.timedelta(days=120)
 
 
-def raw_topic(app: faust.App, name: str, **kwargs: Any) -> faust.TopicT:
-    return app.topic(
-        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
-        allow_empty=True, **kwargs,
-    )  # fmt: skip
-
-
-def deadletter_headers(message: Any, error: RejectedInput) -> list[tuple[str, bytes]]:
-    original = [(k, v) for k, v in (message.headers or [])]
-    return [
-        *original,
-        ("error.reason", str(error.reason).encode()),
-        ("error.detail", error.detail.encode()),
-        ("source.topic", message.topic.encode()),
-        ("source.partition", str(message.partition).encode()),
-        ("source.offset", str(message.offset).encode()),
-    ]
-
-
 def register_ingest(app: faust.App, settings: Settings) -> None:
     enricher = Enricher(
         Pseudonymiser(settings.pseudonym_key_bytes()), load_sectors(settings.sectors_file)
@@ -59,19 +40,9 @@ def register_ingest(app: faust.App, settings: Settings) -> None:
         help="event_id -> payload fingerprint and first source position",
     )  # fmt: skip
     dedupe = Deduplicator(dedupe_table)
-    deadletter = raw_topic(app, DEADLETTER_TOPIC)
+    deadletter = DeadLetter(raw_topic(app, DEADLETTER_TOPIC))
     valid = raw_topic(app, internal_topic(settings, VALID_EVENTS))
     tolerance = dt.timedelta(seconds=settings.future_tolerance_s)
-
-    async def reject(message: Any, error: RejectedInput) -> None:
-        METRICS.deadlettered(error.reason)
-        log.info("dead-letter %s %s[%s]@%s: %s", error.reason, message.topic,
-                 message.partition, message.offset, error.detail)  # fmt: skip
-        fut = await deadletter.send(
-            key=message.key, value=message.value,
-            headers=deadletter_headers(message, error), force=True,
-        )  # fmt: skip
-        await fut
 
     async def handle(message: Any) -> None:
         result = parse_record(
@@ -79,7 +50,7 @@ def register_ingest(app: faust.App, settings: Settings) -> None:
             max_bytes=settings.max_message_bytes, future_tolerance=tolerance,
         )  # fmt: skip
         if isinstance(result, RejectedInput):
-            await reject(message, result)
+            await deadletter.send(message, result)
             return
         await forward(message, result)
 
@@ -91,31 +62,22 @@ def register_ingest(app: faust.App, settings: Settings) -> None:
             METRICS.duplicate(message.topic)
             return
         if decision is Decision.CONFLICT:
-            await reject(message, RejectedInput(
+            await deadletter.send(message, RejectedInput(
                 Reason.CONFLICTING_DUPLICATE,
                 f"event_id {event.event_id!r} was already received with another payload",
             ))  # fmt: skip
             return
         enriched = enricher.enrich(event)
-        fut = await valid.send(key=event.event_id.encode(), value=dumps(enriched), force=True)
-        await fut
+        await send_acked(valid, event.event_id.encode(), dumps(enriched))
         METRICS.accepted(message.topic, enriched.kind)
 
-    async def ingest(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            message = event.message
-            METRICS.consumed(message.topic)
-            try:
-                await handle(message)
-            except Exception as exc:  # a bug must not lose the record nor kill the worker
-                log.exception("processing failed for %s[%s]@%s", message.topic,
-                              message.partition, message.offset)  # fmt: skip
-                await reject(message, RejectedInput(Reason.PROCESSING_ERROR, repr(exc)))
-            yield None
+    async def consume(message: Any) -> None:
+        METRICS.consumed(message.topic)
+        await handle(message)
 
     for name in FIELD_TOPICS:
         agent_name = "ingest-" + name.split(".")[1]
-        app.agent(raw_topic(app, name), name=agent_name)(ingest)
+        app.agent(raw_topic(app, name), name=agent_name)(guarded(consume, deadletter))
 
     async def sweep_dedupe() -> None:
         purged = dedupe.sweep(dt.datetime.now(dt.UTC) - DEDUPE_RETENTION)

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     processing_guarantee: ProcessingGuarantee = ProcessingGuarantee.AT_LEAST_ONCE
     max_message_bytes: int = Field(1_048_576, ge=1024)
     future_tolerance_s: float = Field(300.0, ge=0)
+    #: How long the group waits for a silent worker before its partitions move (and so how
+    #: long a crashed worker's partitions stand still).
+    session_timeout_s: float = Field(30.0, ge=6, le=300)
 
     # The local broker that `fieldcourt kafka up` runs (development, tests, demo).
     kafka_home: Path = PROJECT_ROOT / ".kafka"

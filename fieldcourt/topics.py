@@ -61,6 +61,17 @@ def internal_topic(settings: Settings, name: str) -> str:
 
 # Internal stream names (prefixed with the app id).
 VALID_EVENTS = "events-valid"
+#: Internal streams whose consumer must see everything in one order (link graph, cases).
+SINGLE_PARTITION_STREAMS = frozenset({"links", "matches"})
+INTERNAL_STREAMS: dict[str, str] = {
+    VALID_EVENTS: "validated, pseudonymised events from ingest to correlation (no names)",
+    "by-subject": "narcotics events re-keyed by subject reference",
+    "by-address": "events re-keyed by address key",
+    "by-sector": "narcotics events re-keyed by sector",
+    "displacements": "subjects displaced between sectors, keyed by the destination sector",
+    "links": "events that may link subjects, for the network graph (one partition)",
+    "matches": "rule matches for the case manager (one partition)",
+}
 
 
 def catalogue(settings: Settings) -> list[TopicSpec]:
@@ -94,14 +105,14 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             writers=("fieldcourt rules",), readers=("COJC of each sector",), retention_ms=None,
         )
     )  # fmt: skip
-    specs.append(
+    specs += [
         TopicSpec(
-            internal_topic(settings, VALID_EVENTS),
-            "validated, pseudonymised events from ingest to correlation (no names)",
-            writers=("fieldcourt ingest",), readers=("fieldcourt correlate",),
-            retention_ms=30 * DAY_MS,
+            internal_topic(settings, name), description,
+            writers=("fieldcourt",), readers=("fieldcourt",), retention_ms=30 * DAY_MS,
+            partitions=1 if name in SINGLE_PARTITION_STREAMS else None,
         )
-    )  # fmt: skip
+        for name, description in INTERNAL_STREAMS.items()
+    ]  # fmt: skip
     return specs
 
 

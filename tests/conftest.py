@@ -58,7 +58,7 @@ def worker(app_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Wor
     def start(**extra_env: str) -> WorkerProcess:
         env = worker_env(
             app_settings.broker, app_settings.app_id, app_settings.data_dir,
-            FIELDCOURT_PSEUDONYM_KEY=TEST_KEY, **extra_env,
+            FIELDCOURT_PSEUDONYM_KEY=TEST_KEY, FIELDCOURT_SESSION_TIMEOUT_S="8", **extra_env,
         )  # fmt: skip
         proc = WorkerProcess(env, tmp_path / f"worker{len(started)}").start()
         started.append(proc)

@@ -1,0 +1,134 @@
+"""Correlation agents: each runs one stage of ``streams.stages`` on its keyed topic.
+
+Stores are Faust tables (changelog-backed), each co-partitioned with the topic its agent reads:
+a table is written while that agent processes a record, so its changelog partition is the
+record's partition and a rebalance moves state and input together. The link graph and the case
+manager touch several keys per record (components, merges), so their topics and tables have one
+partition: one owner, a total order, and a deterministic result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import faust
+
+from agents.io import DeadLetter, guarded, raw_topic, send_acked
+from fieldcourt.settings import Settings
+from fieldcourt.topics import (
+    ALERTS_TOPIC,
+    DEADLETTER_TOPIC,
+    SECTIONS,
+    SINGLE_PARTITION_STREAMS,
+    VALID_EVENTS,
+    case_topic,
+    internal_topic,
+)
+from schemas.cases import Alert
+from schemas.codec import dumps, loads
+from schemas.enriched import EnrichedEvent
+from streams.cases import section_topic
+from streams.matches import RuleMatch
+from streams.routing import Route
+from streams.rules import Displacement, RulesConfig
+from streams.stages import (
+    AddressStage,
+    CaseStage,
+    NetworkStage,
+    RouteStage,
+    SectorStage,
+    SubjectStage,
+)
+
+log = logging.getLogger(__name__)
+
+MATCHES = "matches"
+DISPLACEMENTS = "displacements"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def register_correlation(app: faust.App, settings: Settings, rules: RulesConfig) -> None:
+    def topic(name: str) -> faust.TopicT:
+        partitions = 1 if name in SINGLE_PARTITION_STREAMS else settings.topic_partitions
+        return raw_topic(app, internal_topic(settings, name), partitions=partitions)
+
+    def table(name: str, partitions: int | None = None) -> Any:
+        return app.Table(name, default=None, partitions=partitions or settings.topic_partitions)
+
+    deadletter = DeadLetter(raw_topic(app, DEADLETTER_TOPIC))
+    streams = {route: topic(route.value) for route in Route}
+    matches_topic, displacements_topic = topic(MATCHES), topic(DISPLACEMENTS)
+    alerts_topic = raw_topic(app, ALERTS_TOPIC)
+    sections = {name: raw_topic(app, name) for name in map(case_topic, SECTIONS)}
+
+    route = RouteStage(rules)
+    subject = SubjectStage(table("subject-state"), table("subject-alerts"), rules)
+    address = AddressStage(table("address-state"), rules)
+    sector = SectorStage(table("sector-state"), table("sector-alerts"), rules)
+    network = NetworkStage(table("network", partitions=1), rules)
+    cases = CaseStage(table("cases", partitions=1))
+
+    async def send_matches(found: Iterable[RuleMatch]) -> None:
+        for match in found:
+            # one partition: the key only documents which case the match is for
+            await send_acked(matches_topic, match.anchor_ref.encode(), dumps(match))
+
+    async def send_alerts(found: Iterable[Alert]) -> None:
+        for alert in found:
+            await send_acked(alerts_topic, alert.sector.encode(), dumps(alert))
+
+    def enriched(message: Any) -> EnrichedEvent:
+        return loads(EnrichedEvent, message.value)
+
+    async def on_valid(message: Any) -> None:
+        event = enriched(message)
+        routed = route.process(event)
+        for destination, key in routed.destinations:
+            await send_acked(streams[destination], key.encode(), message.value)
+        await send_matches(routed.matches)
+
+    async def on_subject(message: Any) -> None:
+        outcome = subject.process(
+            message.key.decode(), enriched(message), message.partition, _now()
+        )
+        await send_matches(outcome.matches)
+        await send_alerts(outcome.alerts)
+        for found in outcome.displacements:
+            await send_acked(displacements_topic, found.to_sector.encode(), dumps(found))
+
+    async def on_address(message: Any) -> None:
+        await send_matches(address.process(message.key.decode(), enriched(message),
+                                           message.partition))  # fmt: skip
+
+    async def on_sector(message: Any) -> None:
+        key = message.key.decode()
+        await send_alerts(sector.process(key, enriched(message), message.partition, _now()))
+
+    async def on_displacement(message: Any) -> None:
+        await send_alerts(sector.displaced(loads(Displacement, message.value), _now()))
+
+    async def on_links(message: Any) -> None:
+        await send_matches(network.process(enriched(message)))
+
+    async def on_match(message: Any) -> None:
+        for case_event in cases.process(loads(RuleMatch, message.value), _now()):
+            target = sections[section_topic(case_event.section)]
+            await send_acked(target, case_event.case_id.encode(), dumps(case_event))
+
+    handlers: list[tuple[faust.TopicT, str, Any]] = [
+        (topic(VALID_EVENTS), "route", on_valid),
+        (streams[Route.SUBJECT], "subject", on_subject),
+        (streams[Route.ADDRESS], "address", on_address),
+        (streams[Route.SECTOR], "sector", on_sector),
+        (displacements_topic, "displacement", on_displacement),
+        (streams[Route.LINKS], "network", on_links),
+        (matches_topic, "cases", on_match),
+    ]
+    for channel, name, handle in handlers:
+        app.agent(channel, name=f"correlate-{name}")(guarded(handle, deadletter))

@@ -1,0 +1,79 @@
+"""Kafka plumbing shared by the agents: raw topics, acknowledged sends, the dead-letter writer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import faust
+
+from fieldcourt.metrics import METRICS
+from streams.errors import Reason, RejectedInput
+
+log = logging.getLogger(__name__)
+
+
+def raw_topic(app: faust.App, name: str, **kwargs: Any) -> faust.TopicT:
+    """A topic of bytes: we decode ourselves, so a bad value never meets Faust's codecs."""
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+        allow_empty=True, **kwargs,
+    )  # fmt: skip
+
+
+async def send_acked(
+    topic: faust.TopicT,
+    key: bytes | None,
+    value: bytes | None,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
+    """Send now and wait for the broker's acknowledgement, before the offset can be committed."""
+    future = await topic.send(key=key, value=value, headers=headers, force=True)
+    await future
+
+
+def deadletter_headers(message: Any, error: RejectedInput) -> list[tuple[str, bytes]]:
+    original = [(k, v) for k, v in (message.headers or [])]
+    return [
+        *original,
+        ("error.reason", str(error.reason).encode()),
+        ("error.detail", error.detail.encode()),
+        ("source.topic", message.topic.encode()),
+        ("source.partition", str(message.partition).encode()),
+        ("source.offset", str(message.offset).encode()),
+    ]
+
+
+class DeadLetter:
+    """Writes a record, unchanged, to the dead-letter topic with the reason in its headers."""
+
+    def __init__(self, topic: faust.TopicT) -> None:
+        self.topic = topic
+
+    async def send(self, message: Any, error: RejectedInput) -> None:
+        METRICS.deadlettered(error.reason)
+        log.info("dead-letter %s %s[%s]@%s: %s", error.reason, message.topic,
+                 message.partition, message.offset, error.detail)  # fmt: skip
+        await send_acked(self.topic, message.key, message.value, deadletter_headers(message, error))
+
+
+Handler = Callable[[Any], Awaitable[None]]
+
+
+def guarded(handle: Handler, deadletter: DeadLetter) -> Callable[..., AsyncIterator[None]]:
+    """An agent body that runs ``handle`` on each message; a failure dead-letters the message
+    as ``processing_error`` (kept for replay) and the agent carries on with the next one."""
+
+    async def agent(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            message = event.message
+            try:
+                await handle(message)
+            except Exception as exc:
+                log.exception("processing failed for %s[%s]@%s", message.topic,
+                              message.partition, message.offset)  # fmt: skip
+                await deadletter.send(message, RejectedInput(Reason.PROCESSING_ERROR, repr(exc)))
+            yield None
+
+    return agent

@@ -1,0 +1,148 @@
+"""The correlation stages, one per keyed stream, each over its own key-value stores.
+
+A stage takes one input, updates its state and returns what it produced; it knows nothing of
+Kafka. The Faust agents (``agents/correlate.py``) run each stage on its topic with Faust tables
+as stores; ``streams.pipeline`` runs them all in memory with dicts, for tests and replays.
+
+::
+
+    valid events ─► RouteStage ──► by-subject ─► SubjectStage ─► matches, alerts, displacements
+                     │  └ f3.seizure matches    by-address ─► AddressStage ─► matches
+                     │                          by-sector  ─► SectorStage  ─► alerts
+                     │                          displacements ─► SectorStage ─► alerts
+                     └───────────────────────► links (one partition) ─► NetworkStage ─► matches
+    matches (one partition) ─► CaseStage ─► case events
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.cases import Alert, CaseEvent
+from schemas.enriched import EnrichedEvent
+from streams.cases import CaseManager
+from streams.matches import RuleMatch
+from streams.network import NetworkConfig, NetworkGraph
+from streams.routing import Route, routes
+from streams.rules import (
+    AlertLimiter,
+    Displacement,
+    MigrationLedger,
+    RulesConfig,
+    SubjectOutcome,
+    evaluate_address,
+    evaluate_displacement,
+    evaluate_sector,
+    evaluate_seizure,
+    evaluate_subject,
+)
+from streams.state import AddressState, SectorState, SubjectState, Watermark
+
+Store = MutableMapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Routed:
+    destinations: list[tuple[Route, str]]
+    matches: list[RuleMatch]
+
+
+class RouteStage:
+    """Re-keys each valid event for the stages that need it; f3.seizure needs no state."""
+
+    def __init__(self, rules: RulesConfig) -> None:
+        self.rules = rules
+
+    def process(self, event: EnrichedEvent) -> Routed:
+        matches = evaluate_seizure(event, self.rules) if event.kind == "seizure" else []
+        return Routed(routes(event), matches)
+
+
+@dataclass
+class _Timed:
+    """A state over a store plus the watermark of the partitions it reads, in the same store."""
+
+    store: Store
+    rules: RulesConfig
+    watermark: Watermark = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.watermark = Watermark(self.store, self.rules.lateness)
+
+    def late(self, partition: int, event: EnrichedEvent) -> bool:
+        return self.watermark.observe(partition, event.occurred_at)
+
+
+class SubjectStage(_Timed):
+    def __init__(self, store: Store, alerts: Store, rules: RulesConfig) -> None:
+        super().__init__(store, rules)
+        self.state = SubjectState(store)
+        self.limiter = AlertLimiter(alerts)
+
+    def process(
+        self, ref: str, event: EnrichedEvent, partition: int, now: dt.datetime
+    ) -> SubjectOutcome:
+        late = self.late(partition, event)
+        self.state.record(ref, event, late)
+        return evaluate_subject(
+            event, ref, self.state, self.limiter, self.rules, now=now, late=late
+        )
+
+
+class AddressStage(_Timed):
+    def __init__(self, store: Store, rules: RulesConfig) -> None:
+        super().__init__(store, rules)
+        self.state = AddressState(store)
+
+    def process(self, key: str, event: EnrichedEvent, partition: int) -> list[RuleMatch]:
+        late = self.late(partition, event)
+        self.state.record(key, event, late)
+        return evaluate_address(event, self.state, self.rules, late=late)
+
+
+class SectorStage(_Timed):
+    """Surges from the sector's counts; trade migrations from displacements into it."""
+
+    def __init__(self, store: Store, alerts: Store, rules: RulesConfig) -> None:
+        super().__init__(store, rules)
+        self.state = SectorState(store)
+        self.limiter = AlertLimiter(alerts)
+        self.ledger = MigrationLedger(alerts)
+
+    def process(
+        self, sector: str, event: EnrichedEvent, partition: int, now: dt.datetime
+    ) -> list[Alert]:
+        late = self.late(partition, event)
+        self.state.record(sector, event, late)
+        return evaluate_sector(event, self.state, self.limiter, self.rules, now=now, late=late)
+
+    def displaced(self, displacement: Displacement, now: dt.datetime) -> list[Alert]:
+        return evaluate_displacement(displacement, self.ledger, self.limiter, self.rules, now=now)
+
+
+class NetworkStage:
+    def __init__(self, store: Store, rules: RulesConfig) -> None:
+        params = rules.rules.network
+        self.graph = NetworkGraph(
+            store,
+            NetworkConfig(
+                min_subjects=params.min_subjects,
+                window=dt.timedelta(days=params.window_days),
+                lateness=rules.lateness,
+            ),
+        )
+        self.enabled = params.enabled
+
+    def process(self, event: EnrichedEvent) -> list[RuleMatch]:
+        return self.graph.observe(event) if self.enabled else []
+
+
+class CaseStage:
+    def __init__(self, store: Store) -> None:
+        self.manager = CaseManager(store)
+
+    def process(self, match: RuleMatch, now: dt.datetime) -> list[CaseEvent]:
+        return self.manager.apply(match, now)
