@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import faust
 
-from agents.io import DeadLetter, guarded, raw_topic, send_acked
+from agents.io import DeadLetter, Purge, guarded, raw_topic, send_acked
 from fieldcourt.settings import Settings
 from fieldcourt.topics import (
     ALERTS_TOPIC,
@@ -32,6 +32,7 @@ from schemas.codec import dumps, loads
 from schemas.enriched import EnrichedEvent
 from streams.cases import section_topic
 from streams.matches import RuleMatch
+from streams.partitioning import PartitionView
 from streams.routing import Route
 from streams.rules import Displacement, RulesConfig
 from streams.stages import (
@@ -40,6 +41,7 @@ from streams.stages import (
     NetworkStage,
     RouteStage,
     SectorStage,
+    Store,
     SubjectStage,
 )
 
@@ -121,14 +123,18 @@ def register_correlation(app: faust.App, settings: Settings, rules: RulesConfig)
             target = sections[section_topic(case_event.section)]
             await send_acked(target, case_event.case_id.encode(), dumps(case_event))
 
-    handlers: list[tuple[faust.TopicT, str, Any]] = [
-        (topic(VALID_EVENTS), "route", on_valid),
-        (streams[Route.SUBJECT], "subject", on_subject),
-        (streams[Route.ADDRESS], "address", on_address),
-        (streams[Route.SECTOR], "sector", on_sector),
-        (displacements_topic, "displacement", on_displacement),
-        (streams[Route.LINKS], "network", on_links),
-        (matches_topic, "cases", on_match),
+    def view(partition: int) -> Callable[[Store], Store]:
+        return lambda store: PartitionView(store, partition, settings.topic_partitions)
+
+    handlers: list[tuple[faust.TopicT, str, Any, Purge | None]] = [
+        (topic(VALID_EVENTS), "route", on_valid, None),
+        (streams[Route.SUBJECT], "subject", on_subject, lambda p: subject.purge(p, view(p))),
+        (streams[Route.ADDRESS], "address", on_address, lambda p: address.purge(p, view(p))),
+        (streams[Route.SECTOR], "sector", on_sector, lambda p: sector.purge(p, view(p))),
+        (displacements_topic, "displacement", on_displacement, None),
+        (streams[Route.LINKS], "network", on_links, lambda _p: network.purge()),
+        (matches_topic, "cases", on_match, lambda _p: cases.purge(_now())),
     ]
-    for channel, name, handle in handlers:
-        app.agent(channel, name=f"correlate-{name}")(guarded(handle, deadletter))
+    for channel, name, handle, purge in handlers:
+        agent = guarded(handle, deadletter, name, purge, settings.purge_interval_s)
+        app.agent(channel, name=f"correlate-{name}")(agent)

@@ -24,6 +24,7 @@ from streams.enrich import Enricher
 from streams.errors import Reason, RejectedInput
 from streams.geofence import load_sectors
 from streams.ingest import Accepted, parse_record
+from streams.partitioning import PartitionView
 from streams.pseudonym import Pseudonymiser
 
 log = logging.getLogger(__name__)
@@ -71,16 +72,16 @@ def register_ingest(app: faust.App, settings: Settings) -> None:
         await send_acked(valid, event.event_id.encode(), dumps(enriched))
         METRICS.accepted(message.topic, enriched.kind)
 
+    def purge_dedupe(partition: int) -> int:
+        view = PartitionView(dedupe_table, partition, settings.topic_partitions, str)
+        return Deduplicator(view).sweep(dt.datetime.now(dt.UTC) - DEDUPE_RETENTION)
+
     async def consume(message: Any) -> None:
         METRICS.consumed(message.topic)
         await handle(message)
 
     for name in FIELD_TOPICS:
         agent_name = "ingest-" + name.split(".")[1]
-        app.agent(raw_topic(app, name), name=agent_name)(guarded(consume, deadletter))
-
-    async def sweep_dedupe() -> None:
-        purged = dedupe.sweep(dt.datetime.now(dt.UTC) - DEDUPE_RETENTION)
-        METRICS.purged("dedupe", purged)
-
-    app.timer(interval=3600.0, on_leader=False)(sweep_dedupe)
+        app.agent(raw_topic(app, name), name=agent_name)(
+            guarded(consume, deadletter, "dedupe", purge_dedupe, settings.purge_interval_s)
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -59,17 +60,52 @@ class DeadLetter:
 
 
 Handler = Callable[[Any], Awaitable[None]]
+Purge = Callable[[int], int]
+PURGE_INTERVAL_S = 3600.0
 
 
-def guarded(handle: Handler, deadletter: DeadLetter) -> Callable[..., AsyncIterator[None]]:
+class PurgeSchedule:
+    """Wall-clock pacing of state purges, per partition: the first is one interval after the
+    partition's first record, so a restart does not purge everything at once."""
+
+    def __init__(self, interval_s: float = PURGE_INTERVAL_S) -> None:
+        self.interval_s = interval_s
+        self._next: dict[int, float] = {}
+
+    def due(self, partition: int) -> bool:
+        now = time.monotonic()
+        next_at = self._next.setdefault(partition, now + self.interval_s)
+        if now < next_at:
+            return False
+        self._next[partition] = now + self.interval_s
+        return True
+
+
+def guarded(
+    handle: Handler,
+    deadletter: DeadLetter,
+    name: str,
+    purge: Purge | None = None,
+    purge_interval_s: float = PURGE_INTERVAL_S,
+) -> Callable[..., AsyncIterator[None]]:
     """An agent body that runs ``handle`` on each message; a failure dead-letters the message
-    as ``processing_error`` (kept for replay) and the agent carries on with the next one."""
+    as ``processing_error`` (kept for replay) and the agent carries on with the next one.
+
+    ``purge(partition)`` runs here, inside stream processing, because a Faust table may only
+    be changed there and writes to the changelog partition of the record being processed.
+    """
+    schedule = PurgeSchedule(purge_interval_s)
 
     async def agent(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
             message = event.message
             try:
                 await handle(message)
+                if purge is not None and schedule.due(message.partition):
+                    purged = purge(message.partition)
+                    METRICS.purged(name, purged)
+                    log.info("purged %d %s entries of partition %d", purged, name,
+                             message.partition)  # fmt: skip
             except Exception as exc:
                 log.exception("processing failed for %s[%s]@%s", message.topic,
                               message.partition, message.offset)  # fmt: skip

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     #: How long the group waits for a silent worker before its partitions move (and so how
     #: long a crashed worker's partitions stand still).
     session_timeout_s: float = Field(30.0, ge=6, le=300)
+    #: How often each partition's state is purged of what is past its retention.
+    purge_interval_s: float = Field(3600.0, gt=0)
 
     # The local broker that `fieldcourt kafka up` runs (development, tests, demo).
     kafka_home: Path = PROJECT_ROOT / ".kafka"

@@ -17,7 +17,7 @@ as stores; ``streams.pipeline`` runs them all in memory with dicts, for tests an
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,11 @@ from streams.rules import (
 from streams.state import AddressState, SectorState, SubjectState, Watermark
 
 Store = MutableMapping[str, Any]
+#: Restricts a store to the keys of the partition being purged (see ``streams.partitioning``).
+View = Callable[[Store], Store]
+
+
+OUTBOX_RETENTION = dt.timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -75,11 +80,17 @@ class _Timed:
     def late(self, partition: int, event: EnrichedEvent) -> bool:
         return self.watermark.observe(partition, event.occurred_at)
 
+    def cutoff(self, partition: int, keep: dt.timedelta) -> dt.datetime | None:
+        """Event time before which state of ``partition`` is past a retention of ``keep``."""
+        mark = self.watermark.current(partition)
+        return None if mark is None else mark - keep
+
 
 class SubjectStage(_Timed):
     def __init__(self, store: Store, alerts: Store, rules: RulesConfig) -> None:
         super().__init__(store, rules)
         self.state = SubjectState(store)
+        self.alerts = alerts
         self.limiter = AlertLimiter(alerts)
 
     def process(
@@ -90,6 +101,15 @@ class SubjectStage(_Timed):
         return evaluate_subject(
             event, ref, self.state, self.limiter, self.rules, now=now, late=late
         )
+
+    def purge(self, partition: int, view: View) -> int:
+        history = self.cutoff(partition, self.state.retention)
+        slots = self.cutoff(partition, self.rules.lateness)
+        if history is None or slots is None:
+            return 0
+        return SubjectState(view(self.store)).sweep(history) + AlertLimiter(
+            view(self.alerts)
+        ).sweep(slots)
 
 
 class AddressStage(_Timed):
@@ -102,6 +122,10 @@ class AddressStage(_Timed):
         self.state.record(key, event, late)
         return evaluate_address(event, self.state, self.rules, late=late)
 
+    def purge(self, partition: int, view: View) -> int:
+        history = self.cutoff(partition, self.state.retention)
+        return 0 if history is None else AddressState(view(self.store)).sweep(history)
+
 
 class SectorStage(_Timed):
     """Surges from the sector's counts; trade migrations from displacements into it."""
@@ -109,6 +133,7 @@ class SectorStage(_Timed):
     def __init__(self, store: Store, alerts: Store, rules: RulesConfig) -> None:
         super().__init__(store, rules)
         self.state = SectorState(store)
+        self.alerts = alerts
         self.limiter = AlertLimiter(alerts)
         self.ledger = MigrationLedger(alerts)
 
@@ -121,6 +146,15 @@ class SectorStage(_Timed):
 
     def displaced(self, displacement: Displacement, now: dt.datetime) -> list[Alert]:
         return evaluate_displacement(displacement, self.ledger, self.limiter, self.rules, now=now)
+
+    def purge(self, partition: int, view: View) -> int:
+        counts = self.cutoff(partition, self.state.retention)
+        slots = self.cutoff(partition, self.rules.lateness)
+        if counts is None or slots is None:
+            return 0
+        return SectorState(view(self.store)).sweep(counts) + AlertLimiter(view(self.alerts)).sweep(
+            slots
+        )
 
 
 class NetworkStage:
@@ -135,9 +169,20 @@ class NetworkStage:
             ),
         )
         self.enabled = params.enabled
+        self.latest: dt.datetime | None = None
 
     def process(self, event: EnrichedEvent) -> list[RuleMatch]:
+        if self.latest is None or event.occurred_at > self.latest:
+            self.latest = event.occurred_at
         return self.graph.observe(event) if self.enabled else []
+
+    def purge(self) -> int:
+        """Links older than the window plus lateness behind the newest event seen can no
+        longer join a component (one partition: every key is this partition's)."""
+        if self.latest is None:
+            return 0
+        config = self.graph.config
+        return self.graph.sweep(self.latest - config.window - config.lateness)
 
 
 class CaseStage:
@@ -146,3 +191,7 @@ class CaseStage:
 
     def process(self, match: RuleMatch, now: dt.datetime) -> list[CaseEvent]:
         return self.manager.apply(match, now)
+
+    def purge(self, now: dt.datetime) -> int:
+        """Outbox records serve replays after a crash: a month is ample."""
+        return self.manager.sweep(now - OUTBOX_RETENTION)

@@ -1,0 +1,62 @@
+"""Which Kafka partition a key belongs to, and a view of a store restricted to one partition.
+
+A Faust table writes every change to the changelog partition of the record being processed, so
+a periodic purge may only touch the keys of that record's partition: a delete written to any
+other partition would be undone when the table is rebuilt from its changelog. The view lets the
+pure ``sweep`` methods run unchanged over just those keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
+
+from aiokafka.partitioner import murmur2
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as in the Java client) picks."""
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def routing_key(store_key: str) -> str:
+    """The record key a store key was written under: the part before the first ``|``."""
+    return store_key.split("|", 1)[0]
+
+
+class PartitionView(MutableMapping[str, Any]):
+    """``store`` with iteration limited to the keys routed to ``partition``; reserved keys
+    (``__...``, such as watermarks) are never listed."""
+
+    def __init__(
+        self,
+        store: MutableMapping[str, Any],
+        partition: int,
+        partitions: int,
+        key_of: Callable[[str], str] = routing_key,
+    ) -> None:
+        self._store = store
+        self._partition = partition
+        self._partitions = partitions
+        self._key_of = key_of
+
+    def __iter__(self) -> Iterator[str]:
+        for key in list(self._store):
+            if key.startswith("__"):
+                continue
+            if self._partitions == 1 or (
+                partition_of(self._key_of(key), self._partitions) == self._partition
+            ):
+                yield key
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._store[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._store[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._store[key]
