@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from fieldcourt.settings import Settings, SettingsError, load_settings
 
@@ -70,13 +72,215 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings)
 
 
+def _instant(value: str) -> dt.datetime:
+    """``now``, a date (midnight in Paris) or an RFC 3339 timestamp with its offset."""
+    from fieldcourt.simulate import PARIS
+
+    if value == "now":
+        return dt.datetime.now(dt.UTC)
+    try:
+        if len(value) == 10:
+            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=PARIS)
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date or timestamp: {value!r}") from exc
+    if moment.utcoffset() is None:
+        raise argparse.ArgumentTypeError(f"give the offset (Z, +02:00...): {value!r}")
+    return moment
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        number = kind(value)
+        if not number > 0:
+            raise argparse.ArgumentTypeError(f"must be > 0: {value}")
+        return number
+
+    return parse
+
+
+def _kafka_failure(command: str, exc: Exception) -> int:
+    print(f"fieldcourt {command}: Kafka: {exc}", file=sys.stderr)
+    return 1
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from aiokafka.errors import KafkaError
+
+    from fieldcourt.replay import publish_records, records_from_events
+    from fieldcourt.simulate import Simulation, SimulationConfig, shift_to_end_at, write_jsonl
+
+    try:
+        config = SimulationConfig(
+            seed=args.seed,
+            start=args.start,
+            days=args.days,
+            rate=args.rate,
+            story=not args.no_story,
+            compress=args.compress,
+            prefix=args.prefix,
+        )
+    except ValueError as exc:
+        print(f"fieldcourt simulate: {exc}", file=sys.stderr)
+        return 2
+    if args.speed is not None and not args.publish:
+        print("fieldcourt simulate: --speed goes with --publish", file=sys.stderr)
+        return 2
+    simulation = Simulation(config)
+    events = list(simulation.records())
+    if args.end_at is not None:
+        events = shift_to_end_at(events, args.end_at, whole_days=args.keep_time_of_day)
+    if args.out is not None:
+        count = write_jsonl(args.out, events)
+        print(f"simulate: {count} events written to {args.out}")
+    else:
+        try:
+            report = asyncio.run(
+                publish_records(
+                    records_from_events(events),
+                    settings.broker,
+                    speed=args.speed,
+                    progress=not args.no_progress,
+                    label="simulate",
+                )
+            )
+        except KafkaError as exc:
+            return _kafka_failure("simulate", exc)
+        print(f"simulate: {report.published} events published to {settings.broker}")
+    if events:
+        first, last = events[0][1]["occurred_at"], events[-1][1]["occurred_at"]
+        print(f"  event time {first} to {last}")
+    for beat in simulation.beats:
+        count = len(beat.event_ids)
+        print(f"  day {beat.day:6.2f}  {beat.name:18} {count:3} events  {beat.description}")
+    return 0
+
+
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from aiokafka.errors import KafkaError
+
+    from fieldcourt.replay import replay
+
+    try:
+        report = replay(
+            args.file,
+            settings.broker,
+            speed=args.speed,
+            as_fast_as_possible=args.as_fast_as_possible,
+            progress=not args.no_progress,
+        )
+    except OSError as exc:
+        print(f"fieldcourt replay: {exc}", file=sys.stderr)
+        return 2
+    except KafkaError as exc:
+        return _kafka_failure("replay", exc)
+    topics = ", ".join(f"{topic}: {n}" for topic, n in sorted(report.per_topic.items()))
+    print(
+        f"replay: {report.published} records published ({topics or 'none'}) "
+        f"in {report.elapsed_s:.1f} s"
+    )
+    if report.bad_lines:
+        lines = ", ".join(str(bad.line) for bad in report.bad_lines[:20])
+        more = "..." if len(report.bad_lines) > 20 else ""
+        print(f"replay: {len(report.bad_lines)} bad lines skipped (lines {lines}{more})")
+    if report.unordered:
+        print(
+            f"replay: {len(report.unordered)} records without a readable occurred_at "
+            "published in file order (ingest will judge them)"
+        )
+    return 0
+
+
+def _watch(args: argparse.Namespace, settings: Settings) -> int:
+    from aiokafka.errors import KafkaError
+
+    from fieldcourt.watch import watch
+
+    try:
+        report = watch(
+            settings.broker,
+            section=args.section,
+            alerts=args.alerts,
+            from_beginning=args.from_beginning,
+            max_events=args.max_events,
+            timeout_s=args.timeout,
+        )
+    except KafkaError as exc:
+        return _kafka_failure("watch", exc)
+    print(
+        f"watch: {report.shown} shown ({sum(report.cases.values())} case events, "
+        f"{sum(report.alerts.values())} alerts)"
+    )
+    return 3 if args.max_events is not None and not report.reached_max else 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "kafka": _kafka,
     "topics": _topics,
     "schemas": _schemas,
     "worker": _worker,
     "demo": _demo,
+    "simulate": _simulate,
+    "replay": _replay,
+    "watch": _watch,
 }
+
+
+def _add_simulate(sub: Any) -> None:
+    from fieldcourt.simulate import DEFAULT_RATE, DEFAULT_START
+
+    simulate = sub.add_parser(
+        "simulate",
+        help="synthetic field events: Paris background and the seed's story",
+        description="Invented people only. The story: Les Halles from September 2025, the "
+        "trade moving to Rosa Parks in spring 2026 (see fieldcourt/simulate.py).",
+    )
+    target = simulate.add_mutually_exclusive_group(required=True)
+    target.add_argument("--out", type=Path, metavar="FILE.jsonl", help="write a replay file")
+    target.add_argument("--publish", action="store_true", help="publish to Kafka directly")
+    simulate.add_argument("--seed", type=int, default=2025)
+    simulate.add_argument(
+        "--start",
+        type=_instant,
+        default=DEFAULT_START,
+        help="a date (midnight in Paris) or timestamp; default 2025-09-01",
+    )
+    simulate.add_argument(
+        "--days",
+        type=_positive(float),
+        help="duration (default: the story's length, 7 days without it)",
+    )
+    simulate.add_argument(
+        "--rate",
+        type=float,
+        default=DEFAULT_RATE,
+        help=f"background events a day (default {DEFAULT_RATE:g})",
+    )
+    simulate.add_argument("--no-story", action="store_true", help="background only")
+    simulate.add_argument(
+        "--compress",
+        action="store_true",
+        help="the story's beats on about 25 days instead of 7 months",
+    )
+    simulate.add_argument("--prefix", default="sim", help="event id prefix (default sim)")
+    simulate.add_argument(
+        "--end-at",
+        type=_instant,
+        metavar="WHEN",
+        help="shift everything to end at WHEN ('now' or a timestamp)",
+    )
+    simulate.add_argument(
+        "--keep-time-of-day",
+        action="store_true",
+        help="with --end-at: shift by whole days (ends within 24 h of WHEN)",
+    )
+    simulate.add_argument(
+        "--speed",
+        type=_positive(float),
+        metavar="N",
+        help="with --publish: N times event time (default: at once)",
+    )
+    simulate.add_argument("--no-progress", action="store_true", help="no progress display")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +303,41 @@ def build_parser() -> argparse.ArgumentParser:
         "--loglevel", default="info", choices=["crit", "error", "warn", "info", "debug"]
     )
     sub.add_parser("demo", help="broker, topics, worker and sample events: see it work")
+    _add_simulate(sub)
+    replay = sub.add_parser(
+        "replay",
+        help="publish a JSONL file of field events in event-time order",
+        description="Publish a replay file (docs/replay-format.md) in event-time order. Bad "
+        "lines are reported on stderr with their number and skipped. Default speed: real "
+        "time, no gap longer than 2 s.",
+    )
+    replay.add_argument("file", type=Path)
+    pace = replay.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--speed",
+        type=_positive(float),
+        metavar="N",
+        help="N times faster than event time (default 1)",
+    )
+    pace.add_argument("--as-fast-as-possible", action="store_true", help="no waiting")
+    replay.add_argument("--no-progress", action="store_true", help="no progress display")
+    watch = sub.add_parser(
+        "watch",
+        help="case events and alerts as they arrive (rich terminal view)",
+        description="Without --section or --alerts: every section and the alerts. Exit status "
+        "3 when --max-events were not all shown before --timeout.",
+    )
+    watch.add_argument(
+        "--section", type=str.upper, choices=["P12", "P20", "F3", "P4"], help="one section's cases"
+    )
+    watch.add_argument("--alerts", action="store_true", help="COJC alerts")
+    watch.add_argument(
+        "--from-beginning",
+        action="store_true",
+        help="everything on the topics, not only what arrives from now",
+    )
+    watch.add_argument("--max-events", type=_positive(int), metavar="N", help="stop after N events")
+    watch.add_argument("--timeout", type=_positive(float), metavar="S", help="stop after S seconds")
     return parser
 
 
