@@ -45,6 +45,7 @@ rewritten: no event within the lateness bound can link with them any more.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Hashable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -90,7 +91,9 @@ class _Component:
     kinds: frozenset[LinkKind]
 
 
+@functools.lru_cache(maxsize=65536)
 def _at(value: str) -> dt.datetime:
+    """Stored times are strings; a component walk reads the same ones again and again."""
     return dt.datetime.fromisoformat(value)
 
 
