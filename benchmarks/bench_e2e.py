@@ -25,6 +25,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fieldcourt.groups import consumed_topics, group_lag
 from fieldcourt.kafka_local import LocalBroker, free_port
 from fieldcourt.settings import load_settings
 from fieldcourt.supervise import WorkerProcess, worker_env
@@ -73,24 +74,6 @@ def generate(
     return records
 
 
-async def lag(bootstrap: str, group: str) -> int:
-    from aiokafka import AIOKafkaConsumer
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group)
-        inputs = [tp for tp in committed if not tp.topic.endswith("-changelog")]
-        ends = await consumer.end_offsets(inputs)
-        return sum(max(0, ends[tp] - committed[tp].offset) for tp in inputs)
-    finally:
-        await consumer.stop()
-        await admin.close()
-
-
 def main() -> None:
     n = int(next((a for a in sys.argv[1:] if a.isdigit()), "5000"))
     guarantee = "exactly_once" if "--exactly-once" in sys.argv else "at_least_once"
@@ -125,7 +108,7 @@ def main() -> None:
         published_s = time.perf_counter() - t0
         time.sleep(1)
         shown = time.monotonic()
-        while (left := asyncio.run(lag(bootstrap, app_id))) > 0:
+        while (left := asyncio.run(group_lag(bootstrap, app_id, consumed_topics(settings)))) > 0:
             if time.monotonic() - shown > 10:
                 print(f"  {time.perf_counter() - t0:5.0f} s: {left} records still to process")
                 shown = time.monotonic()

@@ -67,9 +67,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from fieldcourt.demo import run_demo
+    from fieldcourt.demo import DemoOptions, run_demo
 
-    return run_demo(settings)
+    return run_demo(settings, DemoOptions(rate=0.0 if args.quick else 10.0))
 
 
 def _instant(value: str) -> dt.datetime:
@@ -302,7 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--loglevel", default="info", choices=["crit", "error", "warn", "info", "debug"]
     )
-    sub.add_parser("demo", help="broker, topics, worker and sample events: see it work")
+    demo = sub.add_parser("demo", help="the Paris story, live, on a broker of its own")
+    demo.add_argument(
+        "--quick", action="store_true", help="the story alone, no background activity (CI)"
+    )
     _add_simulate(sub)
     replay = sub.add_parser(
         "replay",

@@ -1,6 +1,8 @@
-"""``make demo``: broker, topics, a worker, sample events and what became of them.
+"""``make demo``: the Paris story on a real broker, live, from police events to court cases.
 
-Everything started here is stopped at the end or on Ctrl-C; nothing is left running.
+A fresh broker and worker of its own (data in ``<data dir>/demo``, wiped each time), the
+simulated story shifted to end now, the case events and alerts shown as they arrive, then a
+summary. Everything started here is stopped at the end or on Ctrl-C; nothing is left running.
 """
 
 from __future__ import annotations
@@ -8,111 +10,56 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
+import shutil
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
 
-import orjson
 from rich.console import Console
 from rich.table import Table
 
+from fieldcourt.groups import consumed_topics, group_lag
 from fieldcourt.kafka_local import LocalBroker
+from fieldcourt.replay import Record, publish_records, records_from_events
 from fieldcourt.settings import Settings
+from fieldcourt.simulate import Simulation, SimulationConfig, shift_to_end_at
 from fieldcourt.supervise import WorkerProcess, worker_env
-from fieldcourt.topics import (
-    DEADLETTER_TOPIC,
-    VALID_EVENTS,
-    apply_topics,
-    catalogue,
-    internal_topic,
-)
+from fieldcourt.topics import DEADLETTER_TOPIC, apply_topics, catalogue
+from fieldcourt.watch import WatchReport, watch_async
 
-console = Console()
+console = Console(highlight=False)
+
+#: A record a police integrator got wrong: shown landing in the dead-letter topic.
+BROKEN = b'{"event_id": "broken-1", "occurred_at": "yesterday"'
 
 
-def sample_records(run: str, now: dt.datetime) -> list[tuple[str, bytes, bytes]]:
-    """A few synthetic field events (invented people), one duplicate and one malformed."""
-    source = {"system": "demo-lrp", "unit": "CSP 1"}
-    halles = {"lat": 48.8622, "lon": 2.3468, "address": "12 rue Pierre Lescot, 75001 Paris"}
-    rosa = {"lat": 48.8965, "lon": 2.3712, "address": "5 bd Macdonald 75019 Paris"}
-    dealer = {"last_name": "Varnello", "first_name": "Tiberio", "birth_date": "1998-03-02"}
-    lender = {"last_name": "Quellec", "first_name": "Maelys"}
-
-    def at(hours_ago: int) -> str:
-        return (now - dt.timedelta(hours=hours_ago)).isoformat()
-
-    events: list[tuple[str, dict[str, Any]]] = [
-        ("field.arrests.v1", {
-            "event_id": f"{run}-arrest-1", "occurred_at": at(3),
-            "source": source, "procedure_ref": "2025/DEMO/001", "location": halles,
-            "person": dealer,
-            "offense": "trafficking", "flagrant": True, "role": "seller",
-        }),
-        ("field.seizures.v1", {
-            "event_id": f"{run}-seizure-1", "occurred_at": at(2),
-            "source": source, "location": halles, "substance": "crack", "quantity_g": 62.5,
-            "cash_eur": 1840, "persons": [dealer],
-        }),
-        ("field.dealing-addresses.v1", {
-            "event_id": f"{run}-address-1", "occurred_at": at(1),
-            "source": source, "location": rosa, "usage": "dealing_point",
-            "evidence": "surveillance", "occupant": lender,
-        }),
-    ]  # fmt: skip
-    records = [(t, e["event_id"].encode(), orjson.dumps(e)) for t, e in events]
-    records.append(records[0])  # a redelivery: dropped and counted
-    records.append(("field.seizures.v1", f"{run}-broken".encode(), b'{"event_id": "oops",'))
-    return records
-
-
-async def _publish(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> None:
-    from aiokafka import AIOKafkaProducer
-
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for topic, key, value in records:
-            await producer.send_and_wait(topic, value, key=key)
-    finally:
-        await producer.stop()
-
-
-async def _collect(
-    bootstrap: str, topics: list[str], run: str, expected: int, timeout_s: float
-) -> list[Any]:
-    from aiokafka import AIOKafkaConsumer
-
-    consumer = AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None,
-        enable_auto_commit=False,
-    )  # fmt: skip
-    await consumer.start()
-    found: list[Any] = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline and len(found) < expected:
-            for part in (await consumer.getmany(timeout_ms=500)).values():
-                found += [r for r in part if run.encode() in (r.key or b"")]
-    finally:
-        await consumer.stop()
-    return found
+@dataclass(frozen=True)
+class DemoOptions:
+    rate: float = 10.0  # background events a day besides the story (0 in --quick)
+    #: Event time plays this many times faster than real time: the 25-day story in ~70 s.
+    #: Published all at once, records of three topics and many partitions would reach the
+    #: correlation stages out of order by more than the 7-day lateness bound, and count late.
+    speed: float = 30_000.0
+    timeout_s: float = 150.0
 
 
 @contextmanager
 def _running(settings: Settings) -> Iterator[WorkerProcess]:
     broker = LocalBroker(settings)
-    console.print("[bold]1.[/] starting Apache Kafka (KRaft, single node)...")
-    started_broker = not broker.status().running
-    console.print("   " + broker.up().describe())
+    console.print("[bold]1.[/] starting Apache Kafka (KRaft, single node) ...")
+    started = time.monotonic()
+    status = broker.up()
+    console.print(f"   {status.describe()} ({time.monotonic() - started:.1f} s)")
     worker: WorkerProcess | None = None
     try:
         console.print("[bold]2.[/] applying the topic catalogue")
-        for change in asyncio.run(apply_topics(settings, catalogue(settings))):
-            console.print(f"   {change.action:10} {change.topic}")
+        changes = asyncio.run(apply_topics(settings, catalogue(settings)))
+        console.print(f"   {sum(c.action == 'created' for c in changes)} topics created")
         console.print("[bold]3.[/] starting a fieldcourt worker")
         env = worker_env(settings.broker, settings.app_id, settings.data_dir)
-        worker = WorkerProcess(env, settings.data_dir / "demo-worker").start()
+        worker = WorkerProcess(env, settings.data_dir / "worker").start()
         worker.wait_ready()
         console.print(f"   worker ready (log: {worker.logs[-1]})")
         yield worker
@@ -120,39 +67,92 @@ def _running(settings: Settings) -> Iterator[WorkerProcess]:
         if worker is not None:
             worker.stop()
             console.print("   worker stopped")
-        if started_broker:
-            broker.down()
-            console.print("   kafka stopped")
+        broker.down()
+        console.print("   kafka stopped")
 
 
-def run_demo(settings: Settings) -> int:
-    settings = settings.model_copy(update={"broker": f"127.0.0.1:{settings.kafka_port}"})
-    run = f"demo-{secrets.token_hex(3)}"
-    with _running(settings):
-        records = sample_records(run, dt.datetime.now(dt.UTC))
-        console.print(f"[bold]4.[/] publishing {len(records)} records (one redelivery, one broken)")
-        asyncio.run(_publish(settings.broker, records))
-        valid_topic = internal_topic(settings, VALID_EVENTS)
-        found = asyncio.run(_collect(settings.broker, [valid_topic, DEADLETTER_TOPIC], run, 4, 60))
-        _show(found, valid_topic)
-        ok = sum(r.topic == valid_topic for r in found) == 3 and len(found) == 4
-    console.print("[green]demo finished[/]" if ok else "[red]demo: unexpected outcome[/]")
-    return 0 if ok else 1
+def story(run: str, rate: float) -> list[Record]:
+    """The compressed Les Halles → Rosa Parks story, ending now, plus one broken record."""
+    config = SimulationConfig(compress=True, rate=rate, prefix=run)
+    end = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    events = shift_to_end_at(Simulation(config).records(), end, whole_days=True)
+    broken = Record("field.arrests.v1", b"broken-1", BROKEN, None)
+    return [*records_from_events(events), broken]
 
 
-def _show(found: list[Any], valid_topic: str) -> None:
-    table = Table(title="What became of the records")
-    for column in ("topic", "event", "outcome"):
-        table.add_column(column)
-    for record in found:
-        if record.topic == valid_topic:
-            event = orjson.loads(record.value)
-            refs = ", ".join(s["ref"] for s in event["subjects"]) or "-"
-            outcome = f"{event['kind']} in sector {event['sector']}; subjects {refs}"
-        else:
-            headers = dict(record.headers)
-            outcome = f"dead-lettered: {headers['error.reason'].decode()}: "
-            outcome += headers["error.detail"].decode()
-        table.add_row(record.topic, record.key.decode(), outcome)
+async def _play(settings: Settings, records: list[Record], options: DemoOptions) -> WatchReport:
+    ready, done = asyncio.Event(), asyncio.Event()
+    watcher = asyncio.create_task(
+        watch_async(settings.broker, console=console, ready=ready, until=done,
+                    timeout_s=options.timeout_s)
+    )  # fmt: skip
+    await ready.wait()
+    span = f"{options.speed:,.0f}x real time"
+    console.print(f"[bold]4.[/] playing {len(records)} field events of the story at {span} ...")
+    await publish_records(records, settings.broker, speed=options.speed, progress=False)
+    deadline = time.monotonic() + options.timeout_s
+    drained = 0
+    while time.monotonic() < deadline and drained < 3 and not watcher.done():
+        await asyncio.sleep(1.0)
+        lag = await group_lag(settings.broker, settings.app_id, consumed_topics(settings))
+        drained = drained + 1 if lag == 0 else 0
+    done.set()
+    return await watcher
+
+
+async def _deadlettered(settings: Settings) -> int:
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(DEADLETTER_TOPIC, bootstrap_servers=settings.broker,
+                                group_id=None, auto_offset_reset="earliest")  # fmt: skip
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=2000)
+        return sum(len(part) for part in batches.values())
+    finally:
+        await consumer.stop()
+
+
+def summarise(events_in: int, dead: int, report: WatchReport) -> bool:
+    """Print the summary; True when the story's outcomes are all there."""
+    sections = Counter({section: n for (section, kind), n in report.cases.items()
+                        if kind == "case_opened"})  # fmt: skip
+    escalations = sum(n for (_s, kind), n in report.cases.items() if kind == "case_escalated")
+    alerts = Counter({kind: n for (kind, _sector), n in report.alerts.items()})
+    table = Table(title="fieldcourt demo: summary")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    table.add_row("field events in", str(events_in))
+    table.add_row("dead-lettered", str(dead))
+    for section in ("P12", "P20", "F3", "P4"):
+        table.add_row(f"cases opened in {section}", str(sections[section]))
+    table.add_row("escalations", str(escalations))
+    for kind in ("displacement", "trade_migration", "surge"):
+        table.add_row(f"alerts: {kind}", str(alerts[kind]))
     console.print(table)
-    console.print("   the redelivered arrest was dropped as a duplicate (counted, not forwarded)")
+    return (
+        dead == 1
+        and escalations >= 1
+        and all(sections[s] >= 1 for s in ("P12", "P20", "F3", "P4"))
+        and all(report.alerts[(kind, "rosa-parks")] >= 1
+                for kind in ("displacement", "trade_migration", "surge"))
+    )  # fmt: skip
+
+
+def run_demo(settings: Settings, options: DemoOptions | None = None) -> int:
+    options = options or DemoOptions()
+    run = f"demo-{secrets.token_hex(3)}"
+    demo_dir = settings.data_dir / "demo"
+    shutil.rmtree(demo_dir, ignore_errors=True)  # a fresh story every time
+    settings = settings.model_copy(
+        update={"broker": f"127.0.0.1:{settings.kafka_port}", "data_dir": demo_dir,
+                "app_id": f"fieldcourt-{run}"}
+    )  # fmt: skip
+    records = story(run, options.rate)
+    with _running(settings):
+        report = asyncio.run(_play(settings, records, options))
+        dead = asyncio.run(_deadlettered(settings))
+        ok = summarise(len(records), dead, report)
+    console.print("[green]demo finished: the story's cases and alerts are all there[/]" if ok
+                  else "[red]demo: some of the story's outcomes are missing[/]")  # fmt: skip
+    return 0 if ok else 1

@@ -176,8 +176,10 @@ async def watch_async(
     console: Console | None = None,
     err: TextIO | None = None,
     ready: asyncio.Event | None = None,
+    until: asyncio.Event | None = None,
 ) -> WatchReport:
-    """Show case events and alerts until ``max_events`` are shown, ``timeout_s`` or Ctrl-C.
+    """Show case events and alerts until ``max_events`` are shown, ``timeout_s``, ``until`` is
+    set (by a caller that knows the work is done) or Ctrl-C.
 
     ``ready`` is set once the consumer is positioned: anything published after it is shown.
     """
@@ -209,7 +211,9 @@ async def watch_async(
         console.print(f"[bold]watching[/] {', '.join(present)} ({since})", highlight=False)
         if ready is not None:
             ready.set()
-        while max_events is None or report.shown < max_events:
+        while (max_events is None or report.shown < max_events) and not (
+            until is not None and until.is_set()
+        ):
             wait_ms = 500
             if deadline is not None:
                 left = deadline - time.monotonic()
