@@ -152,6 +152,7 @@ def test_scenario_yields_the_expected_cases_and_alerts_and_no_name_leaves_ingest
     assert not [s for s in secrets if s in log]
 
 
+@pytest.mark.timeout(600)
 def test_sigkill_at_three_points_loses_nothing_and_never_forks_a_version(
     app_settings: Settings, worker: Callable[..., WorkerProcess]
 ) -> None:
