@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -154,14 +155,15 @@ def test_scenario_yields_the_expected_cases_and_alerts_and_no_name_leaves_ingest
 
 @pytest.mark.timeout(600)
 def test_sigkill_at_three_points_loses_nothing_and_never_forks_a_version(
-    app_settings: Settings, worker: Callable[..., WorkerProcess]
+    app_settings: Settings, worker: Callable[..., WorkerProcess], tmp_path: Path
 ) -> None:
     records = scenario(app_settings.app_id, start_of_scenario())
     workers = [worker()]
 
     def crash_and_restart() -> None:
         workers[-1].stop(signal.SIGKILL)  # mid-stream: whatever was in flight is cut
-        workers.append(worker())
+        # on an empty local store: every table must come back from its changelog
+        workers.append(worker(FIELDCOURT_DATA_DIR=str(tmp_path / f"store{len(workers)}")))
 
     out = play(app_settings, records, crash_and_restart)
     assert len(workers) == 4
