@@ -17,9 +17,10 @@ venv: $(STAMP)
 
 kafka-jars:
 	bash deploy/kafka/fetch.sh
+prometheus-tools: ; bash deploy/prometheus/install.sh
 
 ## The whole suite against a real broker the tests start and stop themselves.
-test: venv kafka-jars
+test: venv kafka-jars prometheus-tools
 	$(BIN)/pytest
 
 test-unit: venv

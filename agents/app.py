@@ -13,6 +13,7 @@ import faust
 
 from agents.correlate import register_correlation
 from agents.ingest import register_ingest
+from agents.web import register_web
 from fieldcourt.settings import ProcessingGuarantee, Settings, TableStore
 from fieldcourt.topics import MAX_MESSAGE_BYTES
 from streams.rules import load_rules
@@ -57,4 +58,5 @@ def create_app(settings: Settings) -> faust.App:
     app = faust.App(settings.app_id, **config)
     register_ingest(app, settings)
     register_correlation(app, settings, load_rules(settings.rules_file))
+    register_web(app, settings)
     return app

@@ -17,6 +17,7 @@ from typing import Any
 import faust
 
 from agents.io import DeadLetter, Purge, guarded, raw_topic, send_acked
+from fieldcourt.metrics import METRICS
 from fieldcourt.settings import Settings
 from fieldcourt.topics import (
     ALERTS_TOPIC,
@@ -84,44 +85,50 @@ def register_correlation(app: faust.App, settings: Settings, rules: RulesConfig)
     async def send_alerts(found: Iterable[Alert]) -> None:
         for alert in found:
             await send_acked(alerts_topic, alert.sector.encode(), dumps(alert))
+            METRICS.alert(alert.alert_type, alert.sector)
 
     def enriched(message: Any) -> EnrichedEvent:
         return loads(EnrichedEvent, message.value)
 
     async def on_valid(message: Any) -> None:
         event = enriched(message)
-        routed = route.process(event)
+        routed = METRICS.timed_rules("route", route.process, event)
         for destination, key in routed.destinations:
             await send_acked(streams[destination], key.encode(), message.value)
         await send_matches(routed.matches)
 
     async def on_subject(message: Any) -> None:
-        outcome = subject.process(
-            message.key.decode(), enriched(message), message.partition, _now()
-        )
+        outcome = METRICS.timed_rules(
+            "subject", subject.process, message.key.decode(), enriched(message), message.partition,
+            _now(),
+        )  # fmt: skip
         await send_matches(outcome.matches)
         await send_alerts(outcome.alerts)
         for found in outcome.displacements:
             await send_acked(displacements_topic, found.to_sector.encode(), dumps(found))
 
     async def on_address(message: Any) -> None:
-        await send_matches(address.process(message.key.decode(), enriched(message),
-                                           message.partition))  # fmt: skip
+        await send_matches(METRICS.timed_rules("address", address.process,
+                           message.key.decode(), enriched(message), message.partition))  # fmt: skip
 
     async def on_sector(message: Any) -> None:
         key = message.key.decode()
-        await send_alerts(sector.process(key, enriched(message), message.partition, _now()))
+        await send_alerts(METRICS.timed_rules("sector", sector.process,
+                          key, enriched(message), message.partition, _now()))  # fmt: skip
 
     async def on_displacement(message: Any) -> None:
-        await send_alerts(sector.displaced(loads(Displacement, message.value), _now()))
+        await send_alerts(METRICS.timed_rules("displacement", sector.displaced,
+                          loads(Displacement, message.value), _now()))  # fmt: skip
 
     async def on_links(message: Any) -> None:
-        await send_matches(network.process(enriched(message)))
+        await send_matches(METRICS.timed_rules("network", network.process, enriched(message)))
 
     async def on_match(message: Any) -> None:
-        for case_event in cases.process(loads(RuleMatch, message.value), _now()):
+        match = loads(RuleMatch, message.value)
+        for case_event in cases.process(match, _now()):
             target = sections[section_topic(case_event.section)]
             await send_acked(target, case_event.case_id.encode(), dumps(case_event))
+            METRICS.case_emitted(case_event, match.rule_id, match.occurred_at, message.timestamp)
 
     def view(partition: int) -> Callable[[Store], Store]:
         return lambda store: PartitionView(store, partition, settings.topic_partitions)

@@ -68,9 +68,9 @@ def register_ingest(app: faust.App, settings: Settings) -> None:
                 f"event_id {event.event_id!r} was already received with another payload",
             ))  # fmt: skip
             return
-        enriched = enricher.enrich(event)
+        enriched = METRICS.timed_enrichment(enricher.enrich, event)
         await send_acked(valid, event.event_id.encode(), dumps(enriched))
-        METRICS.accepted(message.topic, enriched.kind)
+        METRICS.accepted(message.topic, enriched.kind, enriched.sector)
 
     def purge_dedupe(partition: int) -> int:
         view = PartitionView(dedupe_table, partition, settings.topic_partitions, str)

@@ -110,6 +110,7 @@ def guarded(
                 log.exception("processing failed for %s[%s]@%s", message.topic,
                               message.partition, message.offset)  # fmt: skip
                 await deadletter.send(message, RejectedInput(Reason.PROCESSING_ERROR, repr(exc)))
+            METRICS.processed(name, message.timestamp)
             yield None
 
     return agent

@@ -1,42 +1,179 @@
 """Prometheus metrics: created once here (the container), recorded through typed methods.
 
-Labels never carry event, case or subject ids: only topics, kinds, reasons, sections.
+Labels never carry event, case or subject ids: only topics, partitions, kinds, reasons,
+sections, rules, alert types, sectors and stage names, all from small fixed sets, so the
+number of series stays bounded whatever the traffic.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import ParamSpec, TypeVar
+
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
+
+from schemas.cases import CaseEvent
+
+# ``*_created`` series double every counter and histogram for nothing Prometheus uses.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
+#: Pure computation on one record: microseconds to a tenth of a second.
+COMPUTE_BUCKETS = (
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+)  # fmt: skip
+#: From a record's Kafka append time to its processing: milliseconds to ten minutes.
+PIPELINE_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+    600.0,
+)  # fmt: skip
+#: From ``occurred_at`` to a case: police report hours, days or months after the facts.
+EVENT_AGE_BUCKETS = (
+    MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 6 * HOUR, 12 * HOUR, DAY,
+    2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 60 * DAY, 90 * DAY, 180 * DAY, 365 * DAY,
+)  # fmt: skip
+
+ESCALATED = "case_escalated"
 
 
 class Metrics:
+    """Every fieldcourt metric, in one registry that the worker's ``/metrics`` serves."""
+
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        reg = self.registry
+        ProcessCollector(registry=reg)
+        PlatformCollector(registry=reg)
+
+        # Ingest
         self.events_consumed = Counter(
             "fieldcourt_events_consumed_total", "Records read from inbound topics.",
-            ["topic"], registry=self.registry,
+            ["topic"], registry=reg,
         )  # fmt: skip
         self.events_accepted = Counter(
             "fieldcourt_events_accepted_total", "Valid events passed on to correlation.",
-            ["topic", "kind"], registry=self.registry,
+            ["topic", "kind"], registry=reg,
         )  # fmt: skip
         self.deadletters = Counter(
             "fieldcourt_deadlettered_total", "Records written to the dead-letter topic.",
-            ["reason"], registry=self.registry,
+            ["reason"], registry=reg,
         )  # fmt: skip
         self.duplicates = Counter(
             "fieldcourt_duplicates_dropped_total", "Redeliveries with an identical payload.",
-            ["topic"], registry=self.registry,
+            ["topic"], registry=reg,
+        )  # fmt: skip
+        self.sector_last_event = Gauge(
+            "fieldcourt_sector_last_event_timestamp_seconds",
+            "When an event located in the sector was last accepted (the worker's start until "
+            "one is), for the silent-sector alert.",
+            ["sector"], registry=reg,
+        )  # fmt: skip
+        self.enrichment_seconds = Histogram(
+            "fieldcourt_enrichment_duration_seconds",
+            "Time to enrich one event (sector, pseudonyms, address key).",
+            registry=reg, buckets=COMPUTE_BUCKETS,
+        )  # fmt: skip
+
+        # Correlation
+        self.rule_evaluation_seconds = Histogram(
+            "fieldcourt_rule_evaluation_duration_seconds",
+            "Time a correlation stage spends updating its state and evaluating its rules "
+            "for one record.",
+            ["stage"], registry=reg, buckets=COMPUTE_BUCKETS,
+        )  # fmt: skip
+        self.case_events = Counter(
+            "fieldcourt_case_events_total",
+            "Case events emitted (opened, updated, escalated, transferred, merged), by the "
+            "section of the event and the rule of the match that caused it.",
+            ["event_type", "section", "rule"], registry=reg,
+        )  # fmt: skip
+        self.case_escalations = Counter(
+            "fieldcourt_case_escalations_total", "Cases escalated from one section to another.",
+            ["from_section", "to_section", "rule"], registry=reg,
+        )  # fmt: skip
+        self.case_latency_from_append = Histogram(
+            "fieldcourt_case_latency_from_append_seconds",
+            "From the Kafka append time of the record that carried a case's rule match to "
+            "the emission of the case event.",
+            registry=reg, buckets=PIPELINE_BUCKETS,
+        )  # fmt: skip
+        self.case_latency_from_occurrence = Histogram(
+            "fieldcourt_case_latency_from_occurrence_seconds",
+            "From the occurred_at of the event that triggered a rule match to the emission "
+            "of the case event (includes the police's reporting delay).",
+            registry=reg, buckets=EVENT_AGE_BUCKETS,
+        )  # fmt: skip
+        self.alerts = Counter(
+            "fieldcourt_alerts_total", "Alerts sent to the COJC.",
+            ["alert_type", "sector"], registry=reg,
         )  # fmt: skip
         self.state_purged = Counter(
             "fieldcourt_state_purged_total", "State entries purged past their retention.",
-            ["table"], registry=self.registry,
+            ["table"], registry=reg,
         )  # fmt: skip
 
+        # Every stage
+        self.stage_latency = Histogram(
+            "fieldcourt_stage_latency_seconds",
+            "From a record's Kafka append time to the end of its processing, per stage "
+            "(the Faust agent's purge name: dedupe is ingest).",
+            ["stage"], registry=reg, buckets=PIPELINE_BUCKETS,
+        )  # fmt: skip
+        self.last_processed = Gauge(
+            "fieldcourt_last_processed_timestamp_seconds",
+            "Kafka append time of the last record a stage processed (freshness).",
+            ["stage"], registry=reg,
+        )  # fmt: skip
+
+        # The consumer
+        self.consumer_lag = Gauge(
+            "fieldcourt_consumer_lag_records",
+            "Records between a partition's end and this worker's committed offset.",
+            ["topic", "partition"], registry=reg,
+        )  # fmt: skip
+        self.rebalances = Counter(
+            "fieldcourt_rebalances_total", "Consumer group rebalances this worker went through.",
+            registry=reg,
+        )  # fmt: skip
+
+    # -- exposition -------------------------------------------------------------------------
+    #: The classic text format: what Prometheus 2 and ``promtool check metrics`` read.
+    content_type = CONTENT_TYPE_PLAIN_0_0_4
+
+    def exposition(self) -> bytes:
+        """The registry in Prometheus' text format, for ``/metrics``."""
+        return generate_latest(self.registry)
+
+    # -- ingest -----------------------------------------------------------------------------
     def consumed(self, topic: str) -> None:
         self.events_consumed.labels(topic).inc()
 
-    def accepted(self, topic: str, kind: str) -> None:
+    def accepted(self, topic: str, kind: str, sector: str | None = None) -> None:
         self.events_accepted.labels(topic, kind).inc()
+        if sector is not None:
+            self.sector_last_event.labels(sector).set(time.time())
+
+    def expect_sectors(self, sectors: Iterable[str]) -> None:
+        """Give every known sector a series from the start: one never heard of cannot be
+        reported silent."""
+        now = time.time()
+        for sector in sectors:
+            self.sector_last_event.labels(sector).set(now)
 
     def deadlettered(self, reason: str) -> None:
         self.deadletters.labels(str(reason)).inc()
@@ -44,9 +181,55 @@ class Metrics:
     def duplicate(self, topic: str) -> None:
         self.duplicates.labels(topic).inc()
 
+    def timed_enrichment(self, enrich: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """``enrich(*args, **kwargs)``, timed; arguments are evaluated before the clock runs."""
+        with self.enrichment_seconds.time():
+            return enrich(*args, **kwargs)
+
+    # -- correlation ------------------------------------------------------------------------
+    def timed_rules(
+        self, stage: str, evaluate: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """``evaluate(*args, **kwargs)``, timed under ``stage``; sends are not in it."""
+        with self.rule_evaluation_seconds.labels(stage).time():
+            return evaluate(*args, **kwargs)
+
+    def case_emitted(
+        self, event: CaseEvent, rule: str, occurred_at: dt.datetime, appended_at: float | None
+    ) -> None:
+        """One case event acknowledged by the broker, caused by a match of ``rule``."""
+        now = time.time()
+        self.case_events.labels(event.event_type, event.section, rule).inc()
+        if event.event_type == ESCALATED and event.previous_section is not None:
+            self.case_escalations.labels(event.previous_section, event.section, rule).inc()
+        if appended_at is not None:
+            self.case_latency_from_append.observe(max(0.0, now - appended_at))
+        self.case_latency_from_occurrence.observe(max(0.0, now - occurred_at.timestamp()))
+
+    def alert(self, alert_type: str, sector: str) -> None:
+        self.alerts.labels(alert_type, sector).inc()
+
     def purged(self, table: str, count: int) -> None:
         if count:
             self.state_purged.labels(table).inc(count)
+
+    # -- every stage ------------------------------------------------------------------------
+    def processed(self, stage: str, appended_at: float | None) -> None:
+        """A stage finished a record appended at ``appended_at`` (seconds since the epoch)."""
+        if appended_at is None:
+            return
+        self.stage_latency.labels(stage).observe(max(0.0, time.time() - appended_at))
+        self.last_processed.labels(stage).set(appended_at)
+
+    # -- the consumer -----------------------------------------------------------------------
+    def set_consumer_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
+        """Replace the lag of every partition: revoked partitions lose their series."""
+        self.consumer_lag.clear()
+        for (topic, partition), lag in lags.items():
+            self.consumer_lag.labels(topic, str(partition)).set(lag)
+
+    def rebalance_started(self) -> None:
+        self.rebalances.inc()
 
 
 METRICS = Metrics()

@@ -7,11 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 
 from fieldcourt.kafka_local import free_port
-from fieldcourt.settings import PROJECT_ROOT
+from fieldcourt.settings import PROJECT_ROOT, Settings
 
 
 @dataclass
@@ -37,16 +40,42 @@ class WorkerProcess:
         return self
 
     def wait_ready(self, timeout_s: float = 90.0) -> None:
-        """Ready once Faust reports the worker ready (partitions assigned, tables recovered)."""
+        """Ready once the worker's ``/readyz`` answers 200: broker reachable, partitions
+        assigned, tables recovered. On failure the error carries the last answer and the log."""
         assert self.proc is not None
         deadline = time.monotonic() + timeout_s
+        last = "no answer"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited {self.proc.returncode}:\n{self.output()}")
-            if "Ready" in self.output():
-                return
+            try:
+                status, body = self.http_get("/readyz")
+            except OSError as exc:  # not listening yet
+                last = repr(exc)
+            else:
+                if status == HTTPStatus.OK:
+                    return
+                last = f"{status} {body}"
             time.sleep(0.25)
-        raise RuntimeError(f"worker not ready in {timeout_s}s:\n{self.output()[-4000:]}")
+        raise RuntimeError(
+            f"worker not ready in {timeout_s}s (/readyz: {last}):\n{self.output()[-4000:]}"
+        )
+
+    def url(self, path: str) -> str:
+        """The worker's own HTTP endpoint (``FIELDCOURT_WEB_BIND`` / ``_PORT`` of its env)."""
+        bind = self.env.get("FIELDCOURT_WEB_BIND", "127.0.0.1")
+        host = "127.0.0.1" if bind in ("", "0.0.0.0", "::") else bind  # noqa: S104
+        port = self.env.get("FIELDCOURT_WEB_PORT", str(Settings.model_fields["web_port"].default))
+        return f"http://{host}:{port}{path}"
+
+    def http_get(self, path: str, timeout_s: float = 5.0) -> tuple[int, str]:
+        """Status and body of a GET on the worker's endpoint; error statuses are returned."""
+        try:
+            with urllib.request.urlopen(self.url(path), timeout=timeout_s) as response:  # noqa: S310
+                return int(response.status), response.read().decode()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, exc.read().decode()
 
     def output(self) -> str:
         return self.logs[-1].read_text(errors="replace") if self.logs else ""

@@ -1,0 +1,195 @@
+"""The metrics container: names, types and labels as Prometheus expects, and what recording does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.utils import floatToGoString
+
+from fieldcourt.metrics import Metrics
+from fieldcourt.settings import PROJECT_ROOT
+from schemas.cases import Anchor, CaseEvent, CaseSubject
+
+#: name (as exposed) -> (type, label names)
+EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "fieldcourt_events_consumed_total": ("counter", ("topic",)),
+    "fieldcourt_events_accepted_total": ("counter", ("topic", "kind")),
+    "fieldcourt_deadlettered_total": ("counter", ("reason",)),
+    "fieldcourt_duplicates_dropped_total": ("counter", ("topic",)),
+    "fieldcourt_sector_last_event_timestamp_seconds": ("gauge", ("sector",)),
+    "fieldcourt_enrichment_duration_seconds": ("histogram", ()),
+    "fieldcourt_rule_evaluation_duration_seconds": ("histogram", ("stage",)),
+    "fieldcourt_case_events_total": ("counter", ("event_type", "section", "rule")),
+    "fieldcourt_case_escalations_total": ("counter", ("from_section", "to_section", "rule")),
+    "fieldcourt_case_latency_from_append_seconds": ("histogram", ()),
+    "fieldcourt_case_latency_from_occurrence_seconds": ("histogram", ()),
+    "fieldcourt_alerts_total": ("counter", ("alert_type", "sector")),
+    "fieldcourt_state_purged_total": ("counter", ("table",)),
+    "fieldcourt_stage_latency_seconds": ("histogram", ("stage",)),
+    "fieldcourt_last_processed_timestamp_seconds": ("gauge", ("stage",)),
+    "fieldcourt_consumer_lag_records": ("gauge", ("topic", "partition")),
+    "fieldcourt_rebalances_total": ("counter", ()),
+}
+BASE_UNITS = ("_seconds", "_total", "_records", "_bytes")
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    return Metrics(CollectorRegistry())
+
+
+def families(metrics: Metrics) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Exposed name -> (type, label names): families from the registry, label names from each
+    metric (prometheus_client keeps them in ``_labelnames``)."""
+    found = {}
+    for family in metrics.registry.collect():
+        if not family.name.startswith("fieldcourt_"):
+            continue
+        name = family.name + ("_total" if family.type == "counter" else "")
+        metric = next(m for m in vars(metrics).values() if getattr(m, "_name", None) == family.name)
+        found[name] = (family.type, tuple(metric._labelnames))
+    return found
+
+
+def samples(metrics: Metrics) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    text = metrics.exposition().decode()
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(metrics: Metrics, name: str, **labels: str) -> float | None:
+    return samples(metrics).get((name, frozenset(labels.items())))
+
+
+def case_event(event_type: str = "case_opened", section: str = "P12", **extra: object) -> CaseEvent:
+    at = dt.datetime(2026, 4, 14, 21, 30, tzinfo=dt.UTC)
+    return CaseEvent.model_validate({
+        "event_type": event_type, "case_id": "C-0123456789abcdef", "section": section,
+        "anchor": Anchor(kind="subject", ref="S-ABCDEFGHIJKLMNOP"), "rule_ids": ["p12.flagrant"],
+        "reason": "Opened.", "subjects": [CaseSubject(ref="S-ABCDEFGHIJKLMNOP")],
+        "first_event_at": at, "last_event_at": at, "version": 1, "emitted_at": at, **extra,
+    })  # fmt: skip
+
+
+def test_every_metric_has_its_name_type_and_labels(metrics: Metrics) -> None:
+    assert families(metrics) == EXPECTED
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_names_follow_prometheus_conventions(name: str) -> None:
+    kind, labels = EXPECTED[name]
+    assert re.fullmatch(r"fieldcourt_[a-z_]+", name)
+    assert name.endswith("_total") == (kind == "counter")
+    assert name.endswith(BASE_UNITS), "a unit suffix, in base units"
+    assert not {"event_id", "case_id", "subject", "match_id", "id"} & set(labels)
+
+
+def test_one_registry_holds_them_all_with_process_metrics(metrics: Metrics) -> None:
+    names = {family.name for family in metrics.registry.collect()}
+    assert "process_start_time_seconds" in names
+    assert not any(name.endswith("_created") for name, _labels in samples(metrics))
+
+
+def test_ingest_recording(metrics: Metrics) -> None:
+    metrics.expect_sectors(["les-halles", "rosa-parks"])
+    started = value(metrics, "fieldcourt_sector_last_event_timestamp_seconds", sector="rosa-parks")
+    assert started is not None
+    assert started <= time.time()
+    metrics.consumed("field.arrests.v1")
+    metrics.consumed("field.arrests.v1")
+    metrics.accepted("field.arrests.v1", "arrest", "les-halles")
+    metrics.accepted("field.arrests.v1", "arrest", None)
+    metrics.deadlettered("invalid_json")
+    metrics.duplicate("field.arrests.v1")
+    assert metrics.timed_enrichment(lambda a, b: a + b, 2, b=3) == 5
+
+    assert value(metrics, "fieldcourt_events_consumed_total", topic="field.arrests.v1") == 2
+    assert value(metrics, "fieldcourt_events_accepted_total", topic="field.arrests.v1",
+                 kind="arrest") == 2  # fmt: skip
+    assert value(metrics, "fieldcourt_deadlettered_total", reason="invalid_json") == 1
+    assert value(metrics, "fieldcourt_duplicates_dropped_total", topic="field.arrests.v1") == 1
+    assert value(metrics, "fieldcourt_enrichment_duration_seconds_count") == 1
+    halles = value(metrics, "fieldcourt_sector_last_event_timestamp_seconds", sector="les-halles")
+    assert halles is not None
+    assert halles >= started
+
+
+def test_a_case_escalation_counts_its_sections_rule_and_latencies(metrics: Metrics) -> None:
+    occurred = dt.datetime.now(dt.UTC) - dt.timedelta(days=40)
+    escalated = case_event("case_escalated", "P20", previous_section="P12")
+    metrics.case_emitted(escalated, "p20.recurrence", occurred, time.time() - 0.2)
+    metrics.case_emitted(case_event(), "p12.flagrant", occurred, None)
+
+    assert value(metrics, "fieldcourt_case_events_total", event_type="case_escalated",
+                 section="P20", rule="p20.recurrence") == 1  # fmt: skip
+    assert value(metrics, "fieldcourt_case_escalations_total", from_section="P12",
+                 to_section="P20", rule="p20.recurrence") == 1  # fmt: skip
+    assert value(metrics, "fieldcourt_case_latency_from_append_seconds_count") == 1
+    assert value(metrics, "fieldcourt_case_latency_from_append_seconds_bucket", le="0.25") == 1
+    age = "fieldcourt_case_latency_from_occurrence_seconds_bucket"
+    assert value(metrics, age, le=floatToGoString(30 * 86400.0)) == 0  # months need buckets
+    assert value(metrics, age, le=floatToGoString(60 * 86400.0)) == 2
+
+
+def test_no_ids_reach_the_exposition(metrics: Metrics) -> None:
+    metrics.case_emitted(case_event(), "p12.flagrant", dt.datetime.now(dt.UTC), time.time())
+    text = metrics.exposition().decode()
+    assert "C-0123456789abcdef" not in text
+    assert "S-ABCDEFGHIJKLMNOP" not in text
+
+
+def test_stage_recording(metrics: Metrics) -> None:
+    assert metrics.timed_rules("subject", max, 1, 7) == 7
+    metrics.alert("surge", "les-halles")
+    metrics.purged("dedupe", 0)
+    metrics.purged("dedupe", 3)
+    metrics.processed("route", time.time() - 1.5)
+    metrics.processed("route", None)  # no timestamp: nothing to measure
+
+    assert value(metrics, "fieldcourt_rule_evaluation_duration_seconds_count", stage="subject") == 1
+    assert value(metrics, "fieldcourt_alerts_total", alert_type="surge", sector="les-halles") == 1
+    assert value(metrics, "fieldcourt_state_purged_total", table="dedupe") == 3
+    assert value(metrics, "fieldcourt_stage_latency_seconds_count", stage="route") == 1
+    assert value(metrics, "fieldcourt_stage_latency_seconds_bucket", stage="route", le="1.0") == 0
+    fresh = value(metrics, "fieldcourt_last_processed_timestamp_seconds", stage="route")
+    assert fresh is not None
+    assert time.time() - fresh == pytest.approx(1.5, abs=1)
+
+
+def test_consumer_lag_replaces_the_partitions_and_rebalances_count(metrics: Metrics) -> None:
+    metrics.set_consumer_lag({("field.arrests.v1", 0): 5, ("field.arrests.v1", 1): 0})
+    metrics.set_consumer_lag({("field.arrests.v1", 1): 7})  # partition 0 was revoked
+    metrics.rebalance_started()
+
+    lag = "fieldcourt_consumer_lag_records"
+    assert value(metrics, lag, topic="field.arrests.v1", partition="0") is None
+    assert value(metrics, lag, topic="field.arrests.v1", partition="1") == 7
+    assert value(metrics, "fieldcourt_rebalances_total") == 1
+
+
+def _used_names(text: str) -> set[str]:
+    """Our metric names in PromQL text, as families (without histogram and counter suffixes)."""
+    names = set(re.findall(r"\bfieldcourt_[a-z_]+", text))
+    return {re.sub(r"_(bucket|sum|count)$", "", name) for name in names}
+
+
+def test_alert_rules_and_dashboard_use_only_metrics_that_exist() -> None:
+    rules = yaml.safe_load((PROJECT_ROOT / "deploy/prometheus/alerts.yml").read_text())
+    exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    dashboard = json.loads((PROJECT_ROOT / "deploy/grafana/fieldcourt.json").read_text())
+    exprs += [t["expr"] for panel in dashboard["panels"] for t in panel.get("targets", [])]
+    used = _used_names("\n".join(exprs))
+    assert used, "the rules and the dashboard use our metrics"
+    assert used <= set(EXPECTED), f"unknown: {used - set(EXPECTED)}"
+    assert {"fieldcourt_events_consumed_total", "fieldcourt_deadlettered_total",
+            "fieldcourt_case_events_total", "fieldcourt_consumer_lag_records"} <= used  # fmt: skip
