@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -13,6 +14,9 @@ from fieldcourt.metrics import METRICS
 from streams.errors import Reason, RejectedInput
 
 log = logging.getLogger(__name__)
+
+#: Exit status of a worker that could not deliver an output (EX_SOFTWARE).
+DELIVERY_FAILED_EXIT = 70
 
 
 def raw_topic(app: faust.App, name: str, **kwargs: Any) -> faust.TopicT:
@@ -29,9 +33,29 @@ async def send_acked(
     value: bytes | None,
     headers: list[tuple[str, bytes]] | None = None,
 ) -> None:
-    """Send now and wait for the broker's acknowledgement, before the offset can be committed."""
+    """Hand the record to the producer now; it is acknowledged before the offset is committed.
+
+    Faust flushes the producer before every offset commit (``Consumer.commit`` in
+    faust/transport/consumer.py), so waiting here for each acknowledgement would only cost a
+    broker round trip per record. A record the producer finally fails to deliver crashes the
+    worker before that flush returns, so no offset is committed past a lost output and the
+    restarted worker processes the input again.
+    """
     future = await topic.send(key=key, value=value, headers=headers, force=True)
-    await future
+    future.add_done_callback(_crash_on_failure(topic))  # type: ignore[attr-defined]
+
+
+def _crash_on_failure(topic: faust.TopicT) -> Callable[[Any], None]:
+    def check(future: Any) -> None:
+        if future.cancelled() or future.exception() is None:
+            return
+        log.critical("delivery to %s failed, exiting before any commit: %r", topic,
+                     future.exception())  # fmt: skip
+        logging.shutdown()
+        # crash-only: no offset is committed after this point; the restarted worker replays
+        os._exit(DELIVERY_FAILED_EXIT)
+
+    return check
 
 
 def deadletter_headers(message: Any, error: RejectedInput) -> list[tuple[str, bytes]]:
