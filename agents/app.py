@@ -36,6 +36,8 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "producer_max_request_size": MAX_MESSAGE_BYTES + 65536,
         "consumer_max_fetch_size": MAX_MESSAGE_BYTES + 65536,
         "consumer_auto_offset_reset": "earliest",
+        # topics created after the worker joined are seen within 30 s, not 5 minutes
+        "consumer_metadata_max_age_ms": 30_000,
         "broker_session_timeout": settings.session_timeout_s,
         "broker_rebalance_timeout": settings.session_timeout_s,
         "broker_heartbeat_interval": min(3.0, settings.session_timeout_s / 3),

@@ -63,6 +63,20 @@ def internal_topic(settings: Settings, name: str) -> str:
 VALID_EVENTS = "events-valid"
 #: Internal streams whose consumer must see everything in one order (link graph, cases).
 SINGLE_PARTITION_STREAMS = frozenset({"links", "matches"})
+#: Faust tables and their partition count (None: the settings' topic_partitions). Their
+#: changelogs are created by ``apply_topics`` before any worker joins: a changelog that Faust
+#: creates while a worker joins is seen with no partitions until the next metadata refresh,
+#: and every write to its table fails until then.
+TABLES: dict[str, int | None] = {
+    "dedupe": None,
+    "subject-state": None,
+    "subject-alerts": None,
+    "address-state": None,
+    "sector-state": None,
+    "sector-alerts": None,
+    "network": 1,
+    "cases": 1,
+}
 INTERNAL_STREAMS: dict[str, str] = {
     VALID_EVENTS: "validated, pseudonymised events from ingest to correlation (no names)",
     "by-subject": "narcotics events re-keyed by subject reference",
@@ -112,6 +126,14 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             partitions=1 if name in SINGLE_PARTITION_STREAMS else None,
         )
         for name, description in INTERNAL_STREAMS.items()
+    ]  # fmt: skip
+    specs += [
+        TopicSpec(
+            internal_topic(settings, f"{name}-changelog"), f"changelog of the {name} table",
+            writers=("fieldcourt",), readers=("fieldcourt recovery",), cleanup="compact",
+            partitions=partitions,
+        )
+        for name, partitions in TABLES.items()
     ]  # fmt: skip
     return specs
 

@@ -35,3 +35,17 @@ def test_short_key_and_unknown_setting_are_refused(monkeypatch: pytest.MonkeyPat
 def test_secret_is_not_printed() -> None:
     settings = load_settings(pseudonym_key="k" * 40)
     assert "kkkk" not in repr(settings)
+
+
+def test_every_table_has_its_changelog_in_the_catalogue(tmp_path: Path) -> None:
+    """apply_topics creates the changelogs, with the partitions the tables expect."""
+    from agents.app import create_app
+    from fieldcourt.topics import catalogue
+
+    settings = load_settings(data_dir=tmp_path, store="memory")
+    app = create_app(settings)
+    specs = {spec.name: spec for spec in catalogue(settings)}
+    for table in app.tables.values():
+        spec = specs[table.changelog_topic.get_topic_name()]
+        assert spec.cleanup == "compact"
+        assert (spec.partitions or settings.topic_partitions) == table.partitions
