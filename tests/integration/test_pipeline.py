@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,8 @@ import orjson
 import pytest
 from aiokafka.structs import ConsumerRecord
 
-from fieldcourt.settings import Settings
+from fieldcourt.kafka_local import LocalBroker, free_port
+from fieldcourt.settings import Settings, load_settings
 from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC, SECTIONS, case_topic
 from schemas.cases import Alert, CaseEvent
 from schemas.codec import loads
@@ -23,6 +24,21 @@ from tests.scenario import final_cases, oracle, phases, scenario
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 OUTPUTS = [*map(case_topic, SECTIONS), ALERTS_TOPIC]
+
+
+@pytest.fixture(scope="module")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A broker for this module alone: a worker reads the inbound topics from the beginning,
+    and the other tests' history (thousands of events) would eat the phases' time budget."""
+    broker = LocalBroker(load_settings(
+        data_dir=tmp_path_factory.mktemp("pipeline-broker"), kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+    ))  # fmt: skip
+    broker.up()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.down()
 
 
 def publish(settings: Settings, records: list[tuple[str, dict[str, Any]]]) -> None:
