@@ -10,7 +10,6 @@ partition: one owner, a total order, and a deterministic result.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -45,8 +44,6 @@ from streams.stages import (
     Store,
     SubjectStage,
 )
-
-log = logging.getLogger(__name__)
 
 MATCHES = "matches"
 DISPLACEMENTS = "displacements"

@@ -9,7 +9,6 @@ them, so an offset is never committed for a record whose output was not written.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Any
 
 import faust
@@ -26,8 +25,6 @@ from streams.geofence import load_sectors
 from streams.ingest import Accepted, parse_record
 from streams.partitioning import PartitionView
 from streams.pseudonym import Pseudonymiser
-
-log = logging.getLogger(__name__)
 
 DEDUPE_RETENTION = dt.timedelta(days=120)
 
