@@ -15,12 +15,20 @@ from typing import Any
 
 import faust
 
-from agents.io import DeadLetter, Purge, guarded, raw_topic, send_acked
+from agents.io import (
+    AgentIO,
+    Headers,
+    Purge,
+    guarded,
+    origin_header,
+    origin_of,
+    raw_topic,
+    send_acked,
+)
 from fieldcourt.metrics import METRICS
 from fieldcourt.settings import Settings
 from fieldcourt.topics import (
     ALERTS_TOPIC,
-    DEADLETTER_TOPIC,
     SECTIONS,
     SINGLE_PARTITION_STREAMS,
     VALID_EVENTS,
@@ -53,7 +61,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def register_correlation(app: faust.App, settings: Settings, rules: RulesConfig) -> None:
+def register_correlation(
+    app: faust.App, settings: Settings, rules: RulesConfig, io: AgentIO
+) -> None:
     def topic(name: str) -> faust.TopicT:
         partitions = 1 if name in SINGLE_PARTITION_STREAMS else settings.topic_partitions
         return raw_topic(app, internal_topic(settings, name), partitions=partitions)
@@ -61,7 +71,6 @@ def register_correlation(app: faust.App, settings: Settings, rules: RulesConfig)
     def table(name: str, partitions: int | None = None) -> Any:
         return app.Table(name, default=None, partitions=partitions or settings.topic_partitions)
 
-    deadletter = DeadLetter(raw_topic(app, DEADLETTER_TOPIC))
     streams = {route: topic(route.value) for route in Route}
     matches_topic, displacements_topic = topic(MATCHES), topic(DISPLACEMENTS)
     alerts_topic = raw_topic(app, ALERTS_TOPIC)
@@ -74,58 +83,68 @@ def register_correlation(app: faust.App, settings: Settings, rules: RulesConfig)
     network = NetworkStage(table("network", partitions=1), rules)
     cases = CaseStage(table("cases", partitions=1))
 
-    async def send_matches(found: Iterable[RuleMatch]) -> None:
+    async def send_matches(found: Iterable[RuleMatch], headers: Headers) -> None:
         for match in found:
             # one partition: the key only documents which case the match is for
-            await send_acked(matches_topic, match.anchor_ref.encode(), dumps(match))
+            await send_acked(matches_topic, match.anchor_ref.encode(), dumps(match), headers)
 
-    async def send_alerts(found: Iterable[Alert]) -> None:
+    async def send_alerts(found: Iterable[Alert], headers: Headers) -> None:
         for alert in found:
-            await send_acked(alerts_topic, alert.sector.encode(), dumps(alert))
+            await send_acked(alerts_topic, alert.sector.encode(), dumps(alert), headers)
             METRICS.alert(alert.alert_type, alert.sector)
 
     def enriched(message: Any) -> EnrichedEvent:
         return loads(EnrichedEvent, message.value)
 
+    def passed_on(message: Any) -> Headers:
+        """What this stage's outputs carry: the origin of the chain ``message`` is part of."""
+        return origin_header(origin_of(message.headers, message.timestamp))
+
     async def on_valid(message: Any) -> None:
-        event = enriched(message)
+        event, headers = enriched(message), passed_on(message)
         routed = METRICS.timed_rules("route", route.process, event)
         for destination, key in routed.destinations:
-            await send_acked(streams[destination], key.encode(), message.value)
-        await send_matches(routed.matches)
+            await send_acked(streams[destination], key.encode(), message.value, headers)
+        await send_matches(routed.matches, headers)
 
     async def on_subject(message: Any) -> None:
         outcome = METRICS.timed_rules(
             "subject", subject.process, message.key.decode(), enriched(message), message.partition,
             _now(),
         )  # fmt: skip
-        await send_matches(outcome.matches)
-        await send_alerts(outcome.alerts)
+        headers = passed_on(message)
+        await send_matches(outcome.matches, headers)
+        await send_alerts(outcome.alerts, headers)
         for found in outcome.displacements:
-            await send_acked(displacements_topic, found.to_sector.encode(), dumps(found))
+            await send_acked(displacements_topic, found.to_sector.encode(), dumps(found), headers)
 
     async def on_address(message: Any) -> None:
         await send_matches(METRICS.timed_rules("address", address.process,
-                           message.key.decode(), enriched(message), message.partition))  # fmt: skip
+                           message.key.decode(), enriched(message), message.partition),
+                           passed_on(message))  # fmt: skip
 
     async def on_sector(message: Any) -> None:
         key = message.key.decode()
         await send_alerts(METRICS.timed_rules("sector", sector.process,
-                          key, enriched(message), message.partition, _now()))  # fmt: skip
+                          key, enriched(message), message.partition, _now()),
+                          passed_on(message))  # fmt: skip
 
     async def on_displacement(message: Any) -> None:
         await send_alerts(METRICS.timed_rules("displacement", sector.displaced,
-                          loads(Displacement, message.value), _now()))  # fmt: skip
+                          loads(Displacement, message.value), _now()),
+                          passed_on(message))  # fmt: skip
 
     async def on_links(message: Any) -> None:
-        await send_matches(METRICS.timed_rules("network", network.process, enriched(message)))
+        await send_matches(METRICS.timed_rules("network", network.process, enriched(message)),
+                           passed_on(message))  # fmt: skip
 
     async def on_match(message: Any) -> None:
         match = loads(RuleMatch, message.value)
+        origin = origin_of(message.headers, message.timestamp)
         for case_event in cases.process(match, _now()):
             target = sections[section_topic(case_event.section)]
             await send_acked(target, case_event.case_id.encode(), dumps(case_event))
-            METRICS.case_emitted(case_event, match.rule_id, match.occurred_at, message.timestamp)
+            METRICS.case_emitted(case_event, match.rule_id, match.occurred_at, origin)
 
     def view(partition: int) -> Callable[[Store], Store]:
         return lambda store: PartitionView(store, partition, settings.topic_partitions)
@@ -140,5 +159,4 @@ def register_correlation(app: faust.App, settings: Settings, rules: RulesConfig)
         (matches_topic, "cases", on_match, lambda _p: cases.purge(_now())),
     ]
     for channel, name, handle, purge in handlers:
-        agent = guarded(handle, deadletter, name, purge, settings.purge_interval_s)
-        app.agent(channel, name=f"correlate-{name}")(agent)
+        app.agent(channel, name=f"correlate-{name}")(guarded(handle, name, io, purge))

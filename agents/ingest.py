@@ -3,7 +3,7 @@
 The agent is wiring only: parsing, deduplication and enrichment are plain functions in
 ``streams/``. Every record ends in exactly one place: the internal valid-events topic, the
 dead-letter topic, or the duplicate counter. Sends are awaited until the broker acknowledges
-them, so an offset is never committed for a record whose output was not written.
+them before the record's offset is committed (see ``agents.io``).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 
 import faust
 
-from agents.io import DeadLetter, guarded, raw_topic, send_acked
+from agents.io import AgentIO, guarded, origin_header, raw_topic, send_acked
 from fieldcourt.metrics import METRICS
 from fieldcourt.settings import Settings
-from fieldcourt.topics import DEADLETTER_TOPIC, FIELD_TOPICS, VALID_EVENTS, internal_topic
+from fieldcourt.topics import FIELD_TOPICS, VALID_EVENTS, internal_topic
 from schemas.codec import dumps
 from streams.dedupe import Decision, Deduplicator
 from streams.enrich import Enricher
@@ -29,7 +29,7 @@ from streams.pseudonym import Pseudonymiser
 DEDUPE_RETENTION = dt.timedelta(days=120)
 
 
-def register_ingest(app: faust.App, settings: Settings) -> None:
+def register_ingest(app: faust.App, settings: Settings, io: AgentIO) -> None:
     enricher = Enricher(
         Pseudonymiser(settings.pseudonym_key_bytes()), load_sectors(settings.sectors_file)
     )
@@ -38,7 +38,7 @@ def register_ingest(app: faust.App, settings: Settings) -> None:
         help="event_id -> payload fingerprint and first source position",
     )  # fmt: skip
     dedupe = Deduplicator(dedupe_table)
-    deadletter = DeadLetter(raw_topic(app, DEADLETTER_TOPIC))
+    deadletter = io.deadletter
     valid = raw_topic(app, internal_topic(settings, VALID_EVENTS))
     tolerance = dt.timedelta(seconds=settings.future_tolerance_s)
 
@@ -66,7 +66,9 @@ def register_ingest(app: faust.App, settings: Settings) -> None:
             ))  # fmt: skip
             return
         enriched = METRICS.timed_enrichment(enricher.enrich, event)
-        await send_acked(valid, event.event_id.encode(), dumps(enriched))
+        # the field record's append time starts the end-to-end latency of what follows
+        await send_acked(valid, event.event_id.encode(), dumps(enriched),
+                         origin_header(message.timestamp))  # fmt: skip
         METRICS.accepted(message.topic, enriched.kind, enriched.sector)
 
     def purge_dedupe(partition: int) -> int:
@@ -80,5 +82,5 @@ def register_ingest(app: faust.App, settings: Settings) -> None:
     for name in FIELD_TOPICS:
         agent_name = "ingest-" + name.split(".")[1]
         app.agent(raw_topic(app, name), name=agent_name)(
-            guarded(consume, deadletter, "dedupe", purge_dedupe, settings.purge_interval_s)
+            guarded(consume, "dedupe", io, purge_dedupe)
         )

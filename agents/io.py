@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 import faust
 
@@ -14,6 +16,8 @@ from fieldcourt.metrics import METRICS
 from streams.errors import Reason, RejectedInput
 
 log = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes]] | Mapping[str, bytes] | None
 
 #: Exit status of a worker that could not deliver an output (EX_SOFTWARE).
 DELIVERY_FAILED_EXIT = 70
@@ -31,7 +35,7 @@ async def send_acked(
     topic: faust.TopicT,
     key: bytes | None,
     value: bytes | None,
-    headers: list[tuple[str, bytes]] | None = None,
+    headers: Headers = None,
 ) -> None:
     """Hand the record to the producer now; it is acknowledged before the offset is committed.
 
@@ -47,15 +51,88 @@ async def send_acked(
 
 def _crash_on_failure(topic: faust.TopicT) -> Callable[[Any], None]:
     def check(future: Any) -> None:
-        if future.cancelled() or future.exception() is None:
-            return
-        log.critical("delivery to %s failed, exiting before any commit: %r", topic,
-                     future.exception())  # fmt: skip
-        logging.shutdown()
-        # crash-only: no offset is committed after this point; the restarted worker replays
-        os._exit(DELIVERY_FAILED_EXIT)
+        if not future.cancelled() and future.exception() is not None:
+            fail_stop(f"delivery to {topic}", future.exception())
 
     return check
+
+
+def fail_stop(what: str, exc: BaseException) -> NoReturn:
+    """Crash-only: no offset is committed after this point; the restarted worker replays."""
+    log.critical("%s failed, exiting before any commit: %r", what, exc)
+    logging.shutdown()
+    os._exit(DELIVERY_FAILED_EXIT)
+
+
+@dataclass
+class ChangelogLedger:
+    """Table changelog writes on their way to the broker, awaited before a record is acked.
+
+    Faust sends table changes through a buffer, and the producer flush it runs before every
+    offset commit gives up on that buffer after 0.1 s without a send
+    (``ProducerBuffer.flush_atmost`` in faust/transport/producer.py). On a loaded machine an
+    offset was committed while the state changes of its record were still buffered; a crash
+    then restored tables without them, and the record was never processed again (a case
+    reopened at version 1, a rule's match lost). Each agent settles the ledger after its record
+    and before Faust acks it, so a committed offset always has its state on the broker.
+    """
+
+    on_failure: Callable[[str, BaseException], NoReturn] = fail_stop
+    _pending: list[asyncio.Future[Any]] = field(default_factory=list)
+
+    def track(self, future: asyncio.Future[Any]) -> None:
+        self._pending.append(future)
+
+    def __len__(self) -> int:
+        """Writes tracked and not yet settled."""
+        return len(self._pending)
+
+    async def settle(self) -> None:
+        """Wait until the broker has acknowledged every write tracked so far."""
+        while self._pending:
+            pending, self._pending = self._pending, []
+            for outcome in await asyncio.gather(*pending, return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    self.on_failure("changelog write", outcome)
+
+
+def tracked_table_class(ledger: ChangelogLedger) -> type[faust.Table[Any, Any]]:
+    """The Faust ``Table`` class whose changelog writes go into ``ledger`` (app setting
+    ``Table``)."""
+
+    class TrackedTable(faust.Table[Any, Any]):
+        def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
+            future = super().send_changelog(*args, **kwargs)
+            ledger.track(future)
+            return future
+
+    return TrackedTable
+
+
+#: Kafka append time, in milliseconds, of the field record a chain of internal records started
+#: from: ingest sets it, every stage copies it onto what it sends, and the case stage measures
+#: the end-to-end latency from it.
+ORIGIN_HEADER = "fieldcourt-origin-ms"
+
+
+def origin_of(
+    headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None, appended_at: float | None
+) -> float | None:
+    """Seconds since the epoch at which the chain of ``headers`` started; ``appended_at`` (the
+    record's own append time) for a record that carries no origin."""
+    pairs = headers.items() if isinstance(headers, Mapping) else (headers or ())
+    for name, value in pairs:
+        if name == ORIGIN_HEADER:
+            try:
+                return int(value) / 1000
+            except ValueError:
+                break
+    return appended_at
+
+
+def origin_header(origin: float | None) -> list[tuple[str, bytes]]:
+    """The headers that carry ``origin`` (seconds since the epoch) to the next stage."""
+    return [] if origin is None else [(ORIGIN_HEADER, str(round(origin * 1000)).encode())]
 
 
 def deadletter_headers(message: Any, error: RejectedInput) -> list[tuple[str, bytes]]:
@@ -105,20 +182,27 @@ class PurgeSchedule:
         return True
 
 
+@dataclass(frozen=True)
+class AgentIO:
+    """What every agent body shares: the dead-letter writer, the changelog ledger of the app's
+    tables, and the pace of state purges."""
+
+    deadletter: DeadLetter
+    changelog: ChangelogLedger
+    purge_interval_s: float = PURGE_INTERVAL_S
+
+
 def guarded(
-    handle: Handler,
-    deadletter: DeadLetter,
-    name: str,
-    purge: Purge | None = None,
-    purge_interval_s: float = PURGE_INTERVAL_S,
+    handle: Handler, name: str, io: AgentIO, purge: Purge | None = None
 ) -> Callable[..., AsyncIterator[None]]:
     """An agent body that runs ``handle`` on each message; a failure dead-letters the message
     as ``processing_error`` (kept for replay) and the agent carries on with the next one.
+    Faust acks the message when the body yields, after its table writes are on the broker.
 
     ``purge(partition)`` runs here, inside stream processing, because a Faust table may only
     be changed there and writes to the changelog partition of the record being processed.
     """
-    schedule = PurgeSchedule(purge_interval_s)
+    schedule = PurgeSchedule(io.purge_interval_s)
 
     async def agent(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
@@ -133,7 +217,8 @@ def guarded(
             except Exception as exc:
                 log.exception("processing failed for %s[%s]@%s", message.topic,
                               message.partition, message.offset)  # fmt: skip
-                await deadletter.send(message, RejectedInput(Reason.PROCESSING_ERROR, repr(exc)))
+                await io.deadletter.send(message, RejectedInput(Reason.PROCESSING_ERROR, repr(exc)))
+            await io.changelog.settle()
             METRICS.processed(name, message.timestamp)
             yield None
 

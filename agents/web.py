@@ -101,13 +101,15 @@ async def _close(reader: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> None:
 
 
 class OperationsSensor(faust.Sensor):
-    """Counts rebalances, and keeps the broker's reachability and the consumer lag current."""
+    """Counts rebalances, and keeps the broker's reachability, the consumer lag and the
+    tables' sizes current."""
 
     def __init__(self, app: faust.App, settings: Settings, metrics: Metrics, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.app = app
         self.metrics = metrics
         self.broker = BrokerView(settings.broker, settings.app_id)
+        self.state_interval_s = settings.state_metrics_interval_s
         #: Why the broker is not known to be reachable; ``None`` once it answered the last probe.
         self.broker_error: str | None = "not probed yet"
 
@@ -136,6 +138,19 @@ class OperationsSensor(faust.Sensor):
             log.debug("consumer lag not updated: %r", exc)
             return
         self.metrics.set_consumer_lag(lags)
+
+    @faust.Service.task
+    async def _count_state(self) -> None:
+        while not self.should_stop:
+            await self.sleep(self.state_interval_s)
+            if self.app.rebalancing or self.app.in_recovery:
+                continue  # stores are being rebuilt: keep the last figures
+            try:
+                sizes = {name: len(table) for name, table in self.app.tables.items()}
+            except Exception as exc:  # a store not open yet: try next time
+                log.debug("state sizes not counted: %r", exc)
+                continue
+            self.metrics.set_state_entries(sizes)
 
     async def on_stop(self) -> None:
         await self.broker.close()

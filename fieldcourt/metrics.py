@@ -108,8 +108,8 @@ class Metrics:
         )  # fmt: skip
         self.case_latency_from_append = Histogram(
             "fieldcourt_case_latency_from_append_seconds",
-            "From the Kafka append time of the record that carried a case's rule match to "
-            "the emission of the case event.",
+            "From the Kafka append time of the field record at the origin of a case event "
+            "(carried through the internal topics in a header) to the event's emission.",
             registry=reg, buckets=PIPELINE_BUCKETS,
         )  # fmt: skip
         self.case_latency_from_occurrence = Histogram(
@@ -121,6 +121,12 @@ class Metrics:
         self.alerts = Counter(
             "fieldcourt_alerts_total", "Alerts sent to the COJC.",
             ["alert_type", "sector"], registry=reg,
+        )  # fmt: skip
+        self.state_entries = Gauge(
+            "fieldcourt_state_entries",
+            "Entries of each table in this worker's local store (the partitions it holds), "
+            "counted periodically.",
+            ["table"], registry=reg,
         )  # fmt: skip
         self.state_purged = Counter(
             "fieldcourt_state_purged_total", "State entries purged past their retention.",
@@ -197,7 +203,8 @@ class Metrics:
     def case_emitted(
         self, event: CaseEvent, rule: str, occurred_at: dt.datetime, appended_at: float | None
     ) -> None:
-        """One case event acknowledged by the broker, caused by a match of ``rule``."""
+        """One case event handed to the producer, caused by a match of ``rule`` that goes back
+        to a field record appended at ``appended_at`` and an event that ``occurred_at``."""
         now = time.time()
         self.case_events.labels(event.event_type, event.section, rule).inc()
         if event.event_type == ESCALATED and event.previous_section is not None:
@@ -212,6 +219,12 @@ class Metrics:
     def purged(self, table: str, count: int) -> None:
         if count:
             self.state_purged.labels(table).inc(count)
+
+    def set_state_entries(self, sizes: Mapping[str, int]) -> None:
+        """Replace every table's entry count: a table no longer held loses its series."""
+        self.state_entries.clear()
+        for table, entries in sizes.items():
+            self.state_entries.labels(table).set(entries)
 
     # -- every stage ------------------------------------------------------------------------
     def processed(self, stage: str, appended_at: float | None) -> None:

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(30.0, ge=6, le=300)
     #: How often each partition's state is purged of what is past its retention.
     purge_interval_s: float = Field(3600.0, gt=0)
+    #: How often the worker counts its tables' entries for ``fieldcourt_state_entries`` (a
+    #: RocksDB table is counted by a scan of its keys).
+    state_metrics_interval_s: float = Field(30.0, gt=0)
 
     # The local broker that `fieldcourt kafka up` runs (development, tests, demo).
     kafka_home: Path = PROJECT_ROOT / ".kafka"

@@ -80,10 +80,15 @@ class WorkerProcess:
     def output(self) -> str:
         return self.logs[-1].read_text(errors="replace") if self.logs else ""
 
+    def send_signal(self, sig: signal.Signals) -> None:
+        """Deliver ``sig`` to the worker's process group (SIGSTOP holds it, SIGCONT resumes)."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, sig)
+
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout_s: float = 30.0) -> int | None:
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
-        os.killpg(self.proc.pid, sig)
+        self.send_signal(sig)
         try:
             return self.proc.wait(timeout_s)
         except subprocess.TimeoutExpired:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 import time
 import urllib.parse
@@ -35,6 +36,9 @@ ARRESTS = "field.arrests.v1"
 #: consumer's metadata until its next refresh (5 minutes by default): the worker is not ready
 #: until then (see agents/web.py). Refreshing every few seconds keeps these tests short.
 FAST_METADATA = {"CONSUMER_METADATA_MAX_AGE_MS": "3000"}
+#: How long the worker is held (SIGSTOP) while field records are appended; within the
+#: session timeout, so the group does not move its partitions.
+HELD_S = 3.0
 #: What Faust serves when left to itself, and a few more guesses: all must be 404.
 FAUST_PATHS = (
     "/", "/router/", "/router/topics", "/table/", "/table/dedupe/", "/table/dedupe/x/",
@@ -140,7 +144,7 @@ def test_shipped_prometheus_config_rules_and_dashboard_pass_promtool(tmp_path: P
 def test_worker_serves_only_its_endpoint_and_prometheus_counts_what_flowed(
     app_settings: Settings, worker: Callable[..., WorkerProcess], tmp_path: Path
 ) -> None:
-    proc = worker(**FAST_METADATA)
+    proc = worker(**FAST_METADATA, FIELDCOURT_STATE_METRICS_INTERVAL_S="1")
     for path in FAUST_PATHS:
         assert proc.http_get(path)[0] == 404, path
     assert proc.http_get("/healthz") == (200, '{"alive": true}')
@@ -163,6 +167,9 @@ def test_worker_serves_only_its_endpoint_and_prometheus_counts_what_flowed(
         'sum(fieldcourt_case_events_total{event_type="case_opened",section="P12",'
         'rule="p12.flagrant"})': 5,
         "sum(fieldcourt_case_latency_from_append_seconds_count)": 5,
+        # The worker is held while the field records are appended (below): every case's
+        # latency counts from its field record's append, not from the internal topics' hops.
+        f'sum(fieldcourt_case_latency_from_append_seconds_bucket{{le="{HELD_S - 0.5}"}})': 0,
     }
 
     target = proc.url("").removeprefix("http://")
@@ -175,9 +182,17 @@ def test_worker_serves_only_its_endpoint_and_prometheus_counts_what_flowed(
         assert eventually(lambda: query("sum(fieldcourt_consumer_lag_records)"), 0.0, 60) == 0.0
         before = {q: query(q) or 0.0 for q in increments}
 
-        run(produce(app_settings.broker, records))
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            run(produce(app_settings.broker, records))
+            time.sleep(HELD_S)
+        finally:
+            proc.send_signal(signal.SIGCONT)
         expected = {q: before[q] + n for q, n in increments.items()}
         expected["fieldcourt_rebalances_total >= bool 1"] = 1.0
+        # every table is counted; the dedupe table holds at least the five events just sent
+        expected['count(fieldcourt_state_entries{table="subject-state"})'] = 1.0
+        expected['sum(fieldcourt_state_entries{table="dedupe"}) >= bool 5'] = 1.0
         got = {q: eventually(lambda q=q: query(q), value) for q, value in expected.items()}
         assert got == expected
         assert eventually(lambda: query("sum(fieldcourt_consumer_lag_records)"), 0.0) == 0.0

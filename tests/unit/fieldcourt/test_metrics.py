@@ -31,13 +31,14 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "fieldcourt_case_latency_from_append_seconds": ("histogram", ()),
     "fieldcourt_case_latency_from_occurrence_seconds": ("histogram", ()),
     "fieldcourt_alerts_total": ("counter", ("alert_type", "sector")),
+    "fieldcourt_state_entries": ("gauge", ("table",)),
     "fieldcourt_state_purged_total": ("counter", ("table",)),
     "fieldcourt_stage_latency_seconds": ("histogram", ("stage",)),
     "fieldcourt_last_processed_timestamp_seconds": ("gauge", ("stage",)),
     "fieldcourt_consumer_lag_records": ("gauge", ("topic", "partition")),
     "fieldcourt_rebalances_total": ("counter", ()),
 }
-BASE_UNITS = ("_seconds", "_total", "_records", "_bytes")
+BASE_UNITS = ("_seconds", "_total", "_records", "_entries", "_bytes")
 
 
 @pytest.fixture
@@ -175,6 +176,14 @@ def test_consumer_lag_replaces_the_partitions_and_rebalances_count(metrics: Metr
     assert value(metrics, lag, topic="field.arrests.v1", partition="0") is None
     assert value(metrics, lag, topic="field.arrests.v1", partition="1") == 7
     assert value(metrics, "fieldcourt_rebalances_total") == 1
+
+
+def test_state_entries_replace_the_tables_held(metrics: Metrics) -> None:
+    metrics.set_state_entries({"subject-state": 120, "dedupe": 300})
+    metrics.set_state_entries({"subject-state": 90})  # dedupe's partitions were revoked
+
+    assert value(metrics, "fieldcourt_state_entries", table="subject-state") == 90
+    assert value(metrics, "fieldcourt_state_entries", table="dedupe") is None
 
 
 def _used_names(text: str) -> set[str]:

@@ -1,0 +1,102 @@
+"""The changelog ledger: a record is acked only once its table writes are on the broker."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, NoReturn
+
+import faust
+import pytest
+
+from agents.io import ORIGIN_HEADER, ChangelogLedger, origin_header, origin_of, tracked_table_class
+from fieldcourt.settings import load_settings
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+def raise_instead_of_exit(what: str, exc: BaseException) -> NoReturn:
+    raise DeliveryFailed(what) from exc
+
+
+def pending() -> asyncio.Future[Any]:
+    return asyncio.get_running_loop().create_future()
+
+
+async def test_settle_waits_for_every_tracked_write() -> None:
+    ledger = ChangelogLedger(raise_instead_of_exit)
+    first, second = pending(), pending()
+    ledger.track(first)
+    ledger.track(second)
+    settling = asyncio.ensure_future(ledger.settle())
+    await asyncio.sleep(0.01)
+    first.set_result("ack")
+    await asyncio.sleep(0.01)
+    assert not settling.done()  # the second write is not acknowledged yet
+    second.set_result("ack")
+    await asyncio.wait_for(settling, 1)
+
+
+async def test_writes_tracked_while_settling_are_awaited_too() -> None:
+    ledger = ChangelogLedger(raise_instead_of_exit)
+    first, late = pending(), pending()
+    ledger.track(first)
+    settling = asyncio.ensure_future(ledger.settle())
+    await asyncio.sleep(0.01)
+    ledger.track(late)  # another agent's record wrote meanwhile
+    first.set_result("ack")
+    await asyncio.sleep(0.01)
+    assert not settling.done()
+    late.set_result("ack")
+    await asyncio.wait_for(settling, 1)
+
+
+async def test_a_failed_write_stops_the_worker_not_the_record() -> None:
+    ledger = ChangelogLedger(raise_instead_of_exit)
+    failed = pending()
+    ledger.track(failed)
+    failed.set_exception(ConnectionError("broker gone"))
+    with pytest.raises(DeliveryFailed, match="changelog write") as raised:
+        await ledger.settle()
+    assert isinstance(raised.value.__cause__, ConnectionError)
+
+
+async def test_settle_without_writes_returns_at_once() -> None:
+    await asyncio.wait_for(ChangelogLedger(raise_instead_of_exit).settle(), 1)
+
+
+async def test_a_tracked_table_puts_each_changelog_write_in_the_ledger() -> None:
+    ledger = ChangelogLedger(raise_instead_of_exit)
+    app = faust.App("fc-unit", Table=tracked_table_class(ledger), store="memory://",
+                    broker="kafka://127.0.0.1:9")  # fmt: skip
+    table = app.Table("state", default=None)
+    table.send_changelog(0, b"key", b"value")
+    table.send_changelog(0, b"key", None)
+    assert len(ledger) == 2  # both buffered by Faust, neither acknowledged: settle must wait
+
+
+def test_the_app_builds_its_tables_from_the_tracked_class(tmp_path: Path) -> None:
+    from agents.app import create_app
+
+    app = create_app(load_settings(data_dir=tmp_path, store="memory"))
+    assert app.tables
+    for table in app.tables.values():
+        assert type(table).send_changelog is not faust.Table.send_changelog, table
+
+
+def test_the_origin_is_the_first_records_append_time_all_along_the_chain() -> None:
+    field_record = origin_header(1_780_000_000.123)  # ingest: the field record's append time
+    assert field_record == [(ORIGIN_HEADER, b"1780000000123")]
+    # a stage passes on the origin it received, whatever its own record's append time
+    assert origin_of([("other", b"x"), *field_record], 1_780_000_009.0) == 1_780_000_000.123
+    assert origin_of(dict(field_record), 1_780_000_009.0) == 1_780_000_000.123
+    assert origin_header(origin_of(tuple(field_record), 1_780_000_009.0)) == field_record
+
+
+@pytest.mark.parametrize("headers", [None, [], [("other", b"1")], [(ORIGIN_HEADER, b"soon")]])
+def test_without_a_readable_origin_a_record_starts_the_chain(headers: Any) -> None:
+    assert origin_of(headers, 1_780_000_009.5) == 1_780_000_009.5
+    assert origin_of(headers, None) is None
+    assert origin_header(None) == []
