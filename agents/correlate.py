@@ -88,9 +88,9 @@ def register_correlation(
             # one partition: the key only documents which case the match is for
             await send_acked(matches_topic, match.anchor_ref.encode(), dumps(match), headers)
 
-    async def send_alerts(found: Iterable[Alert], headers: Headers) -> None:
-        for alert in found:
-            await send_acked(alerts_topic, alert.sector.encode(), dumps(alert), headers)
+    async def send_alerts(found: Iterable[Alert]) -> None:
+        for alert in found:  # a public topic: no internal headers
+            await send_acked(alerts_topic, alert.sector.encode(), dumps(alert))
             METRICS.alert(alert.alert_type, alert.sector)
 
     def enriched(message: Any) -> EnrichedEvent:
@@ -114,7 +114,7 @@ def register_correlation(
         )  # fmt: skip
         headers = passed_on(message)
         await send_matches(outcome.matches, headers)
-        await send_alerts(outcome.alerts, headers)
+        await send_alerts(outcome.alerts)
         for found in outcome.displacements:
             await send_acked(displacements_topic, found.to_sector.encode(), dumps(found), headers)
 
@@ -126,13 +126,11 @@ def register_correlation(
     async def on_sector(message: Any) -> None:
         key = message.key.decode()
         await send_alerts(METRICS.timed_rules("sector", sector.process,
-                          key, enriched(message), message.partition, _now()),
-                          passed_on(message))  # fmt: skip
+                          key, enriched(message), message.partition, _now()))  # fmt: skip
 
     async def on_displacement(message: Any) -> None:
         await send_alerts(METRICS.timed_rules("displacement", sector.displaced,
-                          loads(Displacement, message.value), _now()),
-                          passed_on(message))  # fmt: skip
+                          loads(Displacement, message.value), _now()))  # fmt: skip
 
     async def on_links(message: Any) -> None:
         await send_matches(METRICS.timed_rules("network", network.process, enriched(message)),

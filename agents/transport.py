@@ -1,35 +1,105 @@
-"""Faust's Kafka transport with one fix: a partition the group never committed is read again
-from its beginning whenever Faust seeks its partitions back to their committed offsets.
+"""Faust's Kafka transport with two fixes for records Faust reads and then never processes.
 
-Faust fetches while a worker recovers its tables and drops what it fetched for the streams
-(flow suspended, generation changed); it then seeks every stream partition back to its
-committed offset (``Consumer.perform_seek``). aiokafka's ``seek_to_committed`` leaves a
-partition without a committed offset (or committed at 0) where the fetcher left it, past the
-dropped records: a worker restarted right after a crash, before its predecessor's first commit
-on a partition, never processed that partition's records (the consumer group kept their lag;
-faust-streaming issues #216 and #221 describe the same family of gaps). For such partitions
-this consumer seeks to the beginning, which is what ``auto_offset_reset=earliest`` means.
+1. *Never-committed partitions after a rebalance.* Faust fetches while a worker recovers its
+   tables and drops what it fetched for the streams, then seeks every stream partition back to
+   its committed offset (``Consumer.perform_seek``). aiokafka's ``seek_to_committed`` leaves a
+   partition without a committed offset (or committed at 0) where the fetcher left it, past
+   the dropped records: a worker restarted before its predecessor's first commit on a
+   partition never processed that partition's records. This consumer seeks such partitions to
+   their beginning, which is what ``auto_offset_reset=earliest`` means.
+2. *Records skipped without an ack.* Faust's compiled stream iterator (faust/_cython/
+   streams.pyx, ``_prepare_event``) skips a record taken while flow control is inactive or
+   from an older consumer generation, and does not ack it; the fetcher's position is already
+   past it, so its partition stands still, uncommitted, until the next rebalance (the pure
+   Python iterator acks it instead, and the record is lost). A timer finds partitions whose
+   records were read but neither processed nor acked while nothing is in flight, twice in a
+   row, and seeks them back to their committed offset. Replayed records are harmless: every
+   stage is idempotent.
+
+faust-streaming issues #216 and #221 describe the same family of gaps.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
+from mode import Service
+
+from fieldcourt.metrics import METRICS
+
+log = logging.getLogger(__name__)
+
+#: How often the consumer looks for read-but-skipped records; a partition is rewound on the
+#: second look that finds it unchanged.
+SKIP_CHECK_INTERVAL_S = 5.0
+
+#: A stream partition's last read offset and committed offset (the next to read).
+Progress = tuple[int, int | None]
+
+
+def skipped_partitions(
+    read: Mapping[TP, int | None],
+    committed: Mapping[TP, int | None],
+    acked: Mapping[TP, list[int]],
+    partitions: list[TP],
+) -> dict[TP, Progress]:
+    """Partitions with records read past the committed offset and none of them acked.
+
+    Only meaningful when no record is being processed: then such records were skipped.
+    """
+    found: dict[TP, Progress] = {}
+    for tp in partitions:
+        last_read, next_offset = read.get(tp), committed.get(tp)
+        if last_read is None or acked.get(tp):
+            continue
+        if next_offset is None or last_read >= next_offset:
+            found[tp] = (last_read, next_offset)
+    return found
 
 
 class RewindingConsumer(faust_kafka.Consumer):
+    _suspects: dict[TP, Progress]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._suspects = {}
+
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed: Mapping[TP, int] = await super().seek_to_committed()
-        changelogs = self.app.tables.changelog_topics  # recovery positions those itself
         never = [tp for tp, offset in committed.items()
-                 if not offset and tp.topic not in changelogs]  # fmt: skip
+                 if not offset and not self._is_changelog(tp)]  # fmt: skip
         if never:
             await self._thread.seek_to_beginning(*never)
         return committed
+
+    def _is_changelog(self, tp: TP) -> bool:
+        """Changelog partitions are positioned by table recovery, never by us."""
+        return tp.topic in self.app.tables.changelog_topics
+
+    @Service.timer(SKIP_CHECK_INTERVAL_S)
+    async def _rewind_skipped(self) -> None:
+        app = self.app
+        if not self.flow_active or app.rebalancing or app.in_recovery or self._unacked_messages:
+            self._suspects = {}  # something in flight, or Faust is repositioning: look later
+            return
+        streams = [tp for tp in self.assignment() if not self._is_changelog(tp)]
+        found = skipped_partitions(self._read_offset, self._committed_offset, self._acked,
+                                   streams)  # fmt: skip
+        stuck = {tp: seen for tp, seen in found.items() if self._suspects.get(tp) == seen}
+        self._suspects = {tp: seen for tp, seen in found.items() if tp not in stuck}
+        if not stuck:
+            return
+        for tp, (last_read, next_offset) in stuck.items():
+            log.warning("%s[%d]: read up to offset %d but neither processed nor acked "
+                        "(committed: %s); reading it again", tp.topic, tp.partition, last_read,
+                        next_offset)  # fmt: skip
+            METRICS.partition_rewound(tp.topic)
+        await self.seek_wait({tp: next_offset or 0 for tp, (_, next_offset) in stuck.items()})
 
 
 class RewindingTransport(faust_kafka.Transport):

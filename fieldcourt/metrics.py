@@ -152,6 +152,12 @@ class Metrics:
             "Records between a partition's end and this worker's committed offset.",
             ["topic", "partition"], registry=reg,
         )  # fmt: skip
+        self.partitions_rewound = Counter(
+            "fieldcourt_partitions_rewound_total",
+            "Stream partitions read again from their committed offset because records read "
+            "from them were neither processed nor acknowledged (a Faust gap, agents/transport.py).",
+            ["topic"], registry=reg,
+        )  # fmt: skip
         self.rebalances = Counter(
             "fieldcourt_rebalances_total", "Consumer group rebalances this worker went through.",
             registry=reg,
@@ -240,6 +246,9 @@ class Metrics:
         self.consumer_lag.clear()
         for (topic, partition), lag in lags.items():
             self.consumer_lag.labels(topic, str(partition)).set(lag)
+
+    def partition_rewound(self, topic: str) -> None:
+        self.partitions_rewound.labels(topic).inc()
 
     def rebalance_started(self) -> None:
         self.rebalances.inc()

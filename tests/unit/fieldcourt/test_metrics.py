@@ -36,6 +36,7 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "fieldcourt_stage_latency_seconds": ("histogram", ("stage",)),
     "fieldcourt_last_processed_timestamp_seconds": ("gauge", ("stage",)),
     "fieldcourt_consumer_lag_records": ("gauge", ("topic", "partition")),
+    "fieldcourt_partitions_rewound_total": ("counter", ("topic",)),
     "fieldcourt_rebalances_total": ("counter", ()),
 }
 BASE_UNITS = ("_seconds", "_total", "_records", "_entries", "_bytes")
