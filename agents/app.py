@@ -13,7 +13,7 @@ import faust
 
 from agents.correlate import register_correlation
 from agents.ingest import register_ingest
-from agents.io import AgentIO, ChangelogLedger, DeadLetter, raw_topic, tracked_table_class
+from agents.io import AgentIO, ChangelogLedger, DeadLetter, raw_topic
 from agents.transport import FieldcourtApp
 from agents.web import register_web
 from fieldcourt.settings import ProcessingGuarantee, Settings, TableStore
@@ -59,9 +59,8 @@ def faust_config(settings: Settings) -> dict[str, Any]:
 def create_app(settings: Settings) -> faust.App:
     config = faust_config(settings)
     Path(config["datadir"]).parent.mkdir(parents=True, exist_ok=True)
-    ledger = ChangelogLedger()
-    app = FieldcourtApp(settings.app_id, Table=tracked_table_class(ledger), **config)
-    io = AgentIO(DeadLetter(raw_topic(app, DEADLETTER_TOPIC)), ledger, settings.purge_interval_s)
+    app = FieldcourtApp(settings.app_id, changelog=ChangelogLedger(), **config)
+    io = AgentIO(DeadLetter(raw_topic(app, DEADLETTER_TOPIC)), settings.purge_interval_s)
     register_ingest(app, settings, io)
     register_correlation(app, settings, load_rules(settings.rules_file), io)
     register_web(app, settings)

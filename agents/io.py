@@ -66,15 +66,15 @@ def fail_stop(what: str, exc: BaseException) -> NoReturn:
 
 @dataclass
 class ChangelogLedger:
-    """Table changelog writes on their way to the broker, awaited before a record is acked.
+    """Table changelog writes on their way to the broker, awaited before each offset commit.
 
     Faust sends table changes through a buffer, and the producer flush it runs before every
     offset commit gives up on that buffer after 0.1 s without a send
     (``ProducerBuffer.flush_atmost`` in faust/transport/producer.py). On a loaded machine an
     offset was committed while the state changes of its record were still buffered; a crash
     then restored tables without them, and the record was never processed again (a case
-    reopened at version 1, a rule's match lost). Each agent settles the ledger after its record
-    and before Faust acks it, so a committed offset always has its state on the broker.
+    reopened at version 1, a rule's match lost). The consumer (``agents.transport``) settles
+    the ledger before it commits, so a committed offset always has its state on the broker.
     """
 
     on_failure: Callable[[str, BaseException], NoReturn] = fail_stop
@@ -88,12 +88,13 @@ class ChangelogLedger:
         return len(self._pending)
 
     async def settle(self) -> None:
-        """Wait until the broker has acknowledged every write tracked so far."""
-        while self._pending:
-            pending, self._pending = self._pending, []
-            for outcome in await asyncio.gather(*pending, return_exceptions=True):
-                if isinstance(outcome, BaseException):
-                    self.on_failure("changelog write", outcome)
+        """Wait until the broker has acknowledged every write tracked so far; writes tracked
+        meanwhile wait for the next call (a steady stream of writes must not starve commits).
+        A write the producer failed to deliver stops the worker."""
+        pending, self._pending = self._pending, []
+        for outcome in await asyncio.gather(*pending, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                self.on_failure("changelog write", outcome)
 
 
 def tracked_table_class(ledger: ChangelogLedger) -> type[faust.Table[Any, Any]]:
@@ -184,11 +185,9 @@ class PurgeSchedule:
 
 @dataclass(frozen=True)
 class AgentIO:
-    """What every agent body shares: the dead-letter writer, the changelog ledger of the app's
-    tables, and the pace of state purges."""
+    """What every agent body shares: the dead-letter writer and the pace of state purges."""
 
     deadletter: DeadLetter
-    changelog: ChangelogLedger
     purge_interval_s: float = PURGE_INTERVAL_S
 
 
@@ -197,7 +196,6 @@ def guarded(
 ) -> Callable[..., AsyncIterator[None]]:
     """An agent body that runs ``handle`` on each message; a failure dead-letters the message
     as ``processing_error`` (kept for replay) and the agent carries on with the next one.
-    Faust acks the message when the body yields, after its table writes are on the broker.
 
     ``purge(partition)`` runs here, inside stream processing, because a Faust table may only
     be changed there and writes to the changelog partition of the record being processed.
@@ -218,7 +216,6 @@ def guarded(
                 log.exception("processing failed for %s[%s]@%s", message.topic,
                               message.partition, message.offset)  # fmt: skip
                 await io.deadletter.send(message, RejectedInput(Reason.PROCESSING_ERROR, repr(exc)))
-            await io.changelog.settle()
             METRICS.processed(name, message.timestamp)
             yield None
 

@@ -1,20 +1,23 @@
-"""Faust's Kafka transport with two fixes for records Faust reads and then never processes.
+"""Faust's Kafka transport and app with three fixes to what a committed offset promises.
 
-1. *Never-committed partitions after a rebalance.* Faust fetches while a worker recovers its
+1. *State before commit.* Every commit first waits for the broker to acknowledge the table
+   changes written so far (``ChangelogLedger`` in ``agents.io``): Faust's own pre-commit flush
+   gives up on its changelog buffer after 0.1 s.
+2. *Never-committed partitions after a rebalance.* Faust fetches while a worker recovers its
    tables and drops what it fetched for the streams, then seeks every stream partition back to
    its committed offset (``Consumer.perform_seek``). aiokafka's ``seek_to_committed`` leaves a
    partition without a committed offset (or committed at 0) where the fetcher left it, past
    the dropped records: a worker restarted before its predecessor's first commit on a
    partition never processed that partition's records. This consumer seeks such partitions to
    their beginning, which is what ``auto_offset_reset=earliest`` means.
-2. *Records skipped without an ack.* Faust's compiled stream iterator (faust/_cython/
+3. *Records skipped without an ack.* Faust's compiled stream iterator (faust/_cython/
    streams.pyx, ``_prepare_event``) skips a record taken while flow control is inactive or
    from an older consumer generation, and does not ack it; the fetcher's position is already
    past it, so its partition stands still, uncommitted, until the next rebalance (the pure
    Python iterator acks it instead, and the record is lost). A timer finds partitions whose
-   records were read but neither processed nor acked while nothing is in flight, twice in a
-   row, and seeks them back to their committed offset. Replayed records are harmless: every
-   stage is idempotent.
+   records were read but are neither queued for an agent, nor being processed, nor acked, nor
+   being committed, twice in a row, and seeks them back to their committed offset. Replayed
+   records are harmless: every stage is idempotent.
 
 faust-streaming issues #216 and #221 describe the same family of gaps.
 """
@@ -22,14 +25,16 @@ faust-streaming issues #216 and #221 describe the same family of gaps.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Set
+from typing import Any, cast
 
 import faust
+from faust.transport.conductor import Conductor
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 from mode import Service
 
+from agents.io import ChangelogLedger, tracked_table_class
 from fieldcourt.metrics import METRICS
 
 log = logging.getLogger(__name__)
@@ -46,28 +51,30 @@ def skipped_partitions(
     read: Mapping[TP, int | None],
     committed: Mapping[TP, int | None],
     acked: Mapping[TP, list[int]],
-    partitions: list[TP],
+    partitions: Iterable[TP],
+    busy: Set[TP],
 ) -> dict[TP, Progress]:
-    """Partitions with records read past the committed offset and none of them acked.
-
-    Only meaningful when no record is being processed: then such records were skipped.
-    """
+    """Partitions with records read past the committed offset that are neither queued for an
+    agent nor being processed (``busy``) nor acked: such records were skipped."""
     found: dict[TP, Progress] = {}
     for tp in partitions:
         last_read, next_offset = read.get(tp), committed.get(tp)
-        if last_read is None or acked.get(tp):
+        if last_read is None or tp in busy or acked.get(tp):
             continue
         if next_offset is None or last_read >= next_offset:
             found[tp] = (last_read, next_offset)
     return found
 
 
-class RewindingConsumer(faust_kafka.Consumer):
+class FieldcourtConsumer(faust_kafka.Consumer):
     _suspects: dict[TP, Progress]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._suspects = {}
+        #: Commits under way: their offsets have left Faust's acked lists but are not in its
+        #: committed offsets yet.
+        self._committing = 0
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed: Mapping[TP, int] = await super().seek_to_committed()
@@ -77,19 +84,43 @@ class RewindingConsumer(faust_kafka.Consumer):
             await self._thread.seek_to_beginning(*never)
         return committed
 
+    async def _commit_offsets(
+        self, offsets: Mapping[TP, int], start_new_transaction: bool = True
+    ) -> bool:
+        self._committing += 1
+        try:
+            # the writes of every record acked so far, so of every offset about to be committed
+            await cast(FieldcourtApp, self.app).changelog.settle()
+            committed: bool = await super()._commit_offsets(
+                offsets, start_new_transaction=start_new_transaction
+            )
+            return committed
+        finally:
+            self._committing -= 1
+
     def _is_changelog(self, tp: TP) -> bool:
         """Changelog partitions are positioned by table recovery, never by us."""
         return tp.topic in self.app.tables.changelog_topics
 
+    def _busy(self) -> set[TP]:
+        """Partitions with a record being processed, or queued for an agent (a queue holds
+        every partition of its topic, so all of them count)."""
+        busy = {message.tp for message in list(self._unacked_messages)}
+        conductor = cast(Conductor, self.app.topics)
+        for tp, channels in conductor._tp_index.items():
+            if any(not channel.queue.empty() for channel in channels):
+                busy.add(tp)
+        return busy
+
     @Service.timer(SKIP_CHECK_INTERVAL_S)
     async def _rewind_skipped(self) -> None:
         app = self.app
-        if not self.flow_active or app.rebalancing or app.in_recovery or self._unacked_messages:
-            self._suspects = {}  # something in flight, or Faust is repositioning: look later
+        if not self.flow_active or app.rebalancing or app.in_recovery or self._committing:
+            self._suspects = {}  # Faust is repositioning partitions, or committing: look later
             return
         streams = [tp for tp in self.assignment() if not self._is_changelog(tp)]
         found = skipped_partitions(self._read_offset, self._committed_offset, self._acked,
-                                   streams)  # fmt: skip
+                                   streams, self._busy())  # fmt: skip
         stuck = {tp: seen for tp, seen in found.items() if self._suspects.get(tp) == seen}
         self._suspects = {tp: seen for tp, seen in found.items() if tp not in stuck}
         if not stuck:
@@ -102,12 +133,17 @@ class RewindingConsumer(faust_kafka.Consumer):
         await self.seek_wait({tp: next_offset or 0 for tp, (_, next_offset) in stuck.items()})
 
 
-class RewindingTransport(faust_kafka.Transport):
-    Consumer = RewindingConsumer
+class FieldcourtTransport(faust_kafka.Transport):
+    Consumer = FieldcourtConsumer
 
 
 class FieldcourtApp(faust.App):
-    """The Faust app, consuming through :class:`RewindingTransport`."""
+    """The Faust app: tables report their changelog writes to ``changelog``, and the app
+    consumes through :class:`FieldcourtTransport`."""
+
+    def __init__(self, app_id: str, *, changelog: ChangelogLedger, **options: Any) -> None:
+        super().__init__(app_id, Table=tracked_table_class(changelog), **options)
+        self.changelog = changelog
 
     def _new_transport(self) -> Any:
-        return RewindingTransport(self.conf.broker_consumer, self)
+        return FieldcourtTransport(self.conf.broker_consumer, self)

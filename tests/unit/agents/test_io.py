@@ -39,18 +39,20 @@ async def test_settle_waits_for_every_tracked_write() -> None:
     await asyncio.wait_for(settling, 1)
 
 
-async def test_writes_tracked_while_settling_are_awaited_too() -> None:
+async def test_writes_tracked_while_settling_wait_for_the_next_settle() -> None:
+    """A steady stream of writes must not keep a commit waiting forever."""
     ledger = ChangelogLedger(raise_instead_of_exit)
-    first, late = pending(), pending()
+    first, later = pending(), pending()
     ledger.track(first)
     settling = asyncio.ensure_future(ledger.settle())
     await asyncio.sleep(0.01)
-    ledger.track(late)  # another agent's record wrote meanwhile
+    ledger.track(later)  # another record wrote meanwhile
     first.set_result("ack")
-    await asyncio.sleep(0.01)
-    assert not settling.done()
-    late.set_result("ack")
     await asyncio.wait_for(settling, 1)
+    assert len(ledger) == 1  # the later write is left for the next commit
+    later.set_result("ack")
+    await asyncio.wait_for(ledger.settle(), 1)
+    assert len(ledger) == 0
 
 
 async def test_a_failed_write_stops_the_worker_not_the_record() -> None:
@@ -77,13 +79,17 @@ async def test_a_tracked_table_puts_each_changelog_write_in_the_ledger() -> None
     assert len(ledger) == 2  # both buffered by Faust, neither acknowledged: settle must wait
 
 
-def test_the_app_builds_its_tables_from_the_tracked_class(tmp_path: Path) -> None:
+async def test_the_app_tracks_every_table_and_settles_before_each_commit(tmp_path: Path) -> None:
     from agents.app import create_app
+    from agents.transport import FieldcourtApp, FieldcourtConsumer
 
     app = create_app(load_settings(data_dir=tmp_path, store="memory"))
+    assert isinstance(app, FieldcourtApp)
     assert app.tables
     for table in app.tables.values():
-        assert type(table).send_changelog is not faust.Table.send_changelog, table
+        table.send_changelog(0, b"key", b"value")
+    assert len(app.changelog) == len(app.tables)  # each table's write reached the ledger
+    assert app.transport.Consumer is FieldcourtConsumer  # whose commits settle that ledger first
 
 
 def test_the_origin_is_the_first_records_append_time_all_along_the_chain() -> None:
