@@ -71,9 +71,9 @@ class ChangelogLedger:
     Faust sends table changes through a buffer, and the producer flush it runs before every
     offset commit gives up on that buffer after 0.1 s without a send
     (``ProducerBuffer.flush_atmost`` in faust/transport/producer.py). On a loaded machine an
-    offset was committed while the state changes of its record were still buffered; a crash
-    then restored tables without them, and the record was never processed again (a case
-    reopened at version 1, a rule's match lost). The consumer (``agents.transport``) settles
+    offset can be committed while the state changes of its record are still buffered; a crash
+    then restores tables without them, and the record is never processed again (a case would
+    reopen at version 1, a rule's match be lost). The consumer (``agents.transport``) settles
     the ledger before it commits, so a committed offset always has its state on the broker.
     """
 

@@ -26,10 +26,12 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 OUTPUTS = [*map(case_topic, SECTIONS), ALERTS_TOPIC]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A broker for this module alone: a worker reads the inbound topics from the beginning,
-    and the other tests' history (thousands of events) would eat the phases' time budget."""
+    """A broker for each test alone: a worker reads the inbound topics from the beginning, and
+    another scenario's history would move its partitions' watermarks up to weeks ahead of this
+    scenario's first events, which then count as late and trigger nothing (seen in CI: phase 1
+    never reached); the session's history would also eat the phases' time budget."""
     broker = LocalBroker(load_settings(
         data_dir=tmp_path_factory.mktemp("pipeline-broker"), kafka_port=free_port(),
         kafka_controller_port=free_port(),
