@@ -114,6 +114,13 @@ class FieldcourtConsumer(faust_kafka.Consumer):
 
     @Service.timer(SKIP_CHECK_INTERVAL_S)
     async def _rewind_skipped(self) -> None:
+        try:
+            await self._rewind_skipped_once()
+        except Exception as exc:  # a consumer stopping or rebalancing: never crash it from here
+            self._suspects = {}
+            log.debug("skipped-record check not run: %r", exc)
+
+    async def _rewind_skipped_once(self) -> None:
         app = self.app
         if not self.flow_active or app.rebalancing or app.in_recovery or self._committing:
             self._suspects = {}  # Faust is repositioning partitions, or committing: look later
