@@ -130,3 +130,29 @@ def test_a_restarted_worker_recovers_its_dedupe_table_from_the_changelog(
         (ARRESTS, second["event_id"].encode(), _bytes(second)),
     ]))  # fmt: skip
     assert forwarded(2) == sorted([first["event_id"].encode(), second["event_id"].encode()])
+
+
+def test_the_broker_stamps_field_records_whatever_the_senders_clock(
+    app_settings: Settings,
+) -> None:
+    """Field topics use LogAppendTime: the end-to-end latency starts at the append."""
+    from aiokafka import AIOKafkaProducer
+
+    key = f"{app_settings.app_id}-clock".encode()
+    a_day_ago_ms = int((dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).timestamp() * 1000)
+
+    async def send_with_a_wrong_clock() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=app_settings.broker)
+        await producer.start()
+        try:
+            await producer.send_and_wait(ARRESTS, b"{}", key=key, timestamp_ms=a_day_ago_ms)
+        finally:
+            await producer.stop()
+
+    before_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+    run(send_with_a_wrong_clock())
+    found = run(consume_until(app_settings.broker, [ARRESTS],
+                              lambda rs: any(r.key == key for r in rs)))  # fmt: skip
+    record = next(r for r in found if r.key == key)
+    assert record.timestamp_type == 1  # LogAppendTime
+    assert record.timestamp >= before_ms - 1000  # the broker's clock, not the sender's
