@@ -77,9 +77,17 @@ def register_correlation(
     sections = {name: raw_topic(app, name) for name in map(case_topic, SECTIONS)}
 
     route = RouteStage(rules)
-    subject = SubjectStage(table("subject-state"), table("subject-alerts"), rules)
-    address = AddressStage(table("address-state"), rules)
-    sector = SectorStage(table("sector-state"), table("sector-alerts"), rules)
+
+    def late(stage: str) -> Callable[[], None]:
+        return lambda: METRICS.late(stage)
+
+    subject = SubjectStage(
+        table("subject-state"), table("subject-alerts"), rules, on_late=late("subject")
+    )
+    address = AddressStage(table("address-state"), rules, on_late=late("address"))
+    sector = SectorStage(
+        table("sector-state"), table("sector-alerts"), rules, on_late=late("sector")
+    )
     network = NetworkStage(table("network", partitions=1), rules)
     cases = CaseStage(table("cases", partitions=1))
 

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import faust
 
 from fieldcourt.metrics import METRICS
-from streams.errors import Reason, RejectedInput
+from streams.errors import Reason, RejectedInput, describe_failure, failure_trace
 
 log = logging.getLogger(__name__)
 
@@ -213,9 +213,10 @@ def guarded(
                     log.info("purged %d %s entries of partition %d", purged, name,
                              message.partition)  # fmt: skip
             except Exception as exc:
-                log.exception("processing failed for %s[%s]@%s", message.topic,
-                              message.partition, message.offset)  # fmt: skip
-                await io.deadletter.send(message, RejectedInput(Reason.PROCESSING_ERROR, repr(exc)))
+                failure = describe_failure(exc)
+                where = f"{message.topic}[{message.partition}]@{message.offset}"
+                log.error("processing failed for %s: %s\n%s", where, failure, failure_trace(exc))
+                await io.deadletter.send(message, RejectedInput(Reason.PROCESSING_ERROR, failure))
             METRICS.processed(name, message.timestamp)
             yield None
 

@@ -132,6 +132,12 @@ class Metrics:
             "fieldcourt_state_purged_total", "State entries purged past their retention.",
             ["table"], registry=reg,
         )  # fmt: skip
+        self.late_events = Counter(
+            "fieldcourt_late_events_total",
+            "Events older than their partition's watermark (newest event time minus the "
+            "lateness bound): recorded in state, but they trigger no rule.",
+            ["stage"], registry=reg,
+        )  # fmt: skip
 
         # Every stage
         self.stage_latency = Histogram(
@@ -225,6 +231,9 @@ class Metrics:
     def purged(self, table: str, count: int) -> None:
         if count:
             self.state_purged.labels(table).inc(count)
+
+    def late(self, stage: str) -> None:
+        self.late_events.labels(stage).inc()
 
     def set_state_entries(self, sizes: Mapping[str, int]) -> None:
         """Replace every table's entry count: a table no longer held loses its series."""

@@ -21,7 +21,9 @@ The reason travels in the ``error.reason`` header, a human-readable sentence in 
 
 from __future__ import annotations
 
+import traceback
 from enum import StrEnum
+from pathlib import Path
 
 
 class Reason(StrEnum):
@@ -51,3 +53,19 @@ class RejectedInput(FieldcourtError):
         self.reason = reason
         self.detail = detail[: self.MAX_DETAIL]
         super().__init__(f"{reason}: {self.detail}")
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A bug's type and where it struck, without its message: a message may quote the record
+    (at ingest, a name), and this line goes to logs and the dead-letter headers. The record is
+    kept in the dead-letter topic, so the failure can be reproduced with its message."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno} in {last.name}"
+
+
+def failure_trace(exc: BaseException) -> str:
+    """The stack of ``exc`` (code lines only, no message), for a developer reading the log."""
+    return "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__))).rstrip()

@@ -78,9 +78,17 @@ def parse_record(
 
 
 def describe_validation_error(model: type, exc: ValidationError) -> str:
-    """One line per problem, naming the field: what a police integrator needs to fix the feed."""
+    """One line per problem, naming the field: what a police integrator needs to fix the feed.
+
+    Values are never quoted, nor are unknown keys: a key is the sender's text and may be a
+    name (``{"Dupont": ...}``), and this sentence goes to headers and logs. An unknown key is
+    shown as ``<unknown key>`` under its parent; the record itself is in the dead-letter topic.
+    """
     problems = []
     for err in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in err["loc"]) or "(value)"
+        loc = list(err["loc"])
+        if err["type"] == "extra_forbidden" and loc:
+            loc[-1] = "<unknown key>"
+        where = ".".join(str(p) for p in loc) or "(value)"
         problems.append(f"{where}: {err['msg']}")
     return f"not a valid {model.__name__}: " + "; ".join(problems)

@@ -44,9 +44,37 @@ from streams.state import AddressState, SectorState, SubjectState, Watermark
 Store = MutableMapping[str, Any]
 #: Restricts a store to the keys of the partition being purged (see ``streams.partitioning``).
 View = Callable[[Store], Store]
+LateHook = Callable[[], None]
+
+
+def _no_hook() -> None:
+    pass
 
 
 OUTBOX_RETENTION = dt.timedelta(days=30)
+#: What ``SectorState.trailing`` reads behind an event: its 24 h and the 7 days before.
+SURGE_REACH = dt.timedelta(days=8)
+
+
+def subject_retention(rules: RulesConfig) -> dt.timedelta:
+    """A subject's history must reach back over the widest recurrence or displacement window
+    (any sector's), from an event arriving as late as the lateness bound allows."""
+    params = rules.rules
+    days = max(
+        *(p.window_days for p in params.recurrence.variants()),
+        *(p.window_days for p in params.displacement.variants()),
+    )
+    return dt.timedelta(days=days) + rules.lateness
+
+
+def address_retention(rules: RulesConfig) -> dt.timedelta:
+    """A late report still finds the arrests within the widest dealing-address window of it."""
+    days = max(p.window_days for p in rules.rules.dealing_address.variants())
+    return dt.timedelta(days=days) + rules.lateness
+
+
+def sector_retention(rules: RulesConfig) -> dt.timedelta:
+    return SURGE_REACH + rules.lateness
 
 
 @dataclass(frozen=True)
@@ -72,13 +100,18 @@ class _Timed:
 
     store: Store
     rules: RulesConfig
+    #: Called for each event behind the watermark (recorded, triggers nothing): a metric.
+    on_late: LateHook = field(default=_no_hook, kw_only=True)
     watermark: Watermark = field(init=False)
 
     def __post_init__(self) -> None:
         self.watermark = Watermark(self.store, self.rules.lateness)
 
     def late(self, partition: int, event: EnrichedEvent) -> bool:
-        return self.watermark.observe(partition, event.occurred_at)
+        late = self.watermark.observe(partition, event.occurred_at)
+        if late:
+            self.on_late()
+        return late
 
     def cutoff(self, partition: int, keep: dt.timedelta) -> dt.datetime | None:
         """Event time before which state of ``partition`` is past a retention of ``keep``."""
@@ -87,9 +120,11 @@ class _Timed:
 
 
 class SubjectStage(_Timed):
-    def __init__(self, store: Store, alerts: Store, rules: RulesConfig) -> None:
-        super().__init__(store, rules)
-        self.state = SubjectState(store)
+    def __init__(
+        self, store: Store, alerts: Store, rules: RulesConfig, *, on_late: LateHook = _no_hook
+    ) -> None:
+        super().__init__(store, rules, on_late=on_late)
+        self.state = SubjectState(store, subject_retention(rules))
         self.alerts = alerts
         self.limiter = AlertLimiter(alerts)
 
@@ -107,15 +142,16 @@ class SubjectStage(_Timed):
         slots = self.cutoff(partition, self.rules.lateness)
         if history is None or slots is None:
             return 0
+        # A sweep cuts at ``history`` whatever the state's retention: a view needs none of its own.
         return SubjectState(view(self.store)).sweep(history) + AlertLimiter(
             view(self.alerts)
         ).sweep(slots)
 
 
 class AddressStage(_Timed):
-    def __init__(self, store: Store, rules: RulesConfig) -> None:
-        super().__init__(store, rules)
-        self.state = AddressState(store)
+    def __init__(self, store: Store, rules: RulesConfig, *, on_late: LateHook = _no_hook) -> None:
+        super().__init__(store, rules, on_late=on_late)
+        self.state = AddressState(store, address_retention(rules))
 
     def process(self, key: str, event: EnrichedEvent, partition: int) -> list[RuleMatch]:
         late = self.late(partition, event)
@@ -130,9 +166,11 @@ class AddressStage(_Timed):
 class SectorStage(_Timed):
     """Surges from the sector's counts; trade migrations from displacements into it."""
 
-    def __init__(self, store: Store, alerts: Store, rules: RulesConfig) -> None:
-        super().__init__(store, rules)
-        self.state = SectorState(store)
+    def __init__(
+        self, store: Store, alerts: Store, rules: RulesConfig, *, on_late: LateHook = _no_hook
+    ) -> None:
+        super().__init__(store, rules, on_late=on_late)
+        self.state = SectorState(store, sector_retention(rules))
         self.alerts = alerts
         self.limiter = AlertLimiter(alerts)
         self.ledger = MigrationLedger(alerts)

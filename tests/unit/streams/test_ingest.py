@@ -76,6 +76,22 @@ def test_wrong_type_is_a_schema_violation_naming_the_field() -> None:
     assert "quantity_g" in result.detail
 
 
+def test_detail_never_quotes_values_or_unknown_keys() -> None:
+    """The detail goes to headers and logs: a name sent as a value or as a key stays out."""
+    obj = raw_arrest()
+    obj["person"]["Zorvanek"] = "Zelinde"
+    obj["person"]["birth_date"] = "Zorvanek"
+    obj["Quillaberte"] = 1
+    result = parse(orjson.dumps(obj))
+    assert isinstance(result, RejectedInput)
+    assert result.reason is Reason.SCHEMA_VIOLATION
+    assert "person.birth_date:" in result.detail
+    assert "person.<unknown key>: Extra inputs are not permitted" in result.detail
+    assert result.detail.count("<unknown key>") == 2  # the top-level one too
+    for secret in ("Zorvanek", "Zelinde", "Quillaberte"):
+        assert secret not in result.detail
+
+
 def test_future_event_boundary() -> None:
     ok = raw_arrest(occurred_at=(NOW + dt.timedelta(minutes=4, seconds=59)).isoformat())
     late = raw_arrest(occurred_at=(NOW + dt.timedelta(minutes=5, seconds=1)).isoformat())

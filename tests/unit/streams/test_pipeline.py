@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.enriched import EnrichedEvent
 from streams.pipeline import Pipeline
 from streams.rules import load_rules
+from streams.stages import (
+    SubjectStage,
+    address_retention,
+    sector_retention,
+    subject_retention,
+)
 from tests.scenario import final_cases
 from tests.unit.streams.rules.builders import (
     ADDRESS,
@@ -19,8 +26,10 @@ from tests.unit.streams.rules.builders import (
     arrest,
     at,
     dealing_address,
+    ref,
     seizure,
 )
+from tests.unit.streams.rules.memory import rules
 
 FIXED = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 SECTORS = (HALLES, ROSA, STALINGRAD, None)
@@ -104,3 +113,37 @@ def test_the_flagrant_dealer_goes_p12_then_p20_with_a_transfer_on_the_old_topic(
         ("case_transferred", "P12"),
         ("case_escalated", "P20"),
     ]
+
+
+@pytest.mark.parametrize(("window_days", "alerted"), [(90, False), (120, True)])
+def test_state_keeps_what_the_widest_configured_window_needs(
+    window_days: int, alerted: bool
+) -> None:
+    """A 100-day move: outside the default 90-day displacement window, inside a Rosa Parks
+    override of 120 days, whose history the subject state must then keep."""
+    config = rules(cojc_displacement={"sectors": {ROSA: {"window_days": window_days}}})
+    events = [arrest(1, at(0), sector=HALLES), arrest(1, at(100), sector=ROSA)]
+    found = Pipeline(rules=config, clock=lambda: FIXED).feed(events).alerts
+    assert [a.alert_type for a in found] == (["displacement"] if alerted else [])
+
+
+def test_retentions_follow_the_rules_and_the_lateness_bound() -> None:
+    config = rules(
+        lateness_days=10,
+        p20_recurrence={"window_days": 40},
+        cojc_displacement={"window_days": 20, "sectors": {ROSA: {"window_days": 75}}},
+        p20_dealing_address={"sectors": {ROSA: {"window_days": 45}}},
+    )
+    days = dt.timedelta(days=1)
+    assert subject_retention(config) == 85 * days
+    assert address_retention(config) == 55 * days
+    assert sector_retention(config) == 18 * days
+    assert subject_retention(RULES) == 97 * days  # the defaults: 90-day displacement + 7
+
+
+def test_each_stage_reports_events_behind_its_watermark() -> None:
+    late: list[str] = []
+    stage = SubjectStage({}, {}, RULES, on_late=lambda: late.append("subject"))
+    for day in (20, 13, 12.9):  # the watermark is 13: day 13 is on it, 12.9 behind it
+        stage.process(ref(1), arrest(1, at(day)), 0, FIXED)
+    assert late == ["subject"]
