@@ -17,9 +17,11 @@ from fieldcourt.settings import Settings, load_settings
 from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC, SECTIONS, case_topic
 from schemas.cases import Alert, CaseEvent
 from schemas.codec import loads
+from streams.pseudonym import fold
 from tests.conftest import TEST_KEY
+from tests.factories import raw_arrest, raw_person
 from tests.kafka import WorkerProcess, consume_until, produce, run
-from tests.scenario import final_cases, oracle, phases, scenario
+from tests.scenario import ARRESTS, final_cases, oracle, phases, scenario
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -128,17 +130,28 @@ def play(
 
 
 def personal_data(records: list[tuple[str, dict[str, Any]]]) -> set[bytes]:
-    """Every name, alias and birth date the police events carried."""
+    """Every name, alias and birth date the police events carried, as sent and as folded for
+    an identity key (``ZELINDE``): neither spelling may leave ingest."""
     people = []
     for _, event in records:
         people += [event.get("person"), event.get("occupant"), *event.get("persons", [])]
-    found: set[bytes] = set()
+    found: set[str] = set()
     for person in filter(None, people):
-        found |= {person["last_name"].encode(), person["first_name"].encode()}
-        found |= {alias.encode() for alias in person.get("aliases", [])}
+        words = [person["last_name"], person["first_name"], *person.get("aliases", [])]
+        found |= {spelling for word in words for spelling in (word, fold(word))}
         if "birth_date" in person:
-            found.add(person["birth_date"].encode())
-    return found
+            found.add(person["birth_date"])
+    return {secret.encode() for secret in found}
+
+
+def named_garbage(run: str) -> tuple[str, dict[str, Any]]:
+    """An arrest that breaks the schema with personal data everywhere: in a value of the wrong
+    type, and as an unknown key. It must reach the dead-letter topic, unchanged, and nothing
+    about it but its reason and the field paths may reach a header, a log or a metric."""
+    person = raw_person(2, aliases=["Tintabule"])
+    person[person["last_name"]] = person["first_name"]  # an unknown key that is a name
+    person["birth_date"] = person["last_name"]  # a name where a date belongs
+    return ARRESTS, raw_arrest(event_id=f"{run}-garbage", person=person)
 
 
 async def everything_written(settings: Settings) -> list[ConsumerRecord[bytes, bytes]]:
@@ -160,24 +173,32 @@ def test_scenario_yields_the_expected_cases_and_alerts_and_no_name_leaves_ingest
     app_settings: Settings, worker: Callable[..., WorkerProcess]
 ) -> None:
     records = scenario(app_settings.app_id, start_of_scenario())
+    garbage = named_garbage(app_settings.app_id)
     proc = worker()
+    publish(app_settings, [garbage])
     out = play(app_settings, records, lambda: None)
     assert_story(out, oracle(records, TEST_KEY.encode()))
 
-    secrets = personal_data(records)
-    assert len(secrets) > 10
+    secrets = personal_data([*records, garbage])
+    assert len(secrets) > 20
     written = run(everything_written(app_settings))
     topics = {r.topic for r in written}
     assert any(t.endswith("-changelog") for t in topics)  # tables were scanned too
-    mark = app_settings.app_id.encode()
+    rejected = [r for r in written if r.topic == DEADLETTER_TOPIC]
+    assert [r.value for r in rejected] == [orjson.dumps(garbage[1])]  # unchanged, by design
+    assert dict(rejected[0].headers)["error.reason"] == b"schema_violation"
     for record in written:
-        if record.topic == DEADLETTER_TOPIC and mark not in (record.key or b""):
-            continue  # other tests' rejected input, kept unchanged by design
-        blob = (record.key or b"") + (record.value or b"")
+        headers = b"".join(name.encode() + value for name, value in record.headers)
+        # the dead-letter value is the input itself (SPEC 3); everything else is ours
+        value = b"" if record.topic == DEADLETTER_TOPIC else (record.value or b"")
+        blob = (record.key or b"") + value + headers
         leaked = [s for s in secrets if s in blob]
         assert not leaked, (record.topic, leaked)
-    log = proc.output().encode()
-    assert not [s for s in secrets if s in log]
+    status, metrics = proc.http_get("/metrics")
+    assert status == 200
+    assert "fieldcourt_deadlettered_total" in metrics
+    for where, text in (("log", proc.output()), ("metrics", metrics)):
+        assert not [s for s in secrets if s in text.encode()], where
 
 
 @pytest.mark.timeout(600)
