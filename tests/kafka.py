@@ -8,14 +8,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from fieldcourt.supervise import WorkerProcess, worker_env
 
-__all__ = ["WorkerProcess", "consume_until", "produce", "run", "worker_env"]
+__all__ = ["WorkerProcess", "consume_until", "produce", "read_table", "run", "worker_env"]
 
 
 async def produce(
@@ -73,3 +75,22 @@ async def consume_until(
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+def read_table(data_dir: Path, app_id: str, table: str) -> dict[str, Any]:
+    """A stopped worker's table as its RocksDB store holds it, all partitions merged (keys and
+    values are JSON); Faust's own bookkeeping keys (the changelog offset) are left out."""
+    from rocksdict import AccessType, Options, Rdict
+
+    merged: dict[str, Any] = {}
+    tables = data_dir / "faust" / app_id / "v1" / "tables"
+    for path in sorted(tables.glob(f"{table}-*.db")):
+        db = Rdict(str(path), options=Options(raw_mode=True), access_type=AccessType.read_only())
+        try:
+            for key, value in db.items():  # raw mode: bytes
+                assert isinstance(key, bytes) and isinstance(value, bytes)
+                if not key.startswith(b"__faust"):
+                    merged[orjson.loads(key)] = orjson.loads(value)
+        finally:
+            db.close()
+    return merged

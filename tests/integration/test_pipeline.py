@@ -17,10 +17,12 @@ from fieldcourt.settings import Settings, load_settings
 from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC, SECTIONS, case_topic
 from schemas.cases import Alert, CaseEvent
 from schemas.codec import loads
+from streams.pipeline import Pipeline
 from streams.pseudonym import fold
+from streams.state import AddressState, SectorState, SubjectState
 from tests.conftest import TEST_KEY
 from tests.factories import raw_arrest, raw_person
-from tests.kafka import WorkerProcess, consume_until, produce, run
+from tests.kafka import WorkerProcess, consume_until, produce, read_table, run
 from tests.scenario import ARRESTS, final_cases, oracle, phases, scenario
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -217,4 +219,44 @@ def test_sigkill_at_three_points_loses_nothing_and_never_forks_a_version(
 
     out = play(app_settings, records, crash_and_restart)
     assert len(workers) == 4
-    assert_story(out, oracle(records, TEST_KEY.encode()))
+    expected = oracle(records, TEST_KEY.encode())
+    assert_story(out, expected)
+    # The last worker started on an empty store: its tables came back from the changelogs.
+    assert workers[-1].stop() == 0
+    moments = sorted(dt.datetime.fromisoformat(raw["occurred_at"]) for _, raw in records)
+    assert_same_state(tmp_path / "store3", app_settings.app_id, expected, moments)
+
+
+def without_watermarks(store: dict[str, Any]) -> dict[str, Any]:
+    """A state store less its watermarks: the broker keeps one per partition, the in-memory
+    pipeline one in all."""
+    return {key: value for key, value in store.items() if not key.startswith("__")}
+
+
+def assert_same_state(
+    data_dir: Path, app_id: str, expected: Pipeline, moments: list[dt.datetime]
+) -> None:
+    """A recovered worker's state tables hold what the in-memory pipeline holds, and answer
+    the rules' queries alike at each of ``moments``: a subject's last 30 days, an address's
+    30 days either side, a sector's trailing day and the 7 days before it."""
+    tables = {"subject": "subject-state", "address": "address-state", "sector": "sector-state"}
+    recovered = {
+        name: without_watermarks(read_table(data_dir, app_id, table))
+        for name, table in tables.items()
+    }
+    for name, content in recovered.items():
+        assert content, name
+        assert content == without_watermarks(expected.stores[name]), name
+    subjects, addresses = SubjectState(recovered["subject"]), AddressState(recovered["address"])
+    sectors = SectorState(recovered["sector"])
+    want_subjects = SubjectState(expected.stores["subject"])
+    want_addresses = AddressState(expected.stores["address"])
+    want_sectors = SectorState(expected.stores["sector"])
+    month = dt.timedelta(days=30)
+    for t in moments:
+        for ref in recovered["subject"]:
+            assert subjects.events(ref, t - month, t) == want_subjects.events(ref, t - month, t)
+        for key in recovered["address"]:
+            assert addresses.around(key, t, 30) == want_addresses.around(key, t, 30)
+        for sector in ("les-halles", "rosa-parks", "stalingrad"):
+            assert sectors.trailing(sector, t) == want_sectors.trailing(sector, t)
