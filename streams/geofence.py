@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,10 @@ import shapely
 from shapely.geometry import shape
 
 _GEOMETRY_TYPES = frozenset({"Polygon", "MultiPolygon"})
+
+
+#: A sector name: a Kafka key, a metric label and part of state keys (``name|hour``).
+SECTOR_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -110,8 +115,11 @@ def _parse_feature(index: int, feature: object) -> Sector:
         raise ValueError(f"{where}: not a GeoJSON Feature")
     properties = feature.get("properties")
     name = properties.get("name") if isinstance(properties, Mapping) else None
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"{where}: properties.name must be a non-empty string")
+    if not isinstance(name, str) or not SECTOR_NAME.fullmatch(name):
+        raise ValueError(
+            f"{where}: properties.name must be a sector name: lower-case letters, digits and "
+            "hyphens, at most 64 (it is a Kafka key, a metric label and part of state keys)"
+        )
     where = f"{where} ({name!r})"
     geometry = feature.get("geometry")
     if not isinstance(geometry, Mapping) or geometry.get("type") not in _GEOMETRY_TYPES:

@@ -183,6 +183,8 @@ def test_many_sectors_cost_about_what_few_do() -> None:
         (collection({**rect("x", 0, 0, 1, 1), "properties": None}), "properties.name"),
         (collection({**rect("x", 0, 0, 1, 1), "properties": {"name": " "}}), "properties.name"),
         (collection({**rect("x", 0, 0, 1, 1), "properties": {"name": 7}}), "properties.name"),
+        (collection(rect("a|b", 0, 0, 1, 1)), "properties.name must be a sector name"),
+        (collection(rect("Les Halles", 0, 0, 1, 1)), "properties.name must be a sector name"),
         (
             collection(rect("a", 0, 0, 1, 1), rect("b", 2, 2, 3, 3), rect("a", 4, 4, 5, 5)),
             "duplicate sector names: a",
