@@ -137,7 +137,7 @@ class CaseManager:
         events, survivor = self._advance(current, target_id, match, content, section, emit, via)
         cases = {} if survivor is None else {target_id: survivor.dump()}
         for state in absorbed:
-            closed = state.model_copy(update={"version": state.version + 1})
+            closed = state.evolve(version=state.version + 1)
             events.append(
                 emit(closed, "case_merged", f"Merged into {target_id}", merged_into=target_id)
             )
@@ -170,14 +170,9 @@ class CaseManager:
         top = higher(current.section, section)
         version = current.version
         if top != current.section:
-            leaving = current.model_copy(update={"version": version + 1})
-            new = current.model_copy(
-                update={
-                    "section": top,
-                    "previous_section": current.section,
-                    "content": merged,
-                    "version": version + 2,
-                }
+            leaving = current.evolve(version=version + 1)
+            new = current.evolve(
+                section=top, previous_section=current.section, content=merged, version=version + 2
             )
             move = f"from {current.section} to {top}{via}"
             return [
@@ -186,5 +181,5 @@ class CaseManager:
             ], new
         if merged == current.content:
             return [], None
-        new = current.model_copy(update={"content": merged, "version": version + 1})
+        new = current.evolve(content=merged, version=version + 1)
         return [emit(new, "case_updated", f"Updated in {top}{via}")], new
