@@ -39,8 +39,10 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## DEMO_ARGS=--quick: the story without background (what CI runs).
+DEMO_ARGS ?=
 demo: venv kafka-jars
-	$(BIN)/fieldcourt demo
+	$(BIN)/fieldcourt demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

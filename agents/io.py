@@ -137,15 +137,17 @@ def origin_header(origin: float | None) -> list[tuple[str, bytes]]:
 
 
 def deadletter_headers(message: Any, error: RejectedInput) -> list[tuple[str, bytes]]:
-    original = [(k, v) for k, v in (message.headers or [])]
-    return [
-        *original,
+    """The sender's headers, then ours (SPEC 3). A sender's header with one of our names is
+    left out: a reader taking the first ``error.reason`` must find fieldcourt's."""
+    ours = [
         ("error.reason", str(error.reason).encode()),
         ("error.detail", error.detail.encode()),
         ("source.topic", message.topic.encode()),
         ("source.partition", str(message.partition).encode()),
         ("source.offset", str(message.offset).encode()),
     ]
+    names = {name for name, _ in ours}
+    return [*((k, v) for k, v in (message.headers or []) if k not in names), *ours]
 
 
 class DeadLetter:

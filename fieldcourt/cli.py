@@ -8,9 +8,12 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldcourt.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from fieldcourt.topics import TopicChange, TopicSpec
 
 
 def _kafka(args: argparse.Namespace, settings: Settings) -> int:
@@ -31,7 +34,7 @@ def _kafka(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    from fieldcourt.topics import apply_topics, catalogue
+    from fieldcourt.topics import catalogue
 
     specs = catalogue(settings)
     if args.action == "list":
@@ -39,9 +42,25 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{spec.name:32} {spec.description}")
             print(f"{'':32} writers: {', '.join(spec.writers)}; readers: {', '.join(spec.readers)}")
         return 0
-    for change in asyncio.run(apply_topics(settings, specs)):
+    for change in _apply_topics(settings, specs):
         print(f"{change.action:10} {change.topic} {change.detail}".rstrip())
     return 0
+
+
+def _apply_topics(settings: Settings, specs: list[TopicSpec]) -> list[TopicChange]:
+    """``apply_topics`` without aiokafka's own log lines: with no logging configured they reach
+    stderr next to the one line ``main`` prints when the broker cannot be reached."""
+    import logging
+
+    from fieldcourt.topics import apply_topics
+
+    client_log = logging.getLogger("aiokafka")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL)
+    try:
+        return asyncio.run(apply_topics(settings, specs))
+    finally:
+        client_log.setLevel(level)
 
 
 def _schemas(args: argparse.Namespace, settings: Settings) -> int:
@@ -52,10 +71,30 @@ def _schemas(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from fieldcourt.topics import apply_topics, catalogue
+class ConfigError(Exception):
+    """A configuration file is invalid; the message names the file and the bad entry."""
 
-    asyncio.run(apply_topics(settings, catalogue(settings)))
+
+def _check_config_files(settings: Settings) -> None:
+    """Load the rules and sectors files: a bad one stops the command before any broker call."""
+    from streams.geofence import load_sectors
+    from streams.rules import RulesConfigError, load_rules
+
+    try:
+        load_rules(settings.rules_file)
+    except RulesConfigError as exc:
+        raise ConfigError(f"rules: {exc}") from None
+    try:
+        load_sectors(settings.sectors_file)
+    except ValueError as exc:
+        raise ConfigError(f"sectors: {exc}") from None
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from fieldcourt.topics import catalogue
+
+    _check_config_files(settings)
+    _apply_topics(settings, catalogue(settings))
     import faust
 
     from agents.app import create_app
@@ -119,6 +158,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
             story=not args.no_story,
             compress=args.compress,
             prefix=args.prefix,
+            events=args.events,
         )
     except ValueError as exc:
         print(f"fieldcourt simulate: {exc}", file=sys.stderr)
@@ -264,6 +304,12 @@ def _add_simulate(sub: Any) -> None:
     )
     simulate.add_argument("--prefix", default="sim", help="event id prefix (default sim)")
     simulate.add_argument(
+        "--events",
+        type=_positive(int),
+        metavar="N",
+        help="stop after N events (the first N in event time; default: all)",
+    )
+    simulate.add_argument(
         "--end-at",
         type=_instant,
         metavar="WHEN",
@@ -356,12 +402,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        from fieldcourt.kafka_local import BrokerError
+        status = _failure(args.command, settings, exc)
+        if status is None:
+            raise
+        return status
 
-        if isinstance(exc, BrokerError):
-            print(f"fieldcourt: {exc}", file=sys.stderr)
-            return 1
-        raise
+
+def _failure(command: str, settings: Settings, exc: Exception) -> int | None:
+    """The exit status of a bad configuration (2) or an unreachable or refusing broker (1),
+    reported on stderr without a traceback; None for anything else, a bug, which keeps its
+    traceback."""
+    from aiokafka.errors import KafkaConnectionError, KafkaError
+
+    from fieldcourt.kafka_local import BrokerError
+    from fieldcourt.topics import TopicError
+    from streams.rules import RulesConfigError
+
+    if isinstance(exc, ConfigError | RulesConfigError):
+        print(f"fieldcourt {command}: {exc}", file=sys.stderr)
+        return 2
+    if isinstance(exc, KafkaConnectionError):
+        print(
+            f"fieldcourt {command}: Kafka: cannot reach the broker at {settings.broker} "
+            "(FIELDCOURT_BROKER)",
+            file=sys.stderr,
+        )
+        return 1
+    if isinstance(exc, KafkaError | TopicError):
+        return _kafka_failure(command, exc)
+    if isinstance(exc, BrokerError):
+        print(f"fieldcourt: {exc}", file=sys.stderr)
+        return 1
+    return None
 
 
 if __name__ == "__main__":

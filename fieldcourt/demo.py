@@ -2,7 +2,12 @@
 
 A fresh broker and worker of its own (data in ``<data dir>/demo``, wiped each time), the
 simulated story shifted to end now, the case events and alerts shown as they arrive, then a
-summary. Everything started here is stopped at the end or on Ctrl-C; nothing is left running.
+summary with a checklist of the story's outcomes. Everything started here is stopped at the
+end, on Ctrl-C and on SIGTERM; nothing is left running.
+
+The broker and the worker run in sessions of their own, so a Ctrl-C at the terminal reaches
+this process only: SIGINT and SIGTERM become ``Interrupted`` in the main thread, the clean-up
+in ``_running`` stops both children, and further signals are ignored until it is done.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ import asyncio
 import datetime as dt
 import secrets
 import shutil
+import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 
 from rich.console import Console
 from rich.table import Table
@@ -45,15 +52,48 @@ class DemoOptions:
     timeout_s: float = 150.0
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM. A KeyboardInterrupt, so that asyncio lets it out of its tasks."""
+
+    def __init__(self, signum: int) -> None:
+        self.signal = signal.Signals(signum)
+        super().__init__(self.signal.name)
+
+
+@dataclass
+class _Signals:
+    """The SIGINT and SIGTERM handler: raises ``Interrupted`` once, then only records."""
+
+    received: signal.Signals | None = None
+    shielded: bool = False  # set by the first signal and by the clean-up
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        self.received = self.received or signal.Signals(signum)
+        if not self.shielded:
+            self.shielded = True
+            raise Interrupted(signum)
+
+
 @contextmanager
-def _running(settings: Settings) -> Iterator[WorkerProcess]:
+def _interruptible() -> Iterator[_Signals]:
+    handler = _Signals()
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield handler
+    finally:
+        for sig, action in previous.items():
+            signal.signal(sig, action)
+
+
+@contextmanager
+def _running(settings: Settings, signals: _Signals) -> Iterator[WorkerProcess]:
     broker = LocalBroker(settings)
-    console.print("[bold]1.[/] starting Apache Kafka (KRaft, single node) ...")
-    started = time.monotonic()
-    status = broker.up()
-    console.print(f"   {status.describe()} ({time.monotonic() - started:.1f} s)")
     worker: WorkerProcess | None = None
     try:
+        console.print("[bold]1.[/] starting Apache Kafka (KRaft, single node) ...")
+        started = time.monotonic()
+        status = broker.up()  # stops what it started if interrupted
+        console.print(f"   {status.describe()} ({time.monotonic() - started:.1f} s)")
         console.print("[bold]2.[/] applying the topic catalogue")
         changes = asyncio.run(apply_topics(settings, catalogue(settings)))
         console.print(f"   {sum(c.action == 'created' for c in changes)} topics created")
@@ -64,11 +104,12 @@ def _running(settings: Settings) -> Iterator[WorkerProcess]:
         console.print(f"   worker ready (log: {worker.logs[-1]})")
         yield worker
     finally:
+        signals.shielded = True  # a second Ctrl-C must not cut the clean-up short
         if worker is not None:
             worker.stop()
             console.print("   worker stopped")
-        broker.down()
-        console.print("   kafka stopped")
+        if broker.down():
+            console.print("   kafka stopped")
 
 
 def story(run: str, rate: float) -> list[Record]:
@@ -113,8 +154,41 @@ async def _deadlettered(settings: Settings) -> int:
         await consumer.stop()
 
 
-def summarise(events_in: int, dead: int, report: WatchReport) -> bool:
-    """Print the summary; True when the story's outcomes are all there."""
+@dataclass(frozen=True)
+class Outcome:
+    """A beat of the story the demo must show, seen in the watch report (and the count of
+    dead-lettered records)."""
+
+    label: str
+    seen: Callable[[WatchReport, int], bool]
+
+
+#: In story order; the README's tour explains each.
+OUTCOMES: tuple[Outcome, ...] = (
+    Outcome("a dealer's subject case escalated P12 -> P20",
+            lambda r, _d: r.escalations[("subject", "P12", "P20")] > 0),
+    Outcome("a P20 address case holding its occupant as facilitator",
+            lambda r, _d: r.roles[("P20", "address", "facilitator")] > 0),
+    Outcome("a P4 case (the minor lookout)",
+            lambda r, _d: any(n > 0 for (section, _k), n in r.anchors.items() if section == "P4")),
+    Outcome("an F3 network case", lambda r, _d: r.anchors[("F3", "network")] > 0),
+    Outcome("displacement alerts to rosa-parks",
+            lambda r, _d: r.alerts[("displacement", "rosa-parks")] > 0),
+    Outcome("a trade_migration alert to rosa-parks",
+            lambda r, _d: r.alerts[("trade_migration", "rosa-parks")] > 0),
+    Outcome("a surge alert in rosa-parks", lambda r, _d: r.alerts[("surge", "rosa-parks")] > 0),
+    Outcome("exactly 1 record dead-lettered (the broken one)", lambda _r, dead: dead == 1),
+)  # fmt: skip
+
+
+def missing(report: WatchReport, dead: int) -> list[str]:
+    """Labels of the story's outcomes not seen; empty when the demo succeeded."""
+    return [outcome.label for outcome in OUTCOMES if not outcome.seen(report, dead)]
+
+
+def summarise(events_in: int, dead: int, report: WatchReport, elapsed_s: float) -> bool:
+    """Print the counts, the checklist of the story's outcomes and the wall time; True when
+    every outcome was seen."""
     sections = Counter({section: n for (section, kind), n in report.cases.items()
                         if kind == "case_opened"})  # fmt: skip
     escalations = sum(n for (_s, kind), n in report.cases.items() if kind == "case_escalated")
@@ -130,29 +204,45 @@ def summarise(events_in: int, dead: int, report: WatchReport) -> bool:
     for kind in ("displacement", "trade_migration", "surge"):
         table.add_row(f"alerts: {kind}", str(alerts[kind]))
     console.print(table)
-    return (
-        dead == 1
-        and escalations >= 1
-        and all(sections[s] >= 1 for s in ("P12", "P20", "F3", "P4"))
-        and all(report.alerts[(kind, "rosa-parks")] >= 1
-                for kind in ("displacement", "trade_migration", "surge"))
-    )  # fmt: skip
+    absent = missing(report, dead)
+    yes, no = ("✓", "✗") if "utf" in console.encoding.lower() else ("yes", "no")
+    console.print("[bold]the story's outcomes[/]")
+    for outcome in OUTCOMES:
+        mark = f"[red]{no}[/]" if outcome.label in absent else f"[green]{yes}[/]"
+        console.print(f"  {mark} {outcome.label}")
+    took = f"demo finished in {elapsed_s:.0f} s"
+    if absent:
+        console.print(f"[red]{took}: {len(absent)} of the story's {len(OUTCOMES)} outcomes "
+                      f"missing ({no} above)[/]")  # fmt: skip
+    else:
+        console.print(f"[green]{took}: all {len(OUTCOMES)} outcomes of the story are there[/]")
+    return not absent
 
 
 def run_demo(settings: Settings, options: DemoOptions | None = None) -> int:
+    """0 when the story's outcomes are all there, 1 when one is missing, 128 + the signal
+    number on Ctrl-C (130) or SIGTERM (143), after stopping everything it started."""
     options = options or DemoOptions()
+    started = time.monotonic()
     run = f"demo-{secrets.token_hex(3)}"
     demo_dir = settings.data_dir / "demo"
-    shutil.rmtree(demo_dir, ignore_errors=True)  # a fresh story every time
     settings = settings.model_copy(
         update={"broker": f"127.0.0.1:{settings.kafka_port}", "data_dir": demo_dir,
                 "app_id": f"fieldcourt-{run}"}
     )  # fmt: skip
-    records = story(run, options.rate)
-    with _running(settings):
-        report = asyncio.run(_play(settings, records, options))
-        dead = asyncio.run(_deadlettered(settings))
-        ok = summarise(len(records), dead, report)
-    console.print("[green]demo finished: the story's cases and alerts are all there[/]" if ok
-                  else "[red]demo: some of the story's outcomes are missing[/]")  # fmt: skip
+    with _interruptible() as signals:
+        try:
+            LocalBroker(settings).down()  # left by a demo killed outright (SIGKILL)
+            shutil.rmtree(demo_dir, ignore_errors=True)  # a fresh story every time
+            records = story(run, options.rate)
+            with _running(settings, signals):
+                report = asyncio.run(_play(settings, records, options))
+                dead = asyncio.run(_deadlettered(settings))
+        except Interrupted:
+            pass  # reported below, whichever signal came first
+        if signals.received is not None:
+            console.print(f"[yellow]demo interrupted ({signals.received.name}): the worker "
+                          "and the broker it started are stopped[/]")  # fmt: skip
+            return 128 + signals.received.value
+    ok = summarise(len(records), dead, report, time.monotonic() - started)
     return 0 if ok else 1

@@ -183,11 +183,15 @@ class LocalBroker:
                 start_new_session=True,
             )  # fmt: skip
         self._proc = proc
-        self.pid_file.write_text(str(proc.pid))
         try:
+            self.pid_file.write_text(str(proc.pid))
             self.wait_ready(timeout_s, proc)
-        except BrokerError:
-            self.down()
+        except BaseException:
+            # A failure, Ctrl-C or SIGTERM (as an exception): the broker runs in its own
+            # session, so no signal reaches it and nobody else would stop it.
+            if not self.down() and proc.poll() is None:  # no pid file yet
+                _signal_group(proc.pid, signal.SIGKILL)
+                proc.wait()
             raise
         return self.status()
 

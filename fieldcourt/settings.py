@@ -6,16 +6,23 @@ environment itself.
 
 from __future__ import annotations
 
+import difflib
+import os
 import secrets
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PSEUDONYM_KEY_MIN_BYTES = 32
+ENV_PREFIX = "FIELDCOURT_"
+#: ``FIELDCOURT_*`` variables that are not settings: read by the test suite and benchmarks only.
+NOT_SETTINGS = frozenset({"FIELDCOURT_TEST_BOOTSTRAP"})
 
 
 class Environment(StrEnum):
@@ -40,7 +47,7 @@ class Settings(BaseSettings):
     """Everything an operator can set, with defaults that work on a fresh machine."""
 
     model_config = SettingsConfigDict(
-        env_prefix="FIELDCOURT_", extra="forbid", frozen=True, validate_default=True
+        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, validate_default=True
     )
 
     environment: Environment = Environment.DEVELOPMENT
@@ -75,6 +82,14 @@ class Settings(BaseSettings):
     kafka_controller_port: Port = 9093
     kafka_heap: str = Field("512m", pattern=r"^[0-9]+[kmgKMG]$")
 
+    @field_validator("rules_file", "sectors_file")
+    @classmethod
+    def _existing_file(cls, path: Path | None) -> Path | None:
+        """Checked at start: a wrong path must not wait for the first event to fail."""
+        if path is not None and not path.is_file():
+            raise ValueError(f"no such file: {path}")
+        return path
+
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.environment is Environment.PRODUCTION and self.pseudonym_key is None:
@@ -89,7 +104,9 @@ class Settings(BaseSettings):
                 f"FIELDCOURT_PSEUDONYM_KEY must be at least {PSEUDONYM_KEY_MIN_BYTES} bytes long"
             )
         if self.kafka_port == self.kafka_controller_port:
-            raise ValueError("FIELDCOURT_KAFKA_PORT and FIELDCOURT_KAFKA_CONTROLLER_PORT differ")
+            raise ValueError(
+                "FIELDCOURT_KAFKA_PORT and FIELDCOURT_KAFKA_CONTROLLER_PORT must differ"
+            )
         return self
 
     def pseudonym_key_bytes(self) -> bytes:
@@ -113,13 +130,44 @@ class SettingsError(Exception):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read and validate the settings once, turning pydantic's report into a readable one."""
+    """Read and validate the settings once, turning pydantic's report into a readable one.
+
+    A ``FIELDCOURT_*`` variable that is not a setting is refused: a typo would otherwise leave
+    the default silently in force.
+    """
+    problems = unknown_variables(os.environ)
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"])
-            name = f"FIELDCOURT_{where.upper()}" if where else "configuration"
-            lines.append(f"  {name}: {err['msg']}")
-        raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
+        problems += [_describe(err) for err in exc.errors()]
+    if problems:
+        if len(problems) == 1:
+            raise SettingsError(f"invalid configuration: {problems[0]}")
+        raise SettingsError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
+    return settings
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One line per ``FIELDCOURT_*`` variable of ``environ`` that is no setting, with the
+    settings whose names are close to it. Names are compared upper-cased, as
+    pydantic-settings reads them regardless of case."""
+    known = [name.upper() for name in Settings.model_fields]
+    lines = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in NOT_SETTINGS:
+            continue
+        suffix = upper.removeprefix(ENV_PREFIX)
+        if suffix in known:
+            continue
+        close = [f"{ENV_PREFIX}{c}" for c in difflib.get_close_matches(suffix, known, n=3)]
+        hint = f"did you mean {' or '.join(close)}?" if close else "see README, Configuration"
+        lines.append(f"{name}: not a fieldcourt setting ({hint})")
+    return lines
+
+
+def _describe(err: ErrorDetails) -> str:
+    """``FIELDCOURT_NAME: what``; a check across settings names its variables itself."""
+    where = ".".join(str(p) for p in err["loc"])
+    what = str(err["ctx"]["error"]) if err["type"] == "value_error" else err["msg"]
+    return f"{ENV_PREFIX}{where.upper()}: {what}" if where else what

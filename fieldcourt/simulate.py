@@ -60,6 +60,14 @@ DAY = dt.timedelta(days=1)
 DEFAULT_START = dt.datetime(2025, 9, 1, tzinfo=PARIS)
 DEFAULT_RATE = 40.0
 
+#: Street seizures stay below the f3.seizure thresholds (50 g of crack, cocaine or heroin;
+#: 5,000 EUR): only the story's operation and the background's wholesale finds and armed
+#: seizures are meant to open F3 cases (``tests/unit/fieldcourt/test_simulate.py`` checks it).
+STREET_MAX_G = 45.0
+STREET_MAX_CASH_EUR = 4500.0
+#: Substances whose quantity alone can make a seizure an F3 case.
+HARD_DRUGS = frozenset({"crack", "cocaine", "heroin"})
+
 Event = dict[str, Any]
 SimRecord = tuple[str, Event]
 
@@ -329,6 +337,7 @@ class SimulationConfig:
     story: bool = True
     compress: bool = False
     prefix: str = "sim"
+    events: int | None = None  # stop after this many events (the first in event time)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.start.utcoffset() is None:
@@ -344,6 +353,8 @@ class SimulationConfig:
             )
         if not self.prefix or len(self.prefix) > 64 or any(c.isspace() for c in self.prefix):
             raise ValueError("prefix must be 1-64 characters without spaces")
+        if self.events is not None and self.events < 1:
+            raise ValueError("events must be at least 1")
 
     @property
     def timeline(self) -> Timeline:
@@ -444,11 +455,12 @@ def _location(lat: float, lon: float, address: str | None) -> Event:
 
 def _crack_grams(rng: random.Random, median: float) -> float:
     """Street quantities: a lognormal around ``median`` grams (rocks of 0.1-0.3 g)."""
-    return round(min(rng.lognormvariate(math.log(median), 0.8), 45.0), 1)
+    return round(min(rng.lognormvariate(math.log(median), 0.8), STREET_MAX_G), 1)
 
 
 def _cash(rng: random.Random, median: float) -> float:
-    return float(round(rng.lognormvariate(math.log(median), 0.8) / 5) * 5)
+    """Street cash: a lognormal around ``median`` euros, in fives, capped below F3's 5,000."""
+    return min(float(round(rng.lognormvariate(math.log(median), 0.8) / 5) * 5), STREET_MAX_CASH_EUR)
 
 
 # --------------------------------------------------------------------------------------------
@@ -997,7 +1009,9 @@ class _Background:
         )[0]
         median = {"crack": 3.0, "cannabis": 18.0, "cocaine": 6.0}.get(substance, 4.0)
         grams = rng.lognormvariate(math.log(median), 0.9)
-        if rng.random() < 0.02:  # the occasional wholesale find
+        if substance in HARD_DRUGS:  # a street quantity (capped, so the RNG stream is unchanged)
+            grams = min(grams, STREET_MAX_G)
+        if rng.random() < 0.02:  # the occasional wholesale find: F3 when a hard drug
             grams = rng.uniform(50, 400)
         count = rng.choices((0, 1, 2), weights=(10, 78, 12))[0]
         persons: list[Event] = []
@@ -1041,7 +1055,12 @@ class Simulation:
     def __init__(self, config: SimulationConfig | None = None) -> None:
         self.config = config or SimulationConfig()
         story, _forge = self._story()
-        self.beats: tuple[Beat, ...] = () if story is None else _beats(story, self.config.start)
+        kept = None
+        if story is not None and self.config.events is not None:
+            kept = {event["event_id"] for _, event in self.records()}
+        self.beats: tuple[Beat, ...] = (
+            () if story is None else _beats(story, self.config.start, kept)
+        )
 
     def _story(self) -> tuple[_Story | None, NameForge]:
         """The story, built first: the background's people are drawn after its cast."""
@@ -1053,17 +1072,21 @@ class Simulation:
         return story, forge
 
     def records(self) -> Iterator[SimRecord]:
-        """Every event, story and background, in event-time order."""
+        """Every event, story and background, in event-time order (the first ``events``)."""
         story, forge = self._story()
         told = [] if story is None else story.events
         background = _Background(self.config, forge).events()
-        for _at, topic, event in heapq.merge(told, background, key=lambda x: x[0]):
+        merged = heapq.merge(told, background, key=lambda x: x[0])
+        for _at, topic, event in itertools.islice(merged, self.config.events):
             yield topic, event
 
 
-def _beats(story: _Story, start: dt.datetime) -> tuple[Beat, ...]:
+def _beats(story: _Story, start: dt.datetime, kept: set[str] | None) -> tuple[Beat, ...]:
+    """The story's beats; with ``kept``, only their events among those (a cut feed)."""
     found: dict[str, list[tuple[dt.datetime, str]]] = {name: [] for name in BEATS}
     for at, _topic, event in story.events:
+        if kept is not None and event["event_id"] not in kept:
+            continue
         for name in story.tags[event["event_id"]]:
             found[name].append((at, event["event_id"]))
     origin = start.astimezone(dt.UTC)

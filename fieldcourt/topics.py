@@ -2,13 +2,13 @@
 
 ``apply_topics`` makes the broker match it idempotently: it creates what is missing, adds
 partitions where there are too few and sets configs that differ; a second run changes nothing.
-Faust's own changelog topics are created by Faust from the table definitions.
+The tables' changelog topics are declared here too, so that they exist before a worker joins.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from fieldcourt.settings import Settings
 
@@ -148,67 +148,128 @@ class TopicChange:
     detail: str = ""
 
 
+class TopicError(Exception):
+    """The broker refused to create, describe or change a topic; the message names each."""
+
+
+def _refusal(what: str, topic: str, code: int, message: str | None) -> str:
+    from aiokafka.errors import for_code
+
+    return f"{what} {topic}: {for_code(code).__name__}: {message or 'no detail'}"
+
+
+def _raise_refusals(refusals: list[str]) -> None:
+    if refusals:
+        raise TopicError("the broker refused:\n" + "\n".join(f"  {r}" for r in refusals))
+
+
 async def apply_topics(settings: Settings, specs: list[TopicSpec]) -> list[TopicChange]:
-    """Make the broker hold every topic of ``specs`` as declared; report each topic's change."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-    from aiokafka.admin.new_partitions import NewPartitions
+    """Make the broker hold every topic of ``specs`` as declared; report each topic's change.
+
+    ``TopicError`` when the broker refuses a creation or a change (too high a replication
+    factor for the cluster, an invalid config value, no authorisation, ...).
+    """
+    from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker, request_timeout_ms=15000)
-    await admin.start()
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
-        described = {
-            t["topic"]: len(t["partitions"])
-            for t in await admin.describe_topics([s.name for s in specs if s.name in existing])
-        }
         changes: list[TopicChange] = []
         missing = [s for s in specs if s.name not in existing]
         if missing:
-            await admin.create_topics(
-                [
-                    NewTopic(
-                        s.name,
-                        s.partitions or settings.topic_partitions,
-                        settings.topic_replication,
-                        topic_configs=s.configs(),
-                    )
-                    for s in missing
-                ]
-            )
-            changes += [TopicChange(s.name, "created") for s in missing]
+            created, raced = await _create(admin, settings, missing)
+            changes += [TopicChange(name, "created") for name in created]
+            existing |= raced  # checked below like any topic that was there
         present = [s for s in specs if s.name in existing]
-        configs = await _current_configs(admin, [s.name for s in present]) if present else {}
-        for spec in present:
-            want_parts = spec.partitions or settings.topic_partitions
-            have_parts = described.get(spec.name, want_parts)
-            if have_parts < want_parts:
-                await admin.create_partitions({spec.name: NewPartitions(want_parts)})
-                changes.append(TopicChange(spec.name, "partitions", f"{have_parts}->{want_parts}"))
-            diff = {k: v for k, v in spec.configs().items() if configs[spec.name].get(k) != v}
-            if diff:
-                # AlterConfigs replaces the topic's whole dynamic config: send all we declare.
-                resource = ConfigResource(
-                    ConfigResourceType.TOPIC, spec.name, configs=spec.configs()
-                )
-                await admin.alter_configs([resource])
-                changes.append(TopicChange(spec.name, "configs", ", ".join(sorted(diff))))
-            elif have_parts >= want_parts:
-                changes.append(TopicChange(spec.name, "unchanged"))
+        if present:
+            changes += await _correct(admin, settings, present)
         return changes
     finally:
         await admin.close()
 
 
-async def _current_configs(admin: object, names: list[str]) -> dict[str, dict[str, str]]:
+async def _create(
+    admin: Any, settings: Settings, specs: list[TopicSpec]
+) -> tuple[list[str], set[str]]:
+    """Create ``specs``: the names created, and those another client created meanwhile."""
+    from aiokafka.admin import NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError
+
+    response = await admin.create_topics(
+        [
+            NewTopic(
+                s.name,
+                s.partitions or settings.topic_partitions,
+                settings.topic_replication,
+                topic_configs=s.configs(),
+            )
+            for s in specs
+        ]
+    )
+    created: list[str] = []
+    raced: set[str] = set()
+    refusals: list[str] = []
+    for topic, code, *message in response.topic_errors:
+        if code == 0:
+            created.append(topic)
+        elif code == TopicAlreadyExistsError.errno:  # another client created it since we listed
+            raced.add(topic)
+        else:
+            refusals.append(_refusal("cannot create", topic, code, next(iter(message), None)))
+    _raise_refusals(refusals)
+    return created, raced
+
+
+async def _correct(admin: Any, settings: Settings, specs: list[TopicSpec]) -> list[TopicChange]:
+    """Add missing partitions and set differing configs of existing topics."""
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+    from aiokafka.admin.new_partitions import NewPartitions
+
+    described = await admin.describe_topics([s.name for s in specs])
+    _raise_refusals(
+        [_refusal("cannot describe", t["topic"], t["error_code"], None)
+         for t in described if t["error_code"]]
+    )  # fmt: skip
+    partitions = {t["topic"]: len(t["partitions"]) for t in described}
+    configs = await _current_configs(admin, [s.name for s in specs])
+    changes: list[TopicChange] = []
+    for spec in specs:
+        want_parts = spec.partitions or settings.topic_partitions
+        have_parts = partitions.get(spec.name, want_parts)
+        if have_parts < want_parts:
+            await admin.create_partitions({spec.name: NewPartitions(want_parts)})  # raises
+            changes.append(TopicChange(spec.name, "partitions", f"{have_parts}->{want_parts}"))
+        diff = {k: v for k, v in spec.configs().items() if configs[spec.name].get(k) != v}
+        if diff:
+            # AlterConfigs replaces the topic's whole dynamic config: send all we declare.
+            resource = ConfigResource(ConfigResourceType.TOPIC, spec.name, configs=spec.configs())
+            refusals = [
+                _refusal("cannot configure", name, code, message)
+                for response in await admin.alter_configs([resource])
+                for code, message, _type, name in response.resources
+                if code
+            ]
+            _raise_refusals(refusals)
+            changes.append(TopicChange(spec.name, "configs", ", ".join(sorted(diff))))
+        elif have_parts >= want_parts:
+            changes.append(TopicChange(spec.name, "unchanged"))
+    return changes
+
+
+async def _current_configs(admin: Any, names: list[str]) -> dict[str, dict[str, str]]:
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-    responses = await admin.describe_configs(  # type: ignore[attr-defined]
+    responses = await admin.describe_configs(
         [ConfigResource(ConfigResourceType.TOPIC, n) for n in names]
     )
     result: dict[str, dict[str, str]] = {}
+    refusals: list[str] = []
     for response in responses:
         for resource in response.resources:
-            _code, _msg, _type, name, entries = resource[:5]
+            code, message, _type, name, entries = resource[:5]
+            if code:
+                refusals.append(_refusal("cannot describe the configs of", name, code, message))
             result[name] = {entry[0]: entry[1] for entry in entries}
+    _raise_refusals(refusals)
     return result

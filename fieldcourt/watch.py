@@ -111,10 +111,17 @@ def describe_alert(alert: Alert) -> str:
 
 @dataclass
 class WatchReport:
-    """What was shown: counts for a summary (the demo prints one)."""
+    """What was shown, counted by the shapes a summary asks about (the demo checks its story
+    with them). Counters only: a watch that runs for days keeps no event."""
 
     cases: Counter[tuple[str, str]] = field(default_factory=Counter)  # (section, event type)
     alerts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (alert type, sector)
+    #: Case events per (section, anchor kind).
+    anchors: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: ``case_escalated`` events per (anchor kind, previous section, section).
+    escalations: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    #: Case events per (section, anchor kind, role) holding a subject in that role.
+    roles: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     unreadable: int = 0
     reached_max: bool = False
 
@@ -122,19 +129,31 @@ class WatchReport:
     def shown(self) -> int:
         return sum(self.cases.values()) + sum(self.alerts.values())
 
+    def count_case(self, event: CaseEvent) -> None:
+        section, kind = event.section, event.anchor.kind
+        self.cases[(section, event.event_type)] += 1
+        self.anchors[(section, kind)] += 1
+        if event.event_type == "case_escalated" and event.previous_section:
+            self.escalations[(kind, event.previous_section, section)] += 1
+        for role in sorted({role for subject in event.subjects for role in subject.roles}):
+            self.roles[(section, kind, role)] += 1
+
+    def count_alert(self, alert: Alert) -> None:
+        self.alerts[(alert.alert_type, alert.sector)] += 1
+
 
 def render(topic: str, value: bytes, report: WatchReport) -> str | None:
     """Markup for one record, counted in ``report``; None when it matches no model."""
     try:
         if topic == ALERTS_TOPIC:
             alert = loads(Alert, value)
-            report.alerts[(alert.alert_type, alert.sector)] += 1
+            report.count_alert(alert)
             return describe_alert(alert)
         event = loads(CaseEvent, value)
     except ValidationError:
         report.unreadable += 1
         return None
-    report.cases[(event.section, event.event_type)] += 1
+    report.count_case(event)
     return describe_case(event)
 
 

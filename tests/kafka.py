@@ -7,31 +7,40 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from fieldcourt.supervise import WorkerProcess, worker_env
 
 __all__ = ["WorkerProcess", "consume_until", "produce", "read_table", "run", "worker_env"]
 
 
-async def produce(
-    bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes | None]]
-) -> None:
-    """Publish (topic, key, value) records in order with a plain producer, waiting for acks."""
+#: (topic, key, value) or (topic, key, value, headers)
+Outgoing = (
+    tuple[str, bytes | None, bytes | None]
+    | tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]
+)
+
+
+async def produce(bootstrap: str, records: Iterable[Outgoing]) -> list[RecordMetadata]:
+    """Publish records in order with a plain producer, waiting for each ack; where the broker
+    put each one."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, max_request_size=16 * 1024 * 1024, acks="all",
         enable_idempotence=True,
     )  # fmt: skip
     await producer.start()
     try:
-        for topic, key, value in records:
-            await producer.send_and_wait(topic, value, key=key)
+        placed = []
+        for topic, key, value, *headers in records:
+            sent = list(headers[0]) if headers else None
+            placed.append(await producer.send_and_wait(topic, value, key=key, headers=sent))
+        return placed
     finally:
         await producer.stop()
 
@@ -88,7 +97,8 @@ def read_table(data_dir: Path, app_id: str, table: str) -> dict[str, Any]:
         db = Rdict(str(path), options=Options(raw_mode=True), access_type=AccessType.read_only())
         try:
             for key, value in db.items():  # raw mode: bytes
-                assert isinstance(key, bytes) and isinstance(value, bytes)
+                assert isinstance(key, bytes)
+                assert isinstance(value, bytes)
                 if not key.startswith(b"__faust"):
                     merged[orjson.loads(key)] = orjson.loads(value)
         finally:

@@ -26,10 +26,11 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-import fieldcourt
 from schemas.field import Offense, Substance
 
-DEFAULT_RULES_FILE = Path(fieldcourt.__file__).resolve().parent / "data" / "rules.yaml"
+# Relative to this file, not to ``fieldcourt.__file__``: that is None when a stale install
+# leaves ``fieldcourt`` a namespace package. streams/ and fieldcourt/ are siblings.
+DEFAULT_RULES_FILE = Path(__file__).resolve().parents[2] / "fieldcourt" / "data" / "rules.yaml"
 
 # Lists in YAML become tuples: strict mode would refuse a list where a tuple is declared.
 OffenseList = Annotated[tuple[Offense, ...], Field(min_length=1, strict=False)]

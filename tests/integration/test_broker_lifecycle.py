@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from fieldcourt.kafka_local import free_port
+from fieldcourt.settings import Settings, load_settings
+from fieldcourt.topics import DAY_MS, DEADLETTER_TOPIC, catalogue
+from tests.kafka import consume_until, produce, run
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+#: The console script of this virtualenv, as a user types it.
+FIELDCOURT = Path(sys.executable).parent / "fieldcourt"
 
 
 def fieldcourt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "fieldcourt.cli", *args],
+        [str(FIELDCOURT), *args],
         env=env, capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
 
@@ -29,15 +40,111 @@ def broker_processes(data_dir: Path) -> list[str]:
             and str(data_dir) in line]  # fmt: skip
 
 
-def test_up_status_apply_twice_down_up_again_keeps_data(tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCOURT_")}
-    env.update(
-        FIELDCOURT_DATA_DIR=str(tmp_path),
-        FIELDCOURT_KAFKA_PORT=str(port),
-        FIELDCOURT_KAFKA_CONTROLLER_PORT=str(free_port()),
-        FIELDCOURT_BROKER=f"127.0.0.1:{port}",
+def cluster_id(data_dir: Path) -> str:
+    """The KRaft cluster id written when the storage was formatted."""
+    meta = (data_dir / "kafka" / "logs" / "meta.properties").read_text()
+    return next(
+        line.split("=", 1)[1] for line in meta.splitlines() if line.startswith("cluster.id=")
     )
+
+
+def actions(result: subprocess.CompletedProcess[str]) -> dict[str, list[str]]:
+    """``topics apply`` output as {topic: [action and detail, ...]}."""
+    assert result.returncode == 0, result.stderr
+    found: dict[str, list[str]] = {}
+    for line in result.stdout.strip().splitlines():
+        action, topic, *detail = line.split(maxsplit=2)
+        found.setdefault(topic, []).append(" ".join([action, *detail]))
+    assert found
+    return found
+
+
+def unchanged(found: dict[str, list[str]]) -> bool:
+    return all(entries == ["unchanged"] for entries in found.values())
+
+
+@contextlib.asynccontextmanager
+async def admin_client(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A plain admin client, as an operator's tool would use (not through fieldcourt)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def as_operator(
+    bootstrap: str, request: Callable[[AIOKafkaAdminClient], Awaitable[object]]
+) -> object:
+    async with admin_client(bootstrap) as admin:
+        return await request(admin)
+
+
+async def describe(bootstrap: str, names: list[str]) -> dict[str, tuple[int, dict[str, str]]]:
+    """Each topic's partition count and configs, as the broker reports them."""
+    async with admin_client(bootstrap) as admin:
+        partitions = {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics(names)}
+        responses = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+        )
+    configs = {
+        resource[3]: {entry[0]: entry[1] for entry in resource[4]}
+        for response in responses
+        for resource in response.resources
+    }
+    return {name: (partitions[name], configs[name]) for name in names}
+
+
+async def topic_names(bootstrap: str) -> list[str]:
+    async with admin_client(bootstrap) as admin:
+        return list(await admin.list_topics())
+
+
+@pytest.fixture
+def broker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Our environment with only this test's FIELDCOURT_* settings, shared by the commands we
+    run and by ``load_settings`` here."""
+    for name in [name for name in os.environ if name.upper().startswith("FIELDCOURT_")]:
+        monkeypatch.delenv(name)
+    port = free_port()
+    for name, value in {
+        "FIELDCOURT_DATA_DIR": str(tmp_path),
+        "FIELDCOURT_KAFKA_PORT": str(port),
+        "FIELDCOURT_KAFKA_CONTROLLER_PORT": str(free_port()),
+        "FIELDCOURT_BROKER": f"127.0.0.1:{port}",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return dict(os.environ)
+
+
+def assert_broker_matches_catalogue(settings: Settings, timeout_s: float = 30.0) -> None:
+    """Every topic of the catalogue has its partitions and configs on the broker. Metadata
+    reaches the broker's cache shortly after the controller applied a change: ask again until
+    it matches or ``timeout_s`` passed."""
+    specs = catalogue(settings)
+    want = {
+        spec.name: (spec.partitions or settings.topic_partitions, spec.configs()) for spec in specs
+    }
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = run(describe(settings.broker, list(want)))
+        have = {
+            name: (partitions, {key: configs.get(key) for key in want[name][1]})
+            for name, (partitions, configs) in described.items()
+        }
+        if have == want or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert have == want
+
+
+def test_up_status_apply_twice_down_up_again_keeps_data(
+    tmp_path: Path, broker_env: dict[str, str]
+) -> None:
+    env = broker_env
+    settings = load_settings()
+    bootstrap = settings.broker
     try:
         status = fieldcourt(env, "kafka", "status")
         assert status.returncode == 3
@@ -45,23 +152,44 @@ def test_up_status_apply_twice_down_up_again_keeps_data(tmp_path: Path) -> None:
 
         up = fieldcourt(env, "kafka", "up")
         assert up.returncode == 0, up.stderr
-        assert f"127.0.0.1:{port}" in up.stdout
+        assert bootstrap in up.stdout
         assert fieldcourt(env, "kafka", "status").returncode == 0
         assert len(broker_processes(tmp_path)) == 1
+        formatted_as = cluster_id(tmp_path)
 
         again = fieldcourt(env, "kafka", "up")  # idempotent: no second broker
         assert again.returncode == 0
         assert len(broker_processes(tmp_path)) == 1
 
-        first = fieldcourt(env, "topics", "apply")
-        assert first.returncode == 0, first.stderr
-        assert "created" in first.stdout
-        assert "field.deadletter.v1" in first.stdout
-        second = fieldcourt(env, "topics", "apply")
-        assert second.returncode == 0, second.stderr
-        lines = second.stdout.strip().splitlines()
-        assert lines
-        assert all(line.startswith("unchanged") for line in lines), second.stdout
+        # a topic someone created by hand, with too few partitions and the broker's defaults
+        # (its max.message.bytes, 16 MiB, is already the catalogue's)
+        run(as_operator(bootstrap, lambda admin: admin.create_topics(
+            [NewTopic("field.seizures.v1", 2, 1)])))  # fmt: skip
+        first = actions(fieldcourt(env, "topics", "apply"))
+        assert first.pop("field.seizures.v1") == [
+            "partitions 2->4",
+            "configs message.timestamp.type, retention.ms",
+        ]
+        assert set(first) == {spec.name for spec in catalogue(settings)} - {"field.seizures.v1"}
+        assert all(entries == ["created"] for entries in first.values())
+        assert_broker_matches_catalogue(settings)
+        assert unchanged(actions(fieldcourt(env, "topics", "apply")))
+
+        # an operator shortens the dead-letter retention behind the catalogue's back
+        deadletter = next(spec for spec in catalogue(settings) if spec.name == DEADLETTER_TOPIC)
+        shortened = {**deadletter.configs(), "retention.ms": str(DAY_MS)}
+        run(as_operator(bootstrap, lambda admin: admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, DEADLETTER_TOPIC, shortened)])))  # fmt: skip
+        _, configs = run(describe(bootstrap, [DEADLETTER_TOPIC]))[DEADLETTER_TOPIC]
+        assert configs["retention.ms"] == str(DAY_MS)
+        corrected = actions(fieldcourt(env, "topics", "apply"))
+        assert corrected.pop(DEADLETTER_TOPIC) == ["configs retention.ms"]
+        assert unchanged(corrected)
+        assert_broker_matches_catalogue(settings)
+        assert unchanged(actions(fieldcourt(env, "topics", "apply")))
+
+        kept_key, kept_value = b"lifecycle-kept", b'{"synthetic": true}'
+        run(produce(bootstrap, [(DEADLETTER_TOPIC, kept_key, kept_value)]))
 
         down = fieldcourt(env, "kafka", "down")
         assert down.returncode == 0
@@ -70,8 +198,23 @@ def test_up_status_apply_twice_down_up_again_keeps_data(tmp_path: Path) -> None:
         assert fieldcourt(env, "kafka", "status").returncode == 3
 
         assert fieldcourt(env, "kafka", "up").returncode == 0
-        kept = fieldcourt(env, "topics", "apply")
-        assert all(line.startswith("unchanged") for line in kept.stdout.strip().splitlines())
+        assert cluster_id(tmp_path) == formatted_as  # the storage was not formatted again
+        found = run(consume_until(bootstrap, [DEADLETTER_TOPIC],
+                                  lambda rs: any(r.key == kept_key for r in rs)))  # fmt: skip
+        assert [r.value for r in found if r.key == kept_key] == [kept_value]
+        assert unchanged(actions(fieldcourt(env, "topics", "apply")))
+        assert_broker_matches_catalogue(settings)
+
+        # a creation the broker refuses is an error, not "created"
+        refused = fieldcourt({**env, "FIELDCOURT_TOPIC_REPLICATION": "3",
+                              "FIELDCOURT_APP_ID": "fc-refused"}, "topics", "apply")  # fmt: skip
+        assert refused.returncode == 1
+        assert "created" not in refused.stdout
+        assert "Traceback" not in refused.stderr
+        assert "cannot create fc-refused-events-valid: InvalidReplicationFactorError" in (
+            refused.stderr
+        )
+        assert not [name for name in run(topic_names(bootstrap)) if name.startswith("fc-refused")]
     finally:
         fieldcourt(env, "kafka", "down")
     assert broker_processes(tmp_path) == []

@@ -1,20 +1,28 @@
-"""`fieldcourt demo --quick` as CI runs it: exit code, summary, and nothing left running."""
+"""The demo as CI runs it (``make demo DEMO_ARGS=--quick``): exit code, summary, checklist and
+nothing left running; and Ctrl-C or SIGTERM at any point stops everything it started."""
 
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from fieldcourt.demo import OUTCOMES
 from fieldcourt.kafka_local import free_port
+from fieldcourt.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 
-def processes_mentioning(text: str) -> list[int]:
+def processes_mentioning(text: str | Path) -> list[int]:
     """Live processes whose command line or environment mentions ``text``."""
     found = []
     for proc in Path("/proc").iterdir():
@@ -24,29 +32,124 @@ def processes_mentioning(text: str) -> list[int]:
             blob = (proc / "cmdline").read_bytes() + (proc / "environ").read_bytes()
         except OSError:
             continue
-        if text.encode() in blob:
+        if str(text).encode() in blob:
             found.append(int(proc.name))
     return found
 
 
-def test_quick_demo_tells_the_story_and_leaves_no_process(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCOURT_")}
+def demo_env(tmp_path: Path) -> dict[str, str]:
+    """Our environment without FIELDCOURT_* settings nor an outer make's, on free ports."""
+    drop = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCOURT_") and k not in drop}
     env.update(
         FIELDCOURT_DATA_DIR=str(tmp_path),
         FIELDCOURT_KAFKA_PORT=str(free_port()),
         FIELDCOURT_KAFKA_CONTROLLER_PORT=str(free_port()),
         FIELDCOURT_SESSION_TIMEOUT_S="8",
         COLUMNS="120",
+        PYTHONIOENCODING="utf-8",  # the checklist's marks, whatever the locale
+        PYTHONUNBUFFERED="1",
     )
+    return env
+
+
+def test_make_demo_tells_the_story_and_leaves_no_process(tmp_path: Path) -> None:
+    # ``-o venv``: the venv is the one running this test; with no install stamp (a developer's
+    # machine) make would reinstall it mid-test. CI's ``make test`` has just made it anyway.
+    started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "fieldcourt.cli", "demo", "--quick"],
-        env=env, capture_output=True, text=True, timeout=280, check=False,
+        ["make", "-o", "venv", "demo", "DEMO_ARGS=--quick"],
+        cwd=PROJECT_ROOT, env=demo_env(tmp_path), capture_output=True, text=True, timeout=280,
+        check=False,
     )  # fmt: skip
+    print(f"make demo DEMO_ARGS=--quick: {time.monotonic() - started:.1f} s wall time")
     out = result.stdout
     assert result.returncode == 0, out[-4000:] + result.stderr[-2000:]
-    assert "demo finished" in out
-    summary = out[out.index("summary") :]
-    assert "dead-lettered" in summary
-    assert "alerts: trade_migration" in summary
     assert "kafka stopped" in out
-    assert processes_mentioning(str(tmp_path)) == []
+    summary = out[out.index("fieldcourt demo: summary") :]
+    assert re.search(r"dead-lettered\W+1\W", summary)
+    for outcome in OUTCOMES:
+        assert f"✓ {outcome.label}" in summary
+    assert "✗" not in summary
+    assert re.search(rf"demo finished in \d+ s: all {len(OUTCOMES)} outcomes", summary)
+    assert processes_mentioning(tmp_path) == []
+
+
+class Demo:
+    """``fieldcourt demo --quick`` as a child process whose output is read as it comes."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "fieldcourt.cli", "demo", "--quick"],
+            env=demo_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_until(self, condition: Callable[[], bool], timeout_s: float = 150.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            assert self.proc.poll() is None, f"the demo ended first:\n{self.output[-4000:]}"
+            assert time.monotonic() < deadline, f"not reached:\n{self.output[-4000:]}"
+            time.sleep(0.05)
+
+    def interrupt(self, sig: signal.Signals) -> int:
+        """Send ``sig``; the exit status once the demo has cleaned up and its output is read."""
+        self.proc.send_signal(sig)
+        status = self.proc.wait(timeout=90)
+        self._reader.join(timeout=10)
+        return status
+
+    def close(self) -> None:
+        """After a failed test too: SIGTERM (the demo cleans up), then SIGKILL."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(timeout=10)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    running = Demo(tmp_path)
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+def test_ctrl_c_while_the_story_plays_stops_everything(demo: Demo, tmp_path: Path) -> None:
+    demo.wait_until(lambda: any(line.lstrip().startswith("4.") for line in demo.lines))
+    status = demo.interrupt(signal.SIGINT)
+    assert status == 130, demo.output[-4000:]
+    assert "demo interrupted (SIGINT)" in demo.output
+    assert "worker stopped" in demo.output
+    assert "kafka stopped" in demo.output
+    assert processes_mentioning(tmp_path) == []
+
+
+def test_sigterm_while_the_broker_starts_stops_it(demo: Demo, tmp_path: Path) -> None:
+    """The broker runs in its own session: the demo must stop it, mid-start too."""
+    pid_file = tmp_path / "demo" / "kafka" / "broker.pid"
+    demo.wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "")
+    broker = int(pid_file.read_text())
+    status = demo.interrupt(signal.SIGTERM)
+    assert status == 143, demo.output[-4000:]
+    assert "demo interrupted (SIGTERM)" in demo.output
+    assert not Path(f"/proc/{broker}").exists()
+    assert processes_mentioning(tmp_path) == []

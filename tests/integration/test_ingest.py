@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord, RecordMetadata
+from prometheus_client.parser import text_string_to_metric_families
 
 from fieldcourt.settings import Settings
 from fieldcourt.topics import DEADLETTER_TOPIC, VALID_EVENTS, internal_topic
@@ -21,6 +26,36 @@ ARRESTS, SEIZURES, ADDRESSES = "field.arrests.v1", "field.seizures.v1", "field.d
 
 def _bytes(obj: object) -> bytes:
     return orjson.dumps(obj)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A record as a police system publishes it, its own headers included."""
+
+    topic: str
+    key: bytes
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+async def publish(bootstrap: str, records: Sequence[Outgoing]) -> list[RecordMetadata]:
+    """Publish in order with a plain producer; where the broker put each record."""
+    return await produce(bootstrap, [(r.topic, r.key, r.value, r.headers) for r in records])
+
+
+def counter_samples(exposition: str, name: str) -> dict[str, float]:
+    """The samples of counter ``name`` in a Prometheus exposition, by their one label value."""
+    return {
+        next(iter(sample.labels.values())): sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == name
+    }
+
+
+#: What the dead-letter writer appends, in this order, after the record's own headers.
+ERROR_HEADERS = ["error.reason", "error.detail", "source.topic", "source.partition",
+                 "source.offset"]  # fmt: skip
 
 
 def test_valid_duplicate_conflicting_and_malformed_inputs_are_each_accounted_once(
@@ -38,67 +73,86 @@ def test_valid_duplicate_conflicting_and_malformed_inputs_are_each_accounted_onc
     wrong_type = {**raw_seizure(event_id=f"{run_id}-wrongtype"), "quantity_g": "12"}
     missing = raw_arrest(event_id=f"{run_id}-missing")
     del missing["person"]
+    # headers a police system sets itself: the dead letter keeps them ahead of its own
+    own_headers = (("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+                   ("sender", b"synthetic-police-system"))  # fmt: skip
 
     def k(name: str) -> bytes:
         return f"{run_id}-{name}".encode()
 
     valid = [
-        (ARRESTS, k("a1"), _bytes(arrest)),
-        (SEIZURES, k("s1"), _bytes(seizure)),
-        (ADDRESSES, k("d1"), _bytes(dealing)),
+        Outgoing(ARRESTS, k("a1"), _bytes(arrest)),
+        Outgoing(SEIZURES, k("s1"), _bytes(seizure)),
+        Outgoing(ADDRESSES, k("d1"), _bytes(dealing)),
     ]
-    duplicate = [(ARRESTS, k("a1"), _bytes(arrest))]
-    bad = {
-        "conflicting_duplicate": (ARRESTS, k("a1"), _bytes(conflicting)),
-        "invalid_encoding": (ARRESTS, k("latin1"), b'{"event_id": "caf\xe9"}'),
-        "invalid_json": (SEIZURES, k("notjson"), b"{not json"),
-        "not_an_object": (SEIZURES, k("array"), b'[{"event_id": "x"}]'),
-        "too_large": (ADDRESSES, k("huge"), b'{"pad": "' + b"x" * (10 * 1024 * 1024) + b'"}'),
-        "empty_value": (ARRESTS, k("tombstone"), None),
-        "schema_violation": (SEIZURES, k("wrongtype"), _bytes(wrong_type)),
-        "future_event": (ARRESTS, k("future"), _bytes(future)),
-        "key_mismatch": (ARRESTS, b"not-the-event-id-" + k("x"), _bytes(raw_arrest(
-            event_id=f"{run_id}-keyed-wrong"))),
-    }  # fmt: skip
-    nul = (ARRESTS, k("nul"), b'{"event_id": "\x00\x00"}\x00')
-    missing_rec = (ARRESTS, k("missing"), _bytes(missing))
+    duplicate = Outgoing(ARRESTS, k("a1"), _bytes(arrest))
+    bad = [
+        ("conflicting_duplicate", Outgoing(ARRESTS, k("a1"), _bytes(conflicting))),
+        ("invalid_encoding", Outgoing(ARRESTS, k("latin1"), b'{"event_id": "caf\xe9"}')),
+        ("invalid_json", Outgoing(SEIZURES, k("notjson"), b"{not json", own_headers)),
+        ("invalid_json", Outgoing(ARRESTS, k("nul"), b'{"event_id": "\x00\x00"}\x00')),
+        ("not_an_object", Outgoing(SEIZURES, k("array"), b'[{"event_id": "x"}]')),
+        ("too_large", Outgoing(ADDRESSES, k("huge"),
+                               b'{"pad": "' + b"x" * (10 * 1024 * 1024) + b'"}')),
+        ("empty_value", Outgoing(ARRESTS, k("tombstone"), None)),
+        ("schema_violation", Outgoing(SEIZURES, k("wrongtype"), _bytes(wrong_type))),
+        ("schema_violation", Outgoing(ARRESTS, k("missing"), _bytes(missing))),
+        ("future_event", Outgoing(ARRESTS, k("future"), _bytes(future))),
+        ("key_mismatch", Outgoing(ARRESTS, b"not-the-event-id-" + k("x"), _bytes(raw_arrest(
+            event_id=f"{run_id}-keyed-wrong")))),
+    ]  # fmt: skip
 
-    worker()
-    run(produce(app_settings.broker, [*valid, *duplicate, *bad.values(), nul, missing_rec]))
-    expected_dead = len(bad) + 2
+    proc = worker()
+    run(publish(app_settings.broker, [*valid, duplicate]))
+    landed = run(publish(app_settings.broker, [out for _, out in bad]))  # after the duplicate
 
     valid_topic = internal_topic(app_settings, VALID_EVENTS)
     mark = run_id.encode()
-    records = run(
-        consume_until(
+
+    def outputs(count: int) -> list[ConsumerRecord[bytes, bytes]]:
+        records = run(consume_until(
             app_settings.broker, [valid_topic, DEADLETTER_TOPIC],
-            lambda recs: sum(mark in (r.key or b"") for r in recs) >= len(valid) + expected_dead,
+            lambda recs: sum(mark in (r.key or b"") for r in recs) >= count,
             timeout_s=90, settle_s=3,
-        )
-    )  # fmt: skip
-    mine = [r for r in records if mark in (r.key or b"")]
+        ))  # fmt: skip
+        return [r for r in records if mark in (r.key or b"")]
+
+    mine = outputs(len(valid) + len(bad))
     out_valid = [r for r in mine if r.topic == valid_topic]
     dead = [r for r in mine if r.topic == DEADLETTER_TOPIC]
 
-    assert sorted(r.key for r in out_valid) == sorted(key for _, key, _ in valid)
-    assert len(dead) == expected_dead
+    assert sorted(r.key for r in out_valid) == sorted(out.key for out in valid)
+    assert len(dead) == len(bad)
     by_key = {r.key: r for r in dead}
-    for reason, (topic, key, value) in bad.items():
-        record = by_key[key]
-        headers = dict(record.headers)
+    for (reason, out), position in zip(bad, landed, strict=True):
+        record = by_key[out.key]
+        assert record.value == out.value, reason  # unchanged bytes
+        own = len(out.headers)
+        assert tuple(record.headers[:own]) == out.headers  # the sender's headers, first
+        assert [name for name, _ in record.headers[own:]] == ERROR_HEADERS
+        headers = dict(record.headers[own:])
         assert headers["error.reason"].decode() == reason, headers
         assert headers["error.detail"]
-        assert headers["source.topic"].decode() == topic
-        assert int(headers["source.partition"]) >= 0
-        assert int(headers["source.offset"]) >= 0
-        assert record.value == value  # unchanged bytes
-    assert dict(by_key[nul[1]].headers)["error.reason"] == b"invalid_json"
-    missing_detail = dict(by_key[missing_rec[1]].headers)["error.detail"].decode()
-    assert "person" in missing_detail
+        assert headers["source.topic"].decode() == out.topic
+        assert int(headers["source.partition"]) == position.partition
+        assert int(headers["source.offset"]) == position.offset
+    assert b"person" in dict(by_key[k("missing")].headers)["error.detail"]
     # the valid events left ingest without the names that came in
     for record in out_valid:
         assert b"last_name" not in record.value
         assert b"first_name" not in record.value
+
+    status, metrics = proc.http_get("/metrics")
+    assert status == HTTPStatus.OK
+    assert counter_samples(metrics, "fieldcourt_duplicates_dropped_total") == {ARRESTS: 1.0}
+
+    # the worker came through all of it: a valid event published afterwards is forwarded
+    late = raw_arrest(event_id=f"{run_id}-late")
+    run(publish(app_settings.broker, [Outgoing(ARRESTS, k("late"), _bytes(late))]))
+    assert k("late") in [r.key for r in outputs(len(valid) + len(bad) + 1)]
+    assert proc.proc is not None
+    assert proc.proc.poll() is None  # still running
+    assert proc.stop() == 0  # and stops cleanly on SIGTERM
 
 
 def test_a_restarted_worker_recovers_its_dedupe_table_from_the_changelog(
@@ -136,8 +190,6 @@ def test_the_broker_stamps_field_records_whatever_the_senders_clock(
     app_settings: Settings,
 ) -> None:
     """Field topics use LogAppendTime: the end-to-end latency starts at the append."""
-    from aiokafka import AIOKafkaProducer
-
     key = f"{app_settings.app_id}-clock".encode()
     a_day_ago_ms = int((dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).timestamp() * 1000)
 

@@ -1,16 +1,26 @@
-"""The changelog ledger: a record is acked only once its table writes are on the broker."""
+"""Agent plumbing: the changelog ledger (a record is acked only once its table writes are on
+the broker), the origin header and the dead-letter headers."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, NoReturn
 
 import faust
 import pytest
 
-from agents.io import ORIGIN_HEADER, ChangelogLedger, origin_header, origin_of, tracked_table_class
+from agents.io import (
+    ORIGIN_HEADER,
+    ChangelogLedger,
+    deadletter_headers,
+    origin_header,
+    origin_of,
+    tracked_table_class,
+)
 from fieldcourt.settings import load_settings
+from streams.errors import Reason, RejectedInput
 
 
 class DeliveryFailed(Exception):
@@ -106,3 +116,19 @@ def test_without_a_readable_origin_a_record_starts_the_chain(headers: Any) -> No
     assert origin_of(headers, 1_780_000_009.5) == 1_780_000_009.5
     assert origin_of(headers, None) is None
     assert origin_header(None) == []
+
+
+def test_dead_letter_headers_keep_the_senders_but_never_let_them_pose_as_ours() -> None:
+    message = SimpleNamespace(
+        topic="field.arrests.v1", partition=2, offset=41,
+        headers=[("trace-id", b"abc"), ("error.reason", b"all fine"), ("source.offset", b"0")],
+    )  # fmt: skip
+    headers = deadletter_headers(message, RejectedInput(Reason.INVALID_JSON, "not JSON"))
+    assert headers == [
+        ("trace-id", b"abc"),
+        ("error.reason", b"invalid_json"),
+        ("error.detail", b"not JSON"),
+        ("source.topic", b"field.arrests.v1"),
+        ("source.partition", b"2"),
+        ("source.offset", b"41"),
+    ]

@@ -24,6 +24,7 @@ from fieldcourt.simulate import (
     CITY,
     HOTSPOTS,
     SEIZURES,
+    STREET_MAX_G,
     SimRecord,
     Simulation,
     SimulationConfig,
@@ -38,6 +39,8 @@ from streams.enrich import Enricher, is_minor
 from streams.geofence import load_sectors
 from streams.pipeline import Pipeline
 from streams.pseudonym import Pseudonymiser
+from streams.rules.config import load_rules
+from streams.rules.seizure import evaluate_seizure
 
 SECTORS = load_sectors(None)
 COMPRESSED = SimulationConfig(compress=True)
@@ -185,6 +188,40 @@ def test_quantities_look_like_paris_crack_cases(full: list[SimRecord]) -> None:
     assert max(cash) >= 2000
 
 
+@pytest.mark.parametrize("feed", ["compressed", "full"])
+def test_only_the_planned_seizures_cross_the_f3_thresholds(
+    feed: str, request: pytest.FixtureRequest
+) -> None:
+    """f3.seizure itself, on every seizure. Intended: in the story, the joint operation's
+    seizure alone; in the background, the wholesale finds (>= 50 g of crack, cocaine or heroin:
+    street quantities stop at STREET_MAX_G, so nothing else gets there) and the armed seizures
+    (1 in 100). Street cash never reaches the cash threshold."""
+    records: list[SimRecord] = request.getfixturevalue(feed)
+    rules = load_rules()
+    params = rules.rules.seizure
+    enricher = Enricher(Pseudonymiser(b"k" * 32), SECTORS)
+    seizures = [e for t, e in records if t == SEIZURES]
+    f3 = [
+        e for e in seizures
+        if evaluate_seizure(enricher.enrich(loads(FIELD_MODELS[SEIZURES], dumps_obj(e))), rules)
+    ]  # fmt: skip
+    operation = [e["event_id"] for t, e in story(records) if t == SEIZURES and "operation_ref" in e]
+    assert len(operation) == 1
+    assert [e["event_id"] for _, e in story((SEIZURES, e) for e in f3)] == operation
+
+    hard = [e for e in seizures if e["substance"] in params.substances]
+    assert not [e for e in hard if STREET_MAX_G < e["quantity_g"] < params.min_quantity_g]
+    wholesale = [e for e in hard if e["quantity_g"] >= params.min_quantity_g]
+    for event in f3:
+        if event["event_id"] not in operation:
+            assert event in wholesale or event["weapons"] >= params.min_weapons, event
+    street = [e for e in seizures if e["event_id"] not in operation]
+    assert max(e["cash_eur"] for e in street) < params.min_cash_eur
+    if feed == "full":  # the background keeps its occasional wholesale finds
+        finds = [e for e in wholesale if e["event_id"] not in operation]
+        assert 0 < len(finds) < 0.05 * len(seizures)
+
+
 # ---------------------------------------------------------------------------- the story
 
 
@@ -315,6 +352,12 @@ def test_pipeline_finds_the_story_outcomes(feed: str, compressed: list[SimRecord
         and any("facilitator" in s.roles for s in e.subjects)
     }  # fmt: skip
     assert len(address_cases) == 3  # the three lent apartments
+    # The apartment lent in Rosa Parks during the surge.
+    assert any(
+        e.anchor.kind == "address" and e.section == "P20" and e.sector == "rosa-parks"
+        and any("facilitator" in s.roles for s in e.subjects)
+        for e in cases
+    )  # fmt: skip
     assert any(e.anchor.kind == "network" and e.section == "F3" for e in cases)
     assert any(e.section == "P4" and e.sector == "les-halles" for e in cases)
     assert any("f3.seizure" in e.rule_ids and e.sector == "les-halles" for e in cases)
@@ -378,6 +421,8 @@ def test_config_is_checked() -> None:
         SimulationConfig(days=30)
     with pytest.raises(ValueError, match="rate"):
         SimulationConfig(rate=-1)
+    with pytest.raises(ValueError, match="events"):
+        SimulationConfig(events=0)
     assert SimulationConfig(days=2, story=False).duration == dt.timedelta(days=2)
     assert SimulationConfig(story=False).duration == dt.timedelta(days=7)
 
@@ -400,3 +445,27 @@ def test_cli_writes_a_file_and_tells_the_beats(
     )
     assert main(["simulate", "--out", str(out), "--days", "3"]) == 2
     assert "story needs" in capsys.readouterr().err
+
+
+def test_cli_events_stops_after_the_first_n_in_event_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    whole = list(simulate(SimulationConfig(compress=True, rate=5)))
+    argv = ["simulate", "--compress", "--rate", "5", "--events", "30", "--out"]
+    first, again = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert main([*argv, str(first)]) == 0
+    printed = capsys.readouterr().out
+    assert f"30 events written to {first}" in printed
+    lines = [orjson.loads(line) for line in first.read_bytes().splitlines()]
+    assert [doc["value"] for doc in lines] == [event for _, event in whole[:30]]
+    assert main([*argv, str(again)]) == 0
+    assert again.read_bytes() == first.read_bytes()  # deterministic
+    # The beats told are those of the 30 events only: the story's start, not the surge.
+    kept = {doc["key"] for doc in lines}
+    cut = Simulation(SimulationConfig(compress=True, rate=5, events=30)).beats
+    assert cut
+    assert all(set(beat.event_ids) <= kept for beat in cut)
+    assert "halles.flagrant" in printed
+    assert "rosa.surge" not in printed
+    with pytest.raises(SystemExit):
+        main(["simulate", "--events", "0", "--out", str(first)])

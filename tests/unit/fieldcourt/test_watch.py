@@ -59,6 +59,29 @@ def test_an_escalation_reads_as_one() -> None:
     assert "arrested 3 times in les-halles within 30 days." in text
 
 
+def test_the_report_counts_escalations_anchors_and_roles() -> None:
+    report = WatchReport()
+    doc = example(CaseEvent) | {
+        "event_type": "case_escalated",
+        "section": "F3",
+        "previous_section": "P20",
+        "subjects": [
+            {"ref": REFS[0], "roles": ["seller", "facilitator"]},
+            {"ref": REFS[1], "roles": ["seller"]},
+        ],
+    }
+    shown("court.f3.cases.v1", doc, report)
+    shown("court.p12.cases.v1", example(CaseEvent), report)
+    assert report.escalations == {("subject", "P20", "F3"): 1}
+    assert report.anchors == {("F3", "subject"): 1, ("P12", "subject"): 1}
+    # One count per event and role, however many subjects hold it.
+    assert report.roles == {
+        ("F3", "subject", "seller"): 1,
+        ("F3", "subject", "facilitator"): 1,
+        ("P12", "subject", "seller"): 1,
+    }
+
+
 def test_many_subjects_are_cut_short_and_counted() -> None:
     doc = example(CaseEvent) | {
         "section": "F3",
