@@ -1,9 +1,12 @@
-"""Per-event cost of the windowed state, with stores of 1,000 and 100,000 keys.
+"""Per-event cost of the windowed state, with stores of 1,000 and 100,000 keys, and at one
+key already holding 10, 300 or 3,000 events.
 
 Run: ``.venv/bin/python benchmarks/bench_state.py``. Each measured event is recorded and then
 queried (a 30-day ``events`` window, or ``trailing``), always on the same 200 subjects or 5
 sectors, so only the number of other keys in the store changes between rows. The ``json``
 store encodes and decodes every value like a Faust table does (RocksDB adds its own reads).
+The busy-key rows record events at one address that already holds that many within the
+retention, and ask for the 30 days either side (``around``), as the dealing-address rule does.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import orjson
 
 from schemas.common import Source
 from schemas.enriched import EnrichedEvent, SubjectRef
-from streams.state import SectorState, SubjectState
+from streams.state import AddressState, SectorState, SubjectState
 
 T0 = datetime(2026, 4, 14, 21, 30, tzinfo=UTC)
 EVENTS = 3_000
+BUSY_EVENTS = 200
 RUNS = 5
 HOT_SUBJECTS = 200
 HOT_SECTORS = 5
@@ -135,6 +139,36 @@ def sectors_case(kind: Callable[[], dict[str, Any]], keys: int) -> Case:
     return lambda: SectorState(prefilled(kind, names, bucket)), feed
 
 
+def busy_key_case(held: int) -> Case:
+    """``record`` then ``around(30 days)`` at one address holding ``held`` events of the last
+    30 days (JSON store); only events of the newest hour are added."""
+    address = "12 RUE CURIAL 75019 PARIS"
+    step = timedelta(days=30) / held
+    history = [event(f"h-{i}", T0 - i * step) for i in range(held)]
+    inputs = [event(f"b-{i}", T0 + timedelta(seconds=i)) for i in range(BUSY_EVENTS)]
+
+    def make() -> AddressState:
+        state = AddressState(JsonDict(), retention=timedelta(days=37))
+        for e in history:
+            state.record(address, e)
+        return state
+
+    def feed(state: Any) -> None:
+        for e in inputs:
+            state.record(address, e)
+            state.around(address, e.occurred_at, 30)
+
+    return make, feed
+
+
+def busy_rate(case: Case) -> float:
+    make, feed = case
+    state = make()
+    start = time.process_time()
+    feed(state)
+    return BUSY_EVENTS / (time.process_time() - start)
+
+
 def main() -> None:
     """Best of ``RUNS`` rounds; each round runs both store sizes, so noise hits both alike."""
     sizes = (1_000, 100_000)
@@ -151,6 +185,10 @@ def main() -> None:
         for size in sizes:
             subjects, sectors = best[size]
             print(f"{label:<6} {size:>8,} {subjects:>19,.0f} ev/s {sectors:>19,.0f} ev/s")
+    print(f"{'events at the key':>18} {'address record+around (json store)':>38}")
+    for held in (10, 300, 3_000):
+        best_busy = max(busy_rate(busy_key_case(held)) for _ in range(3))
+        print(f"{held:>18,} {best_busy:>33,.0f} ev/s")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,19 @@
 """Event logs keyed by subject reference or address key, bounded by a retention window.
 
-A key's value is a JSON list of ``[occurred_at_us, event_id, event_json]`` sorted by
-``(occurred_at_us, event_id)``: one small value per key, so an update decodes and rewrites that
-key only, and a window query bisects it. ``event_json`` is ``EnrichedEvent.model_dump_json()``;
+A key's events are split into week buckets: ``{key}|{week}`` holds a JSON list of
+``[occurred_at_us, event_id, event_json]`` sorted by ``(occurred_at_us, event_id)`` for the
+events of that week (weeks counted from the epoch), and ``{key}`` itself holds the newest
+``occurred_at_us`` recorded for the key. An update reads and rewrites one week, so its cost and
+the size of the value written (a changelog record, at most 1 MB on a default broker) depend on
+the events of one key in one week, not on all it holds: one value per key grew with a busy
+address until its changelog record would no longer fit. A window query reads the weeks it
+spans (a 90-day window: 14 of them). ``event_json`` is ``EnrichedEvent.model_dump_json()``;
 rebuilding with ``model_validate_json`` stays strict and measured as fast as any alternative.
 
-A key keeps only the events no more than ``retention`` older than its newest event. The kept
-set depends on the set of events recorded, not on their order, so replays and out-of-order
-input end in the same value.
+A key keeps only the events no more than ``retention`` older than its newest event: when the
+newest moves on, the weeks left wholly behind are deleted and the week across the horizon is
+trimmed. The kept set depends on the set of events recorded, not on their order, so replays
+and out-of-order input end in the same values.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import MutableMapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -22,10 +29,24 @@ from schemas.enriched import EnrichedEvent
 from streams.state._common import Recorded, is_reserved, span_us, to_us
 
 _at = itemgetter(0)
+WEEK_US = span_us(timedelta(days=7))
+_SEPARATOR = "|"
+
+
+@lru_cache(maxsize=8192)
+def _decoded(event_json: str) -> EnrichedEvent:
+    """A stored event, decoded once while it stays in use: the windows of a busy key overlap
+    from one query to the next, and decoding dominated their cost (``bench_state.py``). The
+    model is frozen and the rules never change the lists it holds, so sharing it is safe."""
+    return EnrichedEvent.model_validate_json(event_json)
 
 
 def _order(item: list[Any]) -> tuple[int, str]:
     return item[0], item[1]
+
+
+def _week_key(key: str, week: int) -> str:
+    return f"{key}{_SEPARATOR}{week}"
 
 
 class _EventLog:
@@ -37,44 +58,78 @@ class _EventLog:
         #: How far back a caller's periodic ``sweep`` may cut: its watermark minus this.
         self.retention = retention
 
+    def _weeks(self, key: str, low: int, high: int) -> list[tuple[str, list[list[Any]]]]:
+        """The stored weeks of ``key`` that hold moments in ``[low, high]`` (microseconds)."""
+        found = []
+        for week in range(low // WEEK_US, high // WEEK_US + 1):
+            name = _week_key(key, week)
+            items = self._store.get(name)
+            if items:
+                found.append((name, items))
+        return found
+
     def _record(self, key: str, event: EnrichedEvent, late: bool) -> Recorded:
-        items: list[list[Any]] = self._store.get(key) or []
-        event_id = event.event_id
-        if any(item[1] == event_id for item in items):
-            return Recorded(new=False, late=late)
         moment = to_us(event.occurred_at)
-        horizon = max(moment, items[-1][0] if items else moment) - self._retention_us
+        newest: int | None = self._store.get(key)
+        top = moment if newest is None else max(newest, moment)
+        horizon = top - self._retention_us
         if moment < horizon:
             # Already outside this key's retention: it could join no rule window, keep nothing.
             return Recorded(new=False, late=late)
+        name = _week_key(key, moment // WEEK_US)
+        items: list[list[Any]] = self._store.get(name) or []
+        event_id = event.event_id
+        if any(item[1] == event_id for item in items):
+            return Recorded(new=False, late=late)
         position = bisect_right(items, (moment, event_id), key=_order)
-        keep_from = bisect_left(items, horizon, key=_at)
-        entry = [moment, event_id, event.model_dump_json()]
         # A fresh list assigned to the key: a Faust table records only assignments.
-        self._store[key] = [*items[keep_from:position], entry, *items[position:]]
+        self._store[name] = [*items[:position], [moment, event_id, event.model_dump_json()],
+                             *items[position:]]  # fmt: skip
+        if newest is None or moment > newest:
+            self._store[key] = moment
+            if newest is not None:
+                self._cut(key, newest - self._retention_us, horizon)
         return Recorded(new=True, late=late)
 
+    def _cut(self, key: str, since: int, before: int) -> int:
+        """Drop the events of ``key`` older than ``before``, all of them in weeks from that of
+        ``since`` on; how many."""
+        dropped = 0
+        for name, items in self._weeks(key, since, before):
+            cut = bisect_left(items, before, key=_at)
+            if cut == len(items):
+                del self._store[name]
+            elif cut:
+                self._store[name] = items[cut:]
+            dropped += cut
+        return dropped
+
     def _events(self, key: str, start: datetime, end: datetime) -> list[EnrichedEvent]:
-        items: list[list[Any]] = self._store.get(key) or []
-        low = bisect_left(items, to_us(start), key=_at)
-        high = bisect_right(items, to_us(end), key=_at)
-        return [EnrichedEvent.model_validate_json(item[2]) for item in items[low:high]]
+        start_us, end_us = to_us(start), to_us(end)
+        newest: int | None = self._store.get(key)
+        if newest is None:
+            return []
+        low, high = max(start_us, newest - self._retention_us), min(end_us, newest)
+        return [
+            _decoded(item[2])
+            for _, items in self._weeks(key, low, high)
+            for item in items[bisect_left(items, low, key=_at) : bisect_right(items, high, key=_at)]
+        ]
 
     def _purge(self, key: str, before: datetime) -> int:
-        items: list[list[Any]] | None = self._store.get(key)
-        if not items:
+        newest: int | None = self._store.get(key)
+        if newest is None:
             return 0
-        cut = bisect_left(items, to_us(before), key=_at)
-        if cut == len(items):
+        cutoff = to_us(before)
+        dropped = self._cut(key, newest - self._retention_us, min(cutoff, newest + 1))
+        if newest < cutoff:
             del self._store[key]
-        elif cut:
-            self._store[key] = items[cut:]
-        return cut
+        return dropped
 
     def sweep(self, before: datetime) -> int:
         """Purge every key (a periodic scan); emptied keys are deleted, reserved keys skipped."""
-        keys = [key for key in self._store if not is_reserved(key)]
-        return sum(self._purge(key, before) for key in keys)
+        keys = {k.split(_SEPARATOR, 1)[0] for k in self._store if not is_reserved(k)}
+        return sum(self._purge(key, before) for key in sorted(keys))
 
 
 class SubjectState(_EventLog):

@@ -18,6 +18,7 @@ from streams.state import AddressState, Recorded, SectorState, SubjectState, Wat
 
 T0 = datetime(2026, 4, 14, 21, 30, tzinfo=UTC)
 US = timedelta(microseconds=1)
+MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 SECTOR = "rosa-parks"
@@ -460,3 +461,17 @@ def test_state_rebuilt_from_a_copy_of_the_store_answers_the_same(
 def test_naive_datetimes_are_refused(call: Callable[[], object]) -> None:
     with pytest.raises(ValueError, match="naive"):
         call()
+
+
+def test_a_busy_key_is_kept_in_week_buckets_so_no_value_grows_with_its_history() -> None:
+    """3,000 events in 30 days at one address: each write touches one week, never the lot
+    (a single value would outgrow a 1 MB changelog record)."""
+    store: dict[str, Any] = {}
+    addresses = AddressState(store, retention=timedelta(days=37))
+    for i in range(3000):
+        addresses.record(ADDRESS, event(f"e{i}", T0 + i * 14 * MINUTE))
+    weeks = [key for key in store if key.startswith(f"{ADDRESS}|")]
+    assert 5 <= len(weeks) <= 6
+    assert sorted(store) == sorted([ADDRESS, *weeks])
+    assert max(len(store[week]) for week in weeks) <= 7 * 24 * 60 // 14 + 1
+    assert len(addresses.around(ADDRESS, T0 + 15 * DAY, 30)) == 3000
