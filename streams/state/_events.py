@@ -2,12 +2,12 @@
 
 A key's events are split into week buckets: ``{key}|{week}`` holds a JSON list of
 ``[occurred_at_us, event_id, event_json]`` sorted by ``(occurred_at_us, event_id)`` for the
-events of that week (weeks counted from the epoch), and ``{key}`` itself holds the newest
-``occurred_at_us`` recorded for the key. An update reads and rewrites one week, so its cost and
-the size of the value written (a changelog record, at most 1 MB on a default broker) depend on
-the events of one key in one week, not on all it holds: one value per key grew with a busy
-address until its changelog record would no longer fit. A window query reads the weeks it
-spans (a 90-day window: 14 of them). ``event_json`` is ``EnrichedEvent.model_dump_json()``;
+events of that week (weeks counted from the epoch), and ``{key}`` itself holds
+``[newest occurred_at_us, [weeks holding events]]``. An update reads and rewrites one week, so
+its cost and the size of the value written (a changelog record, at most 1 MB on a default
+broker) depend on the events of one key in one week, not on all it holds: one value per key
+grew with a busy address until its changelog record would no longer fit (~1,500 events). A
+window query reads the head and the weeks of the window that hold events. ``event_json`` is ``EnrichedEvent.model_dump_json()``;
 rebuilding with ``model_validate_json`` stays strict and measured as fast as any alternative.
 
 A key keeps only the events no more than ``retention`` older than its newest event: when the
@@ -19,7 +19,7 @@ and out-of-order input end in the same values.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from datetime import datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
@@ -58,72 +58,85 @@ class _EventLog:
         #: How far back a caller's periodic ``sweep`` may cut: its watermark minus this.
         self.retention = retention
 
-    def _weeks(self, key: str, low: int, high: int) -> list[tuple[str, list[list[Any]]]]:
-        """The stored weeks of ``key`` that hold moments in ``[low, high]`` (microseconds)."""
-        found = []
-        for week in range(low // WEEK_US, high // WEEK_US + 1):
-            name = _week_key(key, week)
-            items = self._store.get(name)
-            if items:
-                found.append((name, items))
-        return found
+    def _read(
+        self, key: str, weeks: list[int], low: int, high: int
+    ) -> Iterator[tuple[int, list[list[Any]]]]:
+        """The stored weeks among ``weeks`` that hold moments in ``[low, high]`` (µs)."""
+        for week in weeks:
+            if low // WEEK_US <= week <= high // WEEK_US:
+                yield week, self._store.get(_week_key(key, week)) or []
 
     def _record(self, key: str, event: EnrichedEvent, late: bool) -> Recorded:
         moment = to_us(event.occurred_at)
-        newest: int | None = self._store.get(key)
-        top = moment if newest is None else max(newest, moment)
-        horizon = top - self._retention_us
+        head: list[Any] | None = self._store.get(key)
+        newest, weeks = (moment, []) if head is None else (head[0], head[1])
+        horizon = max(newest, moment) - self._retention_us
         if moment < horizon:
             # Already outside this key's retention: it could join no rule window, keep nothing.
             return Recorded(new=False, late=late)
-        name = _week_key(key, moment // WEEK_US)
-        items: list[list[Any]] = self._store.get(name) or []
-        event_id = event.event_id
+        week, event_id = moment // WEEK_US, event.event_id
+        known = week in weeks
+        items: list[list[Any]] = (self._store.get(_week_key(key, week)) or []) if known else []
         if any(item[1] == event_id for item in items):
             return Recorded(new=False, late=late)
         position = bisect_right(items, (moment, event_id), key=_order)
-        # A fresh list assigned to the key: a Faust table records only assignments.
-        self._store[name] = [*items[:position], [moment, event_id, event.model_dump_json()],
-                             *items[position:]]  # fmt: skip
-        if newest is None or moment > newest:
-            self._store[key] = moment
-            if newest is not None:
-                self._cut(key, newest - self._retention_us, horizon)
+        # Fresh values assigned to the keys: a Faust table records only assignments.
+        self._store[_week_key(key, week)] = [
+            *items[:position],
+            [moment, event_id, event.model_dump_json()],
+            *items[position:],
+        ]
+        kept = weeks if known else sorted([*weeks, week])
+        if moment > newest:
+            kept, _ = self._cut(key, kept, horizon)
+        if head is None or moment > newest or kept != weeks:
+            self._store[key] = [max(newest, moment), kept]
         return Recorded(new=True, late=late)
 
-    def _cut(self, key: str, since: int, before: int) -> int:
-        """Drop the events of ``key`` older than ``before``, all of them in weeks from that of
-        ``since`` on; how many."""
-        dropped = 0
-        for name, items in self._weeks(key, since, before):
+    def _cut(self, key: str, weeks: list[int], before: int) -> tuple[list[int], int]:
+        """Drop the events of ``key`` older than ``before``: the weeks still holding events,
+        and how many events were dropped."""
+        kept, dropped = [], 0
+        for week in weeks:
+            if week * WEEK_US >= before:
+                kept.append(week)
+                continue
+            name = _week_key(key, week)
+            items: list[list[Any]] = self._store.get(name) or []
             cut = bisect_left(items, before, key=_at)
-            if cut == len(items):
+            if cut < len(items):
+                kept.append(week)
+                if cut:
+                    self._store[name] = items[cut:]
+            elif items:
                 del self._store[name]
-            elif cut:
-                self._store[name] = items[cut:]
             dropped += cut
-        return dropped
+        return kept, dropped
 
     def _events(self, key: str, start: datetime, end: datetime) -> list[EnrichedEvent]:
         start_us, end_us = to_us(start), to_us(end)
-        newest: int | None = self._store.get(key)
-        if newest is None:
+        head: list[Any] | None = self._store.get(key)
+        if head is None:
             return []
+        newest, weeks = head
         low, high = max(start_us, newest - self._retention_us), min(end_us, newest)
         return [
             _decoded(item[2])
-            for _, items in self._weeks(key, low, high)
+            for _, items in self._read(key, weeks, low, high)
             for item in items[bisect_left(items, low, key=_at) : bisect_right(items, high, key=_at)]
         ]
 
     def _purge(self, key: str, before: datetime) -> int:
-        newest: int | None = self._store.get(key)
-        if newest is None:
+        head: list[Any] | None = self._store.get(key)
+        if head is None:
             return 0
         cutoff = to_us(before)
-        dropped = self._cut(key, newest - self._retention_us, min(cutoff, newest + 1))
+        newest, weeks = head
+        kept, dropped = self._cut(key, weeks, cutoff)
         if newest < cutoff:
             del self._store[key]
+        elif kept != weeks:
+            self._store[key] = [newest, kept]
         return dropped
 
     def sweep(self, before: datetime) -> int:
