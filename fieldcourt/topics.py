@@ -7,6 +7,7 @@ The tables' changelog topics are declared here too, so that they exist before a 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -224,7 +225,6 @@ async def _create(
 async def _correct(admin: Any, settings: Settings, specs: list[TopicSpec]) -> list[TopicChange]:
     """Add missing partitions and set differing configs of existing topics."""
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-    from aiokafka.admin.new_partitions import NewPartitions
 
     described = await admin.describe_topics([s.name for s in specs])
     _raise_refusals(
@@ -237,8 +237,8 @@ async def _correct(admin: Any, settings: Settings, specs: list[TopicSpec]) -> li
     for spec in specs:
         want_parts = spec.partitions or settings.topic_partitions
         have_parts = partitions.get(spec.name, want_parts)
-        if have_parts < want_parts:
-            await admin.create_partitions({spec.name: NewPartitions(want_parts)})  # raises
+        grew = have_parts < want_parts and await _add_partitions(admin, spec.name, want_parts)
+        if grew:
             changes.append(TopicChange(spec.name, "partitions", f"{have_parts}->{want_parts}"))
         diff = {k: v for k, v in spec.configs().items() if configs[spec.name].get(k) != v}
         if diff:
@@ -252,9 +252,29 @@ async def _correct(admin: Any, settings: Settings, specs: list[TopicSpec]) -> li
             ]
             _raise_refusals(refusals)
             changes.append(TopicChange(spec.name, "configs", ", ".join(sorted(diff))))
-        elif have_parts >= want_parts:
+        elif not grew:
             changes.append(TopicChange(spec.name, "unchanged"))
     return changes
+
+
+async def _add_partitions(admin: Any, topic: str, count: int, wait_s: float = 10.0) -> bool:
+    """Grow ``topic`` to ``count`` partitions; False when it already had them. Right after
+    partitions are added the broker may still describe the old count, so a second ``apply``
+    can ask again and be refused: then wait until the description catches up (or raise)."""
+    from aiokafka.admin.new_partitions import NewPartitions
+    from aiokafka.errors import InvalidPartitionsError
+
+    try:
+        await admin.create_partitions({topic: NewPartitions(count)})  # raises when refused
+    except InvalidPartitionsError:
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while asyncio.get_running_loop().time() < deadline:
+            (described,) = await admin.describe_topics([topic])
+            if len(described["partitions"]) >= count:
+                return False
+            await asyncio.sleep(0.2)
+        raise
+    return True
 
 
 async def _current_configs(admin: Any, names: list[str]) -> dict[str, dict[str, str]]:

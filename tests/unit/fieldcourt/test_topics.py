@@ -1,0 +1,50 @@
+"""Growing a topic while the broker's description of it lags behind (no broker can be made
+to lag on demand, so the admin client is a stand-in that behaves as Kafka's did)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiokafka.errors import InvalidPartitionsError
+
+from fieldcourt.topics import _add_partitions
+
+
+class LaggingAdmin:
+    """Refuses to add partitions the topic already has; describes the old count ``lag``
+    more times first."""
+
+    def __init__(self, has: int, lag: int) -> None:
+        self.has, self.lag = has, lag
+        self.created: list[int] = []
+
+    async def create_partitions(self, request: dict[str, Any]) -> None:
+        (wanted,) = (p.total_count for p in request.values())
+        if wanted <= self.has:
+            raise InvalidPartitionsError(f"Topic currently has {self.has} partitions")
+        self.created.append(wanted)
+        self.has = wanted
+
+    async def describe_topics(self, topics: list[str]) -> list[dict[str, Any]]:
+        shown = 2 if self.lag > 0 else self.has
+        self.lag -= 1
+        return [{"topic": topics[0], "partitions": list(range(shown)), "error_code": 0}]
+
+
+async def test_partitions_added_now_are_reported() -> None:
+    admin = LaggingAdmin(has=2, lag=0)
+    assert await _add_partitions(admin, "t", 4) is True
+    assert admin.created == [4]
+
+
+async def test_a_refusal_for_partitions_already_there_waits_for_the_description() -> None:
+    admin = LaggingAdmin(has=4, lag=3)  # added by the previous apply, still described as 2
+    assert await _add_partitions(admin, "t", 4) is False
+    assert admin.created == []
+
+
+async def test_a_refusal_that_does_not_catch_up_is_raised() -> None:
+    admin = LaggingAdmin(has=4, lag=1_000)
+    with pytest.raises(InvalidPartitionsError):
+        await _add_partitions(admin, "t", 4, wait_s=0.5)
