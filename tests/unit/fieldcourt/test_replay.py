@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import re
 import time
 from pathlib import Path
 from types import TracebackType
@@ -220,6 +221,8 @@ def test_progress_bar_on_a_terminal_and_none_when_disabled() -> None:
     asyncio.run(publish(_spaced(3, dt.timedelta(0)), ListSink(), speed=None, progress=bar))
     assert "rec/s" in out.getvalue()
     assert "3/3" in out.getvalue()
+    plain = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out.getvalue())  # without the colours
+    assert re.search(r"ETA (\d+:\d\d:\d\d|-:--:--)", plain)  # the time remaining
 
 
 def test_replay_reads_sorts_paces_and_reports(
