@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -116,9 +116,7 @@ def tracked_table_class(ledger: ChangelogLedger) -> type[faust.Table[Any, Any]]:
 ORIGIN_HEADER = "fieldcourt-origin-ms"
 
 
-def origin_of(
-    headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None, appended_at: float | None
-) -> float | None:
+def origin_of(headers: Headers, appended_at: float | None) -> float | None:
     """Seconds since the epoch at which the chain of ``headers`` started; ``appended_at`` (the
     record's own append time) for a record that carries no origin."""
     pairs = headers.items() if isinstance(headers, Mapping) else (headers or ())

@@ -135,7 +135,7 @@ class WatchReport:
         self.anchors[(section, kind)] += 1
         if event.event_type == "case_escalated" and event.previous_section:
             self.escalations[(kind, event.previous_section, section)] += 1
-        for role in sorted({role for subject in event.subjects for role in subject.roles}):
+        for role in {role for subject in event.subjects for role in subject.roles}:
             self.roles[(section, kind, role)] += 1
 
     def count_alert(self, alert: Alert) -> None:

@@ -7,8 +7,9 @@ events of that week (weeks counted from the epoch), and ``{key}`` itself holds
 its cost and the size of the value written (a changelog record, at most 1 MB on a default
 broker) depend on the events of one key in one week, not on all it holds: one value per key
 grew with a busy address until its changelog record would no longer fit (~1,500 events). A
-window query reads the head and the weeks of the window that hold events. ``event_json`` is ``EnrichedEvent.model_dump_json()``;
-rebuilding with ``model_validate_json`` stays strict and measured as fast as any alternative.
+window query reads the head and the weeks of the window that hold events. ``event_json`` is
+``EnrichedEvent.model_dump_json()``; rebuilding with ``model_validate_json`` stays strict and
+measured as fast as any alternative.
 
 A key keeps only the events no more than ``retention`` older than its newest event: when the
 newest moves on, the weeks left wholly behind are deleted and the week across the horizon is
@@ -58,13 +59,11 @@ class _EventLog:
         #: How far back a caller's periodic ``sweep`` may cut: its watermark minus this.
         self.retention = retention
 
-    def _read(
-        self, key: str, weeks: list[int], low: int, high: int
-    ) -> Iterator[tuple[int, list[list[Any]]]]:
+    def _read(self, key: str, weeks: list[int], low: int, high: int) -> Iterator[list[list[Any]]]:
         """The stored weeks among ``weeks`` that hold moments in ``[low, high]`` (µs)."""
         for week in weeks:
             if low // WEEK_US <= week <= high // WEEK_US:
-                yield week, self._store.get(_week_key(key, week)) or []
+                yield self._store.get(_week_key(key, week)) or []
 
     def _record(self, key: str, event: EnrichedEvent, late: bool) -> Recorded:
         moment = to_us(event.occurred_at)
@@ -122,7 +121,7 @@ class _EventLog:
         low, high = max(start_us, newest - self._retention_us), min(end_us, newest)
         return [
             _decoded(item[2])
-            for _, items in self._read(key, weeks, low, high)
+            for items in self._read(key, weeks, low, high)
             for item in items[bisect_left(items, low, key=_at) : bisect_right(items, high, key=_at)]
         ]
 
