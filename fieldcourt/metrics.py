@@ -52,10 +52,21 @@ ESCALATED = "case_escalated"
 
 
 class Metrics:
-    """Every fieldcourt metric, in one registry that the worker's ``/metrics`` serves."""
+    """Every fieldcourt metric, in one registry that the worker's ``/metrics`` serves.
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    ``clock`` (seconds since the epoch) dates latencies and freshness; ``timer`` (a monotonic
+    counter of seconds) times the ``timed_*`` calls. Tests pass their own to set durations.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.registry = registry or CollectorRegistry()
+        self._clock, self._timer = clock, timer
         reg = self.registry
         ProcessCollector(registry=reg)
         PlatformCollector(registry=reg)
@@ -134,9 +145,9 @@ class Metrics:
         )  # fmt: skip
         self.late_events = Counter(
             "fieldcourt_late_events_total",
-            "Events older than their partition's watermark (newest event time minus the "
-            "lateness bound): recorded in state, but they trigger no rule.",
-            ["stage"], registry=reg,
+            "Events judged late at their source: their own field-topic partition had already "
+            "carried an event more than the lateness bound newer. Recorded, they trigger no rule.",
+            ["topic"], registry=reg,
         )  # fmt: skip
 
         # Every stage
@@ -184,12 +195,12 @@ class Metrics:
     def accepted(self, topic: str, kind: str, sector: str | None = None) -> None:
         self.events_accepted.labels(topic, kind).inc()
         if sector is not None:
-            self.sector_last_event.labels(sector).set(time.time())
+            self.sector_last_event.labels(sector).set(self._clock())
 
     def expect_sectors(self, sectors: Iterable[str]) -> None:
         """Give every known sector a series from the start: one never heard of cannot be
         reported silent."""
-        now = time.time()
+        now = self._clock()
         for sector in sectors:
             self.sector_last_event.labels(sector).set(now)
 
@@ -201,23 +212,22 @@ class Metrics:
 
     def timed_enrichment(self, enrich: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """``enrich(*args, **kwargs)``, timed; arguments are evaluated before the clock runs."""
-        with self.enrichment_seconds.time():
-            return enrich(*args, **kwargs)
+        return self._timed(self.enrichment_seconds, enrich, *args, **kwargs)
 
     # -- correlation ------------------------------------------------------------------------
     def timed_rules(
         self, stage: str, evaluate: Callable[P, R], *args: P.args, **kwargs: P.kwargs
     ) -> R:
         """``evaluate(*args, **kwargs)``, timed under ``stage``; sends are not in it."""
-        with self.rule_evaluation_seconds.labels(stage).time():
-            return evaluate(*args, **kwargs)
+        histogram = self.rule_evaluation_seconds.labels(stage)
+        return self._timed(histogram, evaluate, *args, **kwargs)
 
     def case_emitted(
         self, event: CaseEvent, rule: str, occurred_at: dt.datetime, appended_at: float | None
     ) -> None:
         """One case event handed to the producer, caused by a match of ``rule`` that goes back
         to a field record appended at ``appended_at`` and an event that ``occurred_at``."""
-        now = time.time()
+        now = self._clock()
         self.case_events.labels(event.event_type, event.section, rule).inc()
         if event.event_type == ESCALATED and event.previous_section is not None:
             self.case_escalations.labels(event.previous_section, event.section, rule).inc()
@@ -232,8 +242,8 @@ class Metrics:
         if count:
             self.state_purged.labels(table).inc(count)
 
-    def late(self, stage: str) -> None:
-        self.late_events.labels(stage).inc()
+    def late(self, topic: str) -> None:
+        self.late_events.labels(topic).inc()
 
     def set_state_entries(self, sizes: Mapping[str, int]) -> None:
         """Replace every table's entry count: a table no longer held loses its series."""
@@ -246,7 +256,7 @@ class Metrics:
         """A stage finished a record appended at ``appended_at`` (seconds since the epoch)."""
         if appended_at is None:
             return
-        self.stage_latency.labels(stage).observe(max(0.0, time.time() - appended_at))
+        self.stage_latency.labels(stage).observe(max(0.0, self._clock() - appended_at))
         self.last_processed.labels(stage).set(appended_at)
 
     # -- the consumer -----------------------------------------------------------------------
@@ -261,6 +271,16 @@ class Metrics:
 
     def rebalance_started(self) -> None:
         self.rebalances.inc()
+
+    def _timed(
+        self, histogram: Histogram, action: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """``action(*args, **kwargs)``, its duration on ``timer`` observed even if it raises."""
+        started = self._timer()
+        try:
+            return action(*args, **kwargs)
+        finally:
+            histogram.observe(max(0.0, self._timer() - started))
 
 
 METRICS = Metrics()

@@ -4,6 +4,7 @@ the broker), the origin header and the dead-letter headers."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, NoReturn
@@ -35,15 +36,30 @@ def pending() -> asyncio.Future[Any]:
     return asyncio.get_running_loop().create_future()
 
 
+async def run_loop_until(condition: Callable[[], bool], turns: int = 20) -> None:
+    """Give the event loop turns (no wall clock) until ``condition()`` holds."""
+    for _ in range(turns):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"not reached in {turns} turns of the event loop")
+
+
+async def run_ready_callbacks(turns: int = 20) -> None:
+    """Give the event loop turns, so that every callback that can run has run."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
+
+
 async def test_settle_waits_for_every_tracked_write() -> None:
     ledger = ChangelogLedger(raise_instead_of_exit)
     first, second = pending(), pending()
     ledger.track(first)
     ledger.track(second)
     settling = asyncio.ensure_future(ledger.settle())
-    await asyncio.sleep(0.01)
+    await run_loop_until(lambda: len(ledger) == 0)  # settling took both writes
     first.set_result("ack")
-    await asyncio.sleep(0.01)
+    await run_ready_callbacks()
     assert not settling.done()  # the second write is not acknowledged yet
     second.set_result("ack")
     await asyncio.wait_for(settling, 1)
@@ -55,7 +71,7 @@ async def test_writes_tracked_while_settling_wait_for_the_next_settle() -> None:
     first, later = pending(), pending()
     ledger.track(first)
     settling = asyncio.ensure_future(ledger.settle())
-    await asyncio.sleep(0.01)
+    await run_loop_until(lambda: len(ledger) == 0)  # settling took the first write
     ledger.track(later)  # another record wrote meanwhile
     first.set_result("ack")
     await asyncio.wait_for(settling, 1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import time
 
 import pytest
 import yaml
@@ -41,11 +40,36 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "fieldcourt_rebalances_total": ("counter", ()),
 }
 BASE_UNITS = ("_seconds", "_total", "_records", "_entries", "_bytes")
+#: Where the fixture's wall clock starts: 2026-04-15 08:00 UTC.
+NOW = 1_776_240_000.0
+
+
+class FakeClock:
+    """Seconds that move only when a test says so."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 @pytest.fixture
-def metrics() -> Metrics:
-    return Metrics(CollectorRegistry())
+def clock() -> FakeClock:
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+def timer() -> FakeClock:
+    return FakeClock(100.0)
+
+
+@pytest.fixture
+def metrics(clock: FakeClock, timer: FakeClock) -> Metrics:
+    return Metrics(CollectorRegistry(), clock=clock, timer=timer)
 
 
 def families(metrics: Metrics) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -103,18 +127,23 @@ def test_one_registry_holds_them_all_with_process_metrics(metrics: Metrics) -> N
     assert not any(name.endswith("_created") for name, _labels in samples(metrics))
 
 
-def test_ingest_recording(metrics: Metrics) -> None:
+def test_ingest_recording(metrics: Metrics, clock: FakeClock, timer: FakeClock) -> None:
     metrics.expect_sectors(["les-halles", "rosa-parks"])
-    started = value(metrics, "fieldcourt_sector_last_event_timestamp_seconds", sector="rosa-parks")
-    assert started is not None
-    assert started <= time.time()
+    last_event = "fieldcourt_sector_last_event_timestamp_seconds"
+    assert value(metrics, last_event, sector="rosa-parks") == NOW
+    clock.advance(30)
     metrics.consumed("field.arrests.v1")
     metrics.consumed("field.arrests.v1")
     metrics.accepted("field.arrests.v1", "arrest", "les-halles")
     metrics.accepted("field.arrests.v1", "arrest", None)
     metrics.deadlettered("invalid_json")
     metrics.duplicate("field.arrests.v1")
-    assert metrics.timed_enrichment(lambda a, b: a + b, 2, b=3) == 5
+
+    def enrich(a: int, b: int) -> int:
+        timer.advance(0.003)
+        return a + b
+
+    assert metrics.timed_enrichment(enrich, 2, b=3) == 5
 
     assert value(metrics, "fieldcourt_events_consumed_total", topic="field.arrests.v1") == 2
     assert value(metrics, "fieldcourt_events_accepted_total", topic="field.arrests.v1",
@@ -122,15 +151,30 @@ def test_ingest_recording(metrics: Metrics) -> None:
     assert value(metrics, "fieldcourt_deadlettered_total", reason="invalid_json") == 1
     assert value(metrics, "fieldcourt_duplicates_dropped_total", topic="field.arrests.v1") == 1
     assert value(metrics, "fieldcourt_enrichment_duration_seconds_count") == 1
-    halles = value(metrics, "fieldcourt_sector_last_event_timestamp_seconds", sector="les-halles")
-    assert halles is not None
-    assert halles >= started
+    assert value(metrics, "fieldcourt_enrichment_duration_seconds_sum") == pytest.approx(0.003)
+    enrichment = "fieldcourt_enrichment_duration_seconds_bucket"
+    assert value(metrics, enrichment, le="0.0025") == 0
+    assert value(metrics, enrichment, le="0.005") == 1
+    assert value(metrics, last_event, sector="les-halles") == NOW + 30  # accepted there
+    assert value(metrics, last_event, sector="rosa-parks") == NOW  # none since the start
+
+
+def test_a_call_that_raises_is_timed_too(metrics: Metrics, timer: FakeClock) -> None:
+    def evaluate() -> None:
+        timer.advance(0.04)
+        raise RuntimeError("rule bug")
+
+    with pytest.raises(RuntimeError, match="rule bug"):
+        metrics.timed_rules("subject", evaluate)
+    evaluation = "fieldcourt_rule_evaluation_duration_seconds_bucket"
+    assert value(metrics, evaluation, stage="subject", le="0.025") == 0
+    assert value(metrics, evaluation, stage="subject", le="0.05") == 1
 
 
 def test_a_case_escalation_counts_its_sections_rule_and_latencies(metrics: Metrics) -> None:
-    occurred = dt.datetime.now(dt.UTC) - dt.timedelta(days=40)
+    occurred = dt.datetime.fromtimestamp(NOW, dt.UTC) - dt.timedelta(days=40)
     escalated = case_event("case_escalated", "P20", previous_section="P12")
-    metrics.case_emitted(escalated, "p20.recurrence", occurred, time.time() - 0.2)
+    metrics.case_emitted(escalated, "p20.recurrence", occurred, NOW - 0.2)
     metrics.case_emitted(case_event(), "p12.flagrant", occurred, None)
 
     assert value(metrics, "fieldcourt_case_events_total", event_type="case_escalated",
@@ -138,14 +182,17 @@ def test_a_case_escalation_counts_its_sections_rule_and_latencies(metrics: Metri
     assert value(metrics, "fieldcourt_case_escalations_total", from_section="P12",
                  to_section="P20", rule="p20.recurrence") == 1  # fmt: skip
     assert value(metrics, "fieldcourt_case_latency_from_append_seconds_count") == 1
-    assert value(metrics, "fieldcourt_case_latency_from_append_seconds_bucket", le="0.25") == 1
+    assert value(metrics, "fieldcourt_case_latency_from_append_seconds_sum") == pytest.approx(0.2)
+    from_append = "fieldcourt_case_latency_from_append_seconds_bucket"
+    assert value(metrics, from_append, le="0.1") == 0
+    assert value(metrics, from_append, le="0.25") == 1
     age = "fieldcourt_case_latency_from_occurrence_seconds_bucket"
     assert value(metrics, age, le=floatToGoString(30 * 86400.0)) == 0  # months need buckets
     assert value(metrics, age, le=floatToGoString(60 * 86400.0)) == 2
 
 
 def test_no_ids_reach_the_exposition(metrics: Metrics) -> None:
-    metrics.case_emitted(case_event(), "p12.flagrant", dt.datetime.now(dt.UTC), time.time())
+    metrics.case_emitted(case_event(), "p12.flagrant", dt.datetime.fromtimestamp(NOW, dt.UTC), NOW)
     text = metrics.exposition().decode()
     assert "C-0123456789abcdef" not in text
     assert "S-ABCDEFGHIJKLMNOP" not in text
@@ -157,7 +204,7 @@ def test_stage_recording(metrics: Metrics) -> None:
     metrics.purged("dedupe", 0)
     metrics.purged("dedupe", 3)
     metrics.late("sector")
-    metrics.processed("route", time.time() - 1.5)
+    metrics.processed("route", NOW - 1.5)
     metrics.processed("route", None)  # no timestamp: nothing to measure
 
     assert value(metrics, "fieldcourt_rule_evaluation_duration_seconds_count", stage="subject") == 1
@@ -166,9 +213,9 @@ def test_stage_recording(metrics: Metrics) -> None:
     assert value(metrics, "fieldcourt_late_events_total", stage="sector") == 1
     assert value(metrics, "fieldcourt_stage_latency_seconds_count", stage="route") == 1
     assert value(metrics, "fieldcourt_stage_latency_seconds_bucket", stage="route", le="1.0") == 0
+    assert value(metrics, "fieldcourt_stage_latency_seconds_bucket", stage="route", le="2.5") == 1
     fresh = value(metrics, "fieldcourt_last_processed_timestamp_seconds", stage="route")
-    assert fresh is not None
-    assert time.time() - fresh == pytest.approx(1.5, abs=1)
+    assert fresh == NOW - 1.5
 
 
 def test_consumer_lag_replaces_the_partitions_and_rebalances_count(metrics: Metrics) -> None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -153,23 +152,14 @@ def test_two_hundred_sectors() -> None:
     assert index.sector_of(48.95, 2.25) is None
 
 
-def _lookups_per_second(index: SectorIndex, points: list[tuple[float, float]]) -> float:
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for lat, lon in points:
-            index.sector_of(lat, lon)
-        best = min(best, time.perf_counter() - start)
-    return len(points) / best
-
-
-def test_many_sectors_cost_about_what_few_do() -> None:
-    """A linear scan would be ~60 times slower with 200 sectors; the tree keeps it flat."""
+def test_many_sectors_answer_as_few_do() -> None:
+    """Adding sectors elsewhere changes no answer; how fast the tree answers is
+    ``benchmarks/bench_enrich.py``'s business."""
     # Inside the first three squares, so both indexes take the full path to an answer.
     points = [(48.8 + (i % 7 + 1) * 0.001, 2.2 + (i % 3) * 0.01 + 0.005) for i in range(2000)]
     few, many = grid(3), grid(200)
-    assert all(few.sector_of(*p) == many.sector_of(*p) is not None for p in points)
-    assert _lookups_per_second(many, points) > _lookups_per_second(few, points) / 4
+    assert [few.sector_of(*p) for p in points] == [many.sector_of(*p) for p in points]
+    assert {few.sector_of(*p) for p in points} == {"g000", "g001", "g002"}
 
 
 @pytest.mark.parametrize(
