@@ -16,7 +16,8 @@ Speed: ``speed`` N plays N times faster than event time: between two events it w
 ``occurred_at`` gap divided by N, but never more than ``max_gap_s`` (2 s) of wall time, so that
 a quiet night, or the months between two beats of a story, do not stall a replay. The waits are
 counted from the start (not from each send), so slow sends do not add up to drift.
-``as_fast_as_possible`` does not wait at all.
+``as_fast_as_possible`` does not wait at all. Pacing reads and waits on a ``Clock``: the real
+monotonic clock and ``asyncio.sleep`` unless a caller (a test) gives its own.
 
 Publishing uses a plain aiokafka producer (``acks="all"``, idempotence on, the record key the
 ``event_id``); ``fieldcourt simulate --publish`` goes through the same ``publish_records``.
@@ -29,7 +30,7 @@ import datetime as dt
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -57,6 +58,17 @@ DEFAULT_MAX_GAP_S = 2.0
 DEFAULT_INTERVAL_S = 5.0
 #: Sends awaited in one go: bounds memory, keeps the producer's batches full.
 _MAX_PENDING = 2000
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where pacing reads the time (seconds, monotonic) and waits."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+SYSTEM_CLOCK = Clock()
 
 
 @dataclass(frozen=True)
@@ -358,13 +370,13 @@ async def publish(
     speed: float | None,
     max_gap_s: float = DEFAULT_MAX_GAP_S,
     progress: ProgressView | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> dict[str, int]:
     """Send ``records`` in the given order, paced when ``speed`` is given; counts per topic."""
     if speed is not None and not speed > 0:
         raise ValueError("speed must be > 0")
     view = progress or NoProgress()
-    loop = asyncio.get_running_loop()
-    origin, due = loop.time(), 0.0
+    origin, due = clock.monotonic(), 0.0
     previous: dt.datetime | None = None
     counts: Counter[str] = Counter()
     view.start(len(records))
@@ -373,9 +385,9 @@ async def publish(
             if speed is not None and previous is not None and record.occurred_at is not None:
                 gap = (record.occurred_at - previous).total_seconds() / speed
                 due += min(max(gap, 0.0), max_gap_s)
-                wait = origin + due - loop.time()
+                wait = origin + due - clock.monotonic()
                 if wait > 0:
-                    await asyncio.sleep(wait)
+                    await clock.sleep(wait)
             previous = record.occurred_at or previous
             await sink.send(record)
             counts[record.topic] += 1
@@ -396,13 +408,16 @@ async def publish_records(
     out: TextIO | None = None,
     interval_s: float = DEFAULT_INTERVAL_S,
     label: str = "replay",
+    clock: Clock = SYSTEM_CLOCK,
 ) -> ReplayReport:
     """Publish to Kafka with a progress display; ``speed=None`` publishes at once."""
-    started = time.monotonic()
+    started = clock.monotonic()
     view = progress_view(progress, out, label, interval_s)
     async with KafkaSink(bootstrap) as sink:
-        per_topic = await publish(records, sink, speed=speed, max_gap_s=max_gap_s, progress=view)
-    return ReplayReport(per_topic=per_topic, elapsed_s=time.monotonic() - started)
+        per_topic = await publish(
+            records, sink, speed=speed, max_gap_s=max_gap_s, progress=view, clock=clock
+        )
+    return ReplayReport(per_topic=per_topic, elapsed_s=clock.monotonic() - started)
 
 
 async def replay_async(
@@ -416,6 +431,7 @@ async def replay_async(
     out: TextIO | None = None,
     err: TextIO | None = None,
     interval_s: float = DEFAULT_INTERVAL_S,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> ReplayReport:
     """``replay`` for callers that already run an event loop (the demo)."""
     pace = _pace(speed, as_fast_as_possible)
@@ -429,6 +445,7 @@ async def replay_async(
         progress=progress,
         out=out,
         interval_s=interval_s,
+        clock=clock,
     )
     report.bad_lines = bad
     report.unordered = [r.line for r in ordered if r.occurred_at is None and r.line is not None]
@@ -446,6 +463,7 @@ def replay(
     out: TextIO | None = None,
     err: TextIO | None = None,
     interval_s: float = DEFAULT_INTERVAL_S,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> ReplayReport:
     """Publish the replay file at ``path`` in event-time order.
 
@@ -463,6 +481,7 @@ def replay(
             out=out,
             err=err,
             interval_s=interval_s,
+            clock=clock,
         )
     )
 

@@ -1,9 +1,11 @@
-"""Replay without a broker: reading, bad lines, event-time order, pacing, progress display."""
+"""Replay without a broker: reading, bad lines, event-time order, pacing (on a fake clock),
+progress display."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import inspect
 import io
 import re
 import time
@@ -17,8 +19,10 @@ from rich.console import Console
 
 import fieldcourt.replay as replay_module
 from fieldcourt.replay import (
+    SYSTEM_CLOCK,
     BadLine,
     BarProgress,
+    Clock,
     LineProgress,
     NoProgress,
     Record,
@@ -45,15 +49,37 @@ def arrest_at(minutes: float, event_id: str, offset: str = "+00:00") -> dict[str
     return raw_arrest(event_id=event_id, occurred_at=moment.astimezone(tz).isoformat())
 
 
-class ListSink:
-    """Records what would have been published, with the wall time of each send."""
+class FakeClock:
+    """A monotonic clock that moves only when slept on (or told to): no wall time passes."""
 
     def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> Clock:
+        return Clock(monotonic=self.monotonic, sleep=self.sleep)
+
+
+class ListSink:
+    """Records what would have been published, with the clock's time of each send; a send takes
+    ``send_s`` on that clock."""
+
+    def __init__(self, clock: FakeClock | None = None, send_s: float = 0.0) -> None:
+        self.clock = clock or FakeClock()
+        self.send_s = send_s
         self.sent: list[tuple[float, Record]] = []
         self.flushed = 0
 
     async def send(self, record: Record) -> None:
-        self.sent.append((time.monotonic(), record))
+        self.sent.append((self.clock.now, record))
+        self.clock.now += self.send_s
 
     async def flush(self) -> None:
         self.flushed += 1
@@ -160,34 +186,72 @@ def _spaced(count: int, gap: dt.timedelta) -> list[Record]:
     return records_from_events(events)
 
 
-def test_speed_scales_event_time() -> None:
-    """4 events 1 s apart at 10x: about 0.3 s. A lower bound only: timings are benchmarks'."""
-    sink = ListSink()
-    started = time.monotonic()
-    counts = asyncio.run(publish(_spaced(4, dt.timedelta(seconds=1)), sink, speed=10))
-    assert time.monotonic() - started >= 0.28
-    assert counts == {ARRESTS: 4}
-    assert [r.key for _, r in sink.sent] == [b"p0", b"p1", b"p2", b"p3"]
+def _paced(
+    records: list[Record], speed: float | None, send_s: float = 0.0, **kwargs: Any
+) -> tuple[FakeClock, ListSink]:
+    """``publish`` on a fake clock: what it slept and when each record was sent."""
+    clock = FakeClock()
+    sink = ListSink(clock, send_s)
+    counts = asyncio.run(publish(records, sink, speed=speed, clock=clock.clock(), **kwargs))
+    assert counts == {ARRESTS: len(records)}
+    assert [r.key for _, r in sink.sent] == [r.key for r in records]
     assert sink.flushed == 1
+    return clock, sink
+
+
+@pytest.mark.parametrize(
+    ("speed", "gap"),
+    [
+        (10, 0.1),  # 1 s of event time in 0.1 s
+        (1, 1.0),  # real time
+        (4, 0.25),
+        (0.5, 2.0),  # slower than real time: 2 s, the cap, not reached
+    ],
+)
+def test_speed_scales_event_time(speed: float, gap: float) -> None:
+    """4 events 1 s apart: each gap waits 1 s / speed, no more, no less."""
+    clock, sink = _paced(_spaced(4, dt.timedelta(seconds=1)), speed)
+    assert clock.sleeps == pytest.approx([gap] * 3)
+    assert [t for t, _ in sink.sent] == pytest.approx([0, gap, 2 * gap, 3 * gap])
+
+
+def test_waits_count_from_the_start_so_slow_sends_do_not_drift() -> None:
+    clock, sink = _paced(_spaced(4, dt.timedelta(seconds=1)), speed=10, send_s=0.03)
+    assert clock.sleeps == pytest.approx([0.07] * 3)  # the gap less the send's time
+    assert [t for t, _ in sink.sent] == pytest.approx([0, 0.1, 0.2, 0.3])
+
+
+def test_sends_slower_than_the_pace_do_not_wait() -> None:
+    clock, sink = _paced(_spaced(4, dt.timedelta(seconds=1)), speed=10, send_s=0.15)
+    assert clock.sleeps == []
+    assert [t for t, _ in sink.sent] == pytest.approx([0, 0.15, 0.3, 0.45])
 
 
 def test_long_gaps_are_capped() -> None:
     """A day between events, in real time, takes max_gap_s, not a day."""
-    sink = ListSink()
-    started = time.monotonic()
-    asyncio.run(publish(_spaced(3, dt.timedelta(days=1)), sink, speed=1, max_gap_s=0.1))
-    elapsed = time.monotonic() - started
-    assert 0.19 <= elapsed < 30
-    times = [t for t, _ in sink.sent]
-    assert times[2] - times[1] >= 0.09
+    clock, _ = _paced(_spaced(3, dt.timedelta(days=1)), speed=1, max_gap_s=0.1)
+    assert clock.sleeps == pytest.approx([0.1, 0.1])
+
+
+def test_unequal_gaps_equal_times_and_records_without_a_time() -> None:
+    """A gap is measured from the last record that had a time; equal times do not wait."""
+    timed = _spaced(6, dt.timedelta(seconds=1))  # at 0, 1, ..., 5 s
+    untimed = Record(ARRESTS, b"x", b"{}", None)
+    records = [timed[0], untimed, timed[3], timed[3], timed[5]]
+    clock, _ = _paced(records, speed=2)
+    assert clock.sleeps == pytest.approx([1.5, 1.0])  # 3 s and 2 s of event time at 2x
 
 
 def test_as_fast_as_possible_does_not_wait() -> None:
-    sink = ListSink()
-    started = time.monotonic()
-    asyncio.run(publish(_spaced(50, dt.timedelta(hours=1)), sink, speed=None))
-    assert time.monotonic() - started < 5
+    clock, sink = _paced(_spaced(50, dt.timedelta(hours=1)), speed=None)
+    assert clock.sleeps == []
     assert len(sink.sent) == 50
+
+
+def test_the_real_clock_is_the_default() -> None:
+    assert SYSTEM_CLOCK.monotonic is time.monotonic
+    assert SYSTEM_CLOCK.sleep is asyncio.sleep
+    assert inspect.signature(publish).parameters["clock"].default is SYSTEM_CLOCK
 
 
 def test_speed_and_as_fast_as_possible_exclude_each_other(tmp_path: Path) -> None:
@@ -206,7 +270,9 @@ def test_progress_is_plain_lines_when_output_is_not_a_terminal() -> None:
     out = io.StringIO()
     view = progress_view(True, out, "replay", interval_s=0.0)
     assert isinstance(view, LineProgress)
-    asyncio.run(publish(_spaced(3, dt.timedelta(seconds=1)), ListSink(), speed=50, progress=view))
+    clock = FakeClock().clock()
+    records = _spaced(3, dt.timedelta(seconds=1))
+    asyncio.run(publish(records, ListSink(), speed=50, progress=view, clock=clock))
     lines = out.getvalue().splitlines()
     assert lines[0] == "replay: 3 records to publish"
     assert any(" rec/s, ETA " in text for text in lines[1:-1])
@@ -230,9 +296,10 @@ def test_replay_reads_sorts_paces_and_reports(
 ) -> None:
     """The whole command path, with the Kafka sink swapped for a list."""
     sinks: list[ListSink] = []
+    clock = FakeClock()
 
     def fake_sink(bootstrap: str) -> ListSink:
-        sinks.append(ListSink())
+        sinks.append(ListSink(clock))
         return sinks[-1]
 
     monkeypatch.setattr(replay_module, "KafkaSink", fake_sink)
@@ -244,12 +311,14 @@ def test_replay_reads_sorts_paces_and_reports(
         + line("field.seizures.v1", seizure)
         + line(ARRESTS, arrest_at(1, "early"))
     )
-    report = replay(path, "unused:9092", speed=600, progress=True)  # a minute = 0.1 s
+    report = replay(path, "unused:9092", speed=600, progress=True, clock=clock.clock())
     assert [r.key for _, r in sinks[0].sent] == [b"s", b"early", b"late"]
+    assert clock.sleeps == pytest.approx([0.1, 0.1])  # a minute at 600x
+    assert [t for t, _ in sinks[0].sent] == pytest.approx([0, 0.1, 0.2])
     assert report.published == 3
     assert report.per_topic == {"field.seizures.v1": 1, ARRESTS: 2}
     assert report.bad_lines == [BadLine(2, report.bad_lines[0].reason)]
-    assert report.elapsed_s >= 0.18
+    assert report.elapsed_s == pytest.approx(0.2)
     captured = capsys.readouterr()
     assert "line 2: invalid JSON" in captured.err
     assert "replay: 3/3 published" in captured.out  # stdout is not a terminal here
