@@ -18,9 +18,10 @@ venv: $(STAMP)
 kafka-jars:
 	bash deploy/kafka/fetch.sh
 prometheus-tools: ; bash deploy/prometheus/install.sh
+compose-tool: ; bash deploy/docker/install-compose.sh
 
 ## The whole suite against a real broker the tests start and stop themselves.
-test: venv kafka-jars prometheus-tools
+test: venv kafka-jars prometheus-tools compose-tool
 	$(BIN)/pytest
 
 test-unit: venv
