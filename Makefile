@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv kafka-jars test test-unit check lint typecheck format demo clean
+.PHONY: venv kafka-jars asyncapi-specs test test-unit check lint typecheck format demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,8 +20,19 @@ kafka-jars:
 prometheus-tools: ; bash deploy/prometheus/install.sh
 compose-tool: ; bash deploy/docker/install-compose.sh
 
+## The official AsyncAPI JSON Schemas (npm @asyncapi/specs, by the AsyncAPI Initiative), against
+## which a test validates docs/asyncapi.yaml; installed once per pinned version, git-ignored.
+ASYNCAPI_SPECS_VERSION := 6.11.1
+ASYNCAPI_SPECS_STAMP := .cache/npm/.asyncapi-specs-$(ASYNCAPI_SPECS_VERSION)
+$(ASYNCAPI_SPECS_STAMP):
+	@command -v npm >/dev/null || { echo "make: npm is needed (apt-get install npm)" >&2; exit 1; }
+	npm install --prefix .cache/npm --save-exact --no-audit --no-fund --loglevel=error \
+		@asyncapi/specs@$(ASYNCAPI_SPECS_VERSION)
+	touch $@
+asyncapi-specs: $(ASYNCAPI_SPECS_STAMP)
+
 ## The whole suite against a real broker the tests start and stop themselves.
-test: venv kafka-jars prometheus-tools compose-tool
+test: venv kafka-jars prometheus-tools asyncapi-specs compose-tool
 	$(BIN)/pytest
 
 test-unit: venv
@@ -46,4 +57,4 @@ demo: venv kafka-jars
 	$(BIN)/fieldcourt demo $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .cache .pytest_cache .mypy_cache .ruff_cache

@@ -66,6 +66,11 @@ def _apply_topics(settings: Settings, specs: list[TopicSpec]) -> list[TopicChang
 def _schemas(args: argparse.Namespace, settings: Settings) -> int:
     from schemas.export import export_schemas
 
+    if args.schemas_action == "asyncapi":
+        from schemas.asyncapi import write_document
+
+        print(write_document(Path(args.file), settings))
+        return 0
     for path in export_schemas(Path(args.directory)):
         print(path)
     return 0
@@ -344,6 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     schemas_sub = schemas.add_subparsers(dest="schemas_action", required=True)
     export = schemas_sub.add_parser("export", help="write one JSON Schema per event type")
     export.add_argument("directory")
+    asyncapi = schemas_sub.add_parser(
+        "asyncapi", help="write the AsyncAPI 3 document of the topics"
+    )
+    asyncapi.add_argument("file")
     worker = sub.add_parser("worker", help="run a fieldcourt worker (joins the consumer group)")
     worker.add_argument(
         "--loglevel", default="info", choices=["crit", "error", "warn", "info", "debug"]

@@ -6,8 +6,9 @@ sector geofence to mean anything) with invented house numbers; ``source.system``
 with ``sim-`` so that no one mistakes a simulated event for a police record.
 
 The output is an iterator of ``(topic, event)`` pairs in event-time order, ``event`` being the
-JSON-ready dict a police system would publish on ``topic`` (SPEC 4). ``write_jsonl`` stores it
-in the replay format of ``docs/replay-format.md``: one JSON object per line,
+JSON-ready dict a police system would publish on ``topic`` (docs/contract.md §4).
+``write_jsonl`` stores it in the replay format of ``docs/replay-format.md``: one JSON object
+per line,
 
     {"topic": "field.arrests.v1", "key": "<event_id>", "value": {<the event>}}
 

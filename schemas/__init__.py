@@ -1,4 +1,7 @@
-"""The wire contract of fieldcourt: pydantic v2 models of what it reads and writes (SPEC 4, 7)."""
+"""The wire contract of fieldcourt: pydantic v2 models of what it reads and writes.
+
+Described in docs/contract.md §4 (inbound) and §7 (outputs).
+"""
 
 from schemas.cases import Alert, CaseEvent
 from schemas.common import Location, Person, Source

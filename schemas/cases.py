@@ -1,4 +1,7 @@
-"""What fieldcourt publishes: case events for the sections and alerts for the COJC (SPEC 7)."""
+"""What fieldcourt publishes: case events for the sections and alerts for the COJC.
+
+Described in docs/contract.md §7.
+"""
 
 from __future__ import annotations
 

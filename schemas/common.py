@@ -104,7 +104,7 @@ class Location(StrictModel):
 
 
 class Person(StrictModel):
-    """A person as police systems send them. Never leaves ingest (SPEC 8)."""
+    """A person as police systems send them. Never leaves ingest (docs/contract.md §8)."""
 
     person_id: Identifier | None = None
     last_name: Text

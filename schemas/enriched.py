@@ -1,4 +1,7 @@
-"""The enriched event: what leaves ingest. References and keys only, never names (SPEC 4, 8)."""
+"""The enriched event: what leaves ingest. References and keys only, never names.
+
+See docs/contract.md §4.5 and §8.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Inbound field events (SPEC 4): what police systems publish on ``field.*.v1``."""
+"""Inbound field events (docs/contract.md §4): what police systems publish on ``field.*.v1``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Synthetic field events for tests: invented people only, never real data (SPEC 8).
+"""Synthetic field events for tests: invented people only, never real data (docs/contract.md §8).
 
 ``raw_*`` return JSON-ready dicts as police systems would publish them; ``make_*`` return the
 validated models. Keyword overrides replace top-level fields; datetimes, dates and models given
@@ -34,7 +34,7 @@ ALIASES = ("Le Brumeux", "Kozo-Vert", "Tintabule", "Zefyrin")
 #: Tuesday 14 April 2026, 23:30 in Paris (CEST): the same calendar day in UTC and in Paris.
 BASE_TIME = dt.datetime(2026, 4, 14, 21, 30, tzinfo=dt.UTC)
 
-#: A point inside each default sector (SPEC 5) and one outside all of them.
+#: A point inside each default sector (docs/contract.md §5) and one outside all of them.
 LES_HALLES = {"lat": 48.8620, "lon": 2.3460}
 ROSA_PARKS = {"lat": 48.8970, "lon": 2.3720}
 STALINGRAD = {"lat": 48.8845, "lon": 2.3690}

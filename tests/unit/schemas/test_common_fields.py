@@ -1,4 +1,5 @@
-"""SPEC 4 common fields, checked on every inbound event type: ids, timestamps, source, location."""
+"""The common fields of docs/contract.md §4.1, checked on every inbound event type: ids,
+timestamps, source, location."""
 
 from __future__ import annotations
 

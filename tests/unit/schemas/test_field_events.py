@@ -1,4 +1,5 @@
-"""SPEC 4 fields of each inbound event type: the person, Arrest, Seizure and DealingAddress."""
+"""The fields of each inbound event type (docs/contract.md §4.2, §4.3): the person, Arrest,
+Seizure and DealingAddress."""
 
 from __future__ import annotations
 

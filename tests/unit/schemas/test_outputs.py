@@ -1,4 +1,5 @@
-"""What fieldcourt writes (SPEC 4, 7): enriched events, case events and COJC alerts."""
+"""What fieldcourt writes (docs/contract.md §4.5, §7): enriched events, case events and
+COJC alerts."""
 
 from __future__ import annotations
 
