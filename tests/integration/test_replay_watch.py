@@ -78,22 +78,23 @@ def test_replay_at_a_speed_takes_the_scaled_time(app_settings: Settings, tmp_pat
     clock's business, in tests/unit/fieldcourt/test_replay.py."""
     path = tmp_path / "paced.jsonl"
     ids = [f"{app_settings.app_id}-p{i}" for i in range(5)]
+    at = [(BASE_TIME + dt.timedelta(seconds=2 * i)).isoformat() for i in range(len(ids))]
     events = [
-        ("field.arrests.v1", raw_arrest(
-            event_id=event_id, occurred_at=(BASE_TIME + dt.timedelta(seconds=2 * i)).isoformat()
-        ))
-        for i, event_id in enumerate(ids)
-    ]  # fmt: skip
+        ("field.arrests.v1", raw_arrest(event_id=event_id, occurred_at=when))
+        for event_id, when in zip(ids, at, strict=True)
+    ]
     write_jsonl(path, events)
     assert replay(path, app_settings.broker, speed=4, progress=False).published == 5
 
     keys = {event_id.encode() for event_id in ids}
     found = run(
         consume_until(
-            app_settings.broker, ["field.arrests.v1"],
-            lambda got: sum(r.key in keys for r in got) >= len(keys), timeout_s=20,
+            app_settings.broker,
+            ["field.arrests.v1"],
+            lambda got: sum(r.key in keys for r in got) >= len(keys),
+            timeout_s=20,
         )
-    )  # fmt: skip
+    )
     appended = sorted(r.timestamp for r in found if r.key in keys)  # the broker's clock, ms
     assert len(appended) == len(keys)
     assert 1.0 <= (appended[-1] - appended[0]) / 1000 <= 3.0

@@ -352,8 +352,13 @@ def compose_config(path: Path, variables: Mapping[str, str]) -> subprocess.Compl
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **variables}
     return subprocess.run(
         [*compose_command(), "-f", str(path), "config"],
-        capture_output=True, text=True, env=env, cwd=path.parent, check=False, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=path.parent,
+        check=False,
+        timeout=120,
+    )
 
 
 def test_docker_compose_config_accepts_and_resolves_the_file() -> None:
