@@ -61,7 +61,8 @@ def create_app(settings: Settings) -> faust.App:
     Path(config["datadir"]).parent.mkdir(parents=True, exist_ok=True)
     app = FieldcourtApp(settings.app_id, changelog=ChangelogLedger(), **config)
     io = AgentIO(DeadLetter(raw_topic(app, DEADLETTER_TOPIC)), settings.purge_interval_s)
-    register_ingest(app, settings, io)
-    register_correlation(app, settings, load_rules(settings.rules_file), io)
+    rules = load_rules(settings.rules_file)
+    streams = register_correlation(app, settings, rules, io)
+    register_ingest(app, settings, rules, io, streams)
     register_web(app, settings)
     return app

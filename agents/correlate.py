@@ -15,13 +15,14 @@ from typing import Any
 
 import faust
 
+from agents.ingest import Streams
 from agents.io import (
     AgentIO,
-    Headers,
     Purge,
     guarded,
-    origin_header,
     origin_of,
+    passed_on,
+    progress_of,
     raw_topic,
     send_acked,
 )
@@ -29,9 +30,9 @@ from fieldcourt.metrics import METRICS
 from fieldcourt.settings import Settings
 from fieldcourt.topics import (
     ALERTS_TOPIC,
+    FIELD_TOPICS,
     SECTIONS,
     SINGLE_PARTITION_STREAMS,
-    VALID_EVENTS,
     case_topic,
     internal_topic,
 )
@@ -39,6 +40,7 @@ from schemas.cases import Alert
 from schemas.codec import dumps, loads
 from schemas.enriched import EnrichedEvent
 from streams.cases import section_topic
+from streams.eventtime import FeedProgress, feed_name
 from streams.matches import RuleMatch
 from streams.partitioning import PartitionView
 from streams.routing import Route
@@ -47,7 +49,6 @@ from streams.stages import (
     AddressStage,
     CaseStage,
     NetworkStage,
-    RouteStage,
     SectorStage,
     Store,
     SubjectStage,
@@ -63,7 +64,9 @@ def _now() -> dt.datetime:
 
 def register_correlation(
     app: faust.App, settings: Settings, rules: RulesConfig, io: AgentIO
-) -> None:
+) -> Streams:
+    """The correlation agents; returns the streams ingest feeds them through."""
+
     def topic(name: str) -> faust.TopicT:
         partitions = 1 if name in SINGLE_PARTITION_STREAMS else settings.topic_partitions
         return raw_topic(app, internal_topic(settings, name), partitions=partitions)
@@ -71,30 +74,30 @@ def register_correlation(
     def table(name: str, partitions: int | None = None) -> Any:
         return app.Table(name, default=None, partitions=partitions or settings.topic_partitions)
 
+    feeds = frozenset(
+        feed_name(name, p) for name in FIELD_TOPICS for p in range(settings.topic_partitions)
+    )
+
+    def progress(store: Store) -> FeedProgress:
+        return FeedProgress(store, rules.lateness, feeds, settings.idle_feed_s)
+
     streams = {route: topic(route.value) for route in Route}
     matches_topic, displacements_topic = topic(MATCHES), topic(DISPLACEMENTS)
     alerts_topic = raw_topic(app, ALERTS_TOPIC)
     sections = {name: raw_topic(app, name) for name in map(case_topic, SECTIONS)}
+    handoff = Streams(streams, matches_topic)
 
-    route = RouteStage(rules)
-
-    def late(stage: str) -> Callable[[], None]:
-        return lambda: METRICS.late(stage)
-
+    subject_store, sector_store = table("subject-state"), table("sector-state")
+    address_store, network_store = table("address-state"), table("network", partitions=1)
     subject = SubjectStage(
-        table("subject-state"), table("subject-alerts"), rules, on_late=late("subject")
+        subject_store, table("subject-alerts"), rules, progress=progress(subject_store)
     )
-    address = AddressStage(table("address-state"), rules, on_late=late("address"))
+    address = AddressStage(address_store, rules, progress=progress(address_store))
     sector = SectorStage(
-        table("sector-state"), table("sector-alerts"), rules, on_late=late("sector")
+        sector_store, table("sector-alerts"), rules, progress=progress(sector_store)
     )
-    network = NetworkStage(table("network", partitions=1), rules)
+    network = NetworkStage(network_store, rules, progress=progress(network_store))
     cases = CaseStage(table("cases", partitions=1))
-
-    async def send_matches(found: Iterable[RuleMatch], headers: Headers) -> None:
-        for match in found:
-            # one partition: the key only documents which case the match is for
-            await send_acked(matches_topic, match.anchor_ref.encode(), dumps(match), headers)
 
     async def send_alerts(found: Iterable[Alert]) -> None:
         for alert in found:  # a public topic: no internal headers
@@ -104,45 +107,39 @@ def register_correlation(
     def enriched(message: Any) -> EnrichedEvent:
         return loads(EnrichedEvent, message.value)
 
-    def passed_on(message: Any) -> Headers:
-        """What this stage's outputs carry: the origin of the chain ``message`` is part of."""
-        return origin_header(origin_of(message.headers, message.timestamp))
-
-    async def on_valid(message: Any) -> None:
-        event, headers = enriched(message), passed_on(message)
-        routed = METRICS.timed_rules("route", route.process, event)
-        for destination, key in routed.destinations:
-            await send_acked(streams[destination], key.encode(), message.value, headers)
-        await send_matches(routed.matches, headers)
+    def headers_of(message: Any) -> list[tuple[str, bytes]]:
+        return passed_on(message.headers, message.timestamp)
 
     async def on_subject(message: Any) -> None:
-        outcome = METRICS.timed_rules(
-            "subject", subject.process, message.key.decode(), enriched(message), message.partition,
-            _now(),
-        )  # fmt: skip
-        headers = passed_on(message)
-        await send_matches(outcome.matches, headers)
+        event, key = enriched(message), message.key.decode()
+        args = (key, event, message.partition, _now(), progress_of(message.headers))
+        outcome = METRICS.timed_rules("subject", subject.process, *args)
+        headers = headers_of(message)
+        await handoff.send_matches(list(outcome.matches), headers)
         await send_alerts(outcome.alerts)
         for found in outcome.displacements:
             await send_acked(displacements_topic, found.to_sector.encode(), dumps(found), headers)
 
     async def on_address(message: Any) -> None:
-        await send_matches(METRICS.timed_rules("address", address.process,
-                           message.key.decode(), enriched(message), message.partition),
-                           passed_on(message))  # fmt: skip
+        event, key = enriched(message), message.key.decode()
+        args = (key, event, message.partition, progress_of(message.headers))
+        found = METRICS.timed_rules("address", address.process, *args)
+        await handoff.send_matches(found, headers_of(message))
 
     async def on_sector(message: Any) -> None:
-        key = message.key.decode()
-        await send_alerts(METRICS.timed_rules("sector", sector.process,
-                          key, enriched(message), message.partition, _now()))  # fmt: skip
+        event, key = enriched(message), message.key.decode()
+        args = (key, event, message.partition, _now(), progress_of(message.headers))
+        await send_alerts(METRICS.timed_rules("sector", sector.process, *args))
 
     async def on_displacement(message: Any) -> None:
-        await send_alerts(METRICS.timed_rules("displacement", sector.displaced,
-                          loads(Displacement, message.value), _now()))  # fmt: skip
+        found = loads(Displacement, message.value)
+        args = (found, message.partition, _now(), progress_of(message.headers))
+        await send_alerts(METRICS.timed_rules("displacement", sector.displaced, *args))
 
     async def on_links(message: Any) -> None:
-        await send_matches(METRICS.timed_rules("network", network.process, enriched(message)),
-                           passed_on(message))  # fmt: skip
+        args = (enriched(message), progress_of(message.headers))
+        found = METRICS.timed_rules("network", network.process, *args)
+        await handoff.send_matches(found, headers_of(message))
 
     async def on_match(message: Any) -> None:
         match = loads(RuleMatch, message.value)
@@ -156,7 +153,6 @@ def register_correlation(
         return lambda store: PartitionView(store, partition, settings.topic_partitions)
 
     handlers: list[tuple[faust.TopicT, str, Any, Purge | None]] = [
-        (topic(VALID_EVENTS), "route", on_valid, None),
         (streams[Route.SUBJECT], "subject", on_subject, lambda p: subject.purge(p, view(p))),
         (streams[Route.ADDRESS], "address", on_address, lambda p: address.purge(p, view(p))),
         (streams[Route.SECTOR], "sector", on_sector, lambda p: sector.purge(p, view(p))),
@@ -166,3 +162,4 @@ def register_correlation(
     ]
     for channel, name, handle, purge in handlers:
         app.agent(channel, name=f"correlate-{name}")(guarded(handle, name, io, purge))
+    return handoff

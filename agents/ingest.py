@@ -1,52 +1,90 @@
-"""Ingest agents: one per inbound topic. Raw bytes in; enriched events or dead letters out.
+"""Ingest agents: one per inbound topic. Raw bytes in; keyed events, matches or dead letters out.
 
-The agent is wiring only: parsing, deduplication and enrichment are plain functions in
-``streams/``. Every record ends in exactly one place: the internal valid-events topic, the
-dead-letter topic, or the duplicate counter. Sends are awaited until the broker acknowledges
-them before the record's offset is committed (see ``agents.io``).
+The agent is wiring only: parsing, deduplication, the source's lateness verdict, enrichment and
+routing are plain functions in ``streams/``. Every record ends in exactly one place: the keyed
+streams of the correlation stages (with f3.seizure's matches), the dead-letter topic, the
+duplicate counter, or the late counter. Sends are acknowledged by the broker before the
+record's offset is committed (see ``agents.io``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 import faust
 
-from agents.io import AgentIO, guarded, origin_header, raw_topic, send_acked
+from agents.io import (
+    AgentIO,
+    guarded,
+    origin_header,
+    progress_header,
+    raw_topic,
+    send_acked,
+)
 from fieldcourt.metrics import METRICS
 from fieldcourt.settings import Settings
-from fieldcourt.topics import FIELD_TOPICS, VALID_EVENTS, internal_topic
+from fieldcourt.topics import FIELD_TOPICS
 from schemas.codec import dumps
-from streams.dedupe import Decision, Deduplicator
+from streams.dedupe import Decision, Deduplicator, event_id_of
 from streams.enrich import Enricher
 from streams.errors import Reason, RejectedInput
+from streams.eventtime import Progress, SourceClock, feed_name
 from streams.geofence import load_sectors
 from streams.ingest import Accepted, parse_record
+from streams.matches import RuleMatch
 from streams.partitioning import PartitionView
 from streams.pseudonym import Pseudonymiser
+from streams.routing import Route
+from streams.rules import RulesConfig
+from streams.stages import RouteStage
+
+log = logging.getLogger(__name__)
 
 DEDUPE_RETENTION = dt.timedelta(days=120)
 
 
-def register_ingest(app: faust.App, settings: Settings, io: AgentIO) -> None:
+class Streams:
+    """Where ingest hands events and matches on: the correlation stages' keyed topics."""
+
+    def __init__(self, routes: dict[Route, faust.TopicT], matches: faust.TopicT) -> None:
+        self.routes = routes
+        self.matches = matches
+
+    async def send_matches(self, found: list[RuleMatch], headers: list[tuple[str, bytes]]) -> None:
+        for match in found:
+            # one partition: the key only documents which case the match is for
+            await send_acked(self.matches, match.anchor_ref.encode(), dumps(match), headers)
+
+
+def register_ingest(
+    app: faust.App, settings: Settings, rules: RulesConfig, io: AgentIO, streams: Streams
+) -> None:
     enricher = Enricher(
         Pseudonymiser(settings.pseudonym_key_bytes()), load_sectors(settings.sectors_file)
     )
     dedupe_table = app.Table(
-        "dedupe", default=None, partitions=settings.topic_partitions,
-        help="event_id -> payload fingerprint and first source position",
-    )  # fmt: skip
+        "dedupe",
+        default=None,
+        partitions=settings.topic_partitions,
+        help="event_id -> payload fingerprint, first source position, source verdict",
+    )
     dedupe = Deduplicator(dedupe_table)
+    clock = SourceClock(dedupe_table, rules.lateness)
+    route = RouteStage(rules)
     deadletter = io.deadletter
-    valid = raw_topic(app, internal_topic(settings, VALID_EVENTS))
     tolerance = dt.timedelta(seconds=settings.future_tolerance_s)
 
     async def handle(message: Any) -> None:
         result = parse_record(
-            message.topic, message.key, message.value, dt.datetime.now(dt.UTC),
-            max_bytes=settings.max_message_bytes, future_tolerance=tolerance,
-        )  # fmt: skip
+            message.topic,
+            message.key,
+            message.value,
+            dt.datetime.now(dt.UTC),
+            max_bytes=settings.max_message_bytes,
+            future_tolerance=tolerance,
+        )
         if isinstance(result, RejectedInput):
             await deadletter.send(message, result)
             return
@@ -54,25 +92,48 @@ def register_ingest(app: faust.App, settings: Settings, io: AgentIO) -> None:
 
     async def forward(message: Any, accepted: Accepted) -> None:
         event = accepted.event
+        feed = feed_name(message.topic, message.partition)
         position = (message.topic, message.partition, message.offset)
-        decision = dedupe.check(event.event_id, accepted.fingerprint, position, event.occurred_at)
-        if decision is Decision.DUPLICATE:
+        admitted = dedupe.admit(
+            event.event_id,
+            accepted.fingerprint,
+            position,
+            event.occurred_at,
+            lambda: clock.judge(feed, event.occurred_at),
+        )
+        if admitted.decision is Decision.DUPLICATE:
             METRICS.duplicate(message.topic)
             return
-        if decision is Decision.CONFLICT:
-            await deadletter.send(message, RejectedInput(
-                Reason.CONFLICTING_DUPLICATE,
-                f"event_id {event.event_id!r} was already received with another payload",
-            ))  # fmt: skip
+        if admitted.decision is Decision.CONFLICT:
+            detail = f"event_id {event.event_id!r} was already received with another payload"
+            await deadletter.send(message, RejectedInput(Reason.CONFLICTING_DUPLICATE, detail))
+            return
+        verdict = admitted.verdict
+        if verdict is not None and verdict.late:
+            METRICS.late(message.topic)
+            log.info(
+                "late at its source, triggers nothing: %s[%s]@%s occurred_at %s, feed high %s",
+                message.topic,
+                message.partition,
+                message.offset,
+                event.occurred_at.isoformat(),
+                verdict.high.isoformat(),
+            )
             return
         enriched = METRICS.timed_enrichment(enricher.enrich, event)
+        routed = METRICS.timed_rules("route", route.process, enriched)
         # the field record's append time starts the end-to-end latency of what follows
-        await send_acked(valid, event.event_id.encode(), dumps(enriched),
-                         origin_header(message.timestamp))  # fmt: skip
+        headers = origin_header(message.timestamp)
+        if verdict is not None:
+            headers.append(progress_header(Progress(feed, verdict.high)))
+        value = dumps(enriched)
+        for destination, key in routed.destinations:
+            await send_acked(streams.routes[destination], key.encode(), value, headers)
+        await streams.send_matches(routed.matches, headers)
         METRICS.accepted(message.topic, enriched.kind, enriched.sector)
 
     def purge_dedupe(partition: int) -> int:
-        view = PartitionView(dedupe_table, partition, settings.topic_partitions, str)
+        view = PartitionView(dedupe_table, partition, settings.topic_partitions, event_id_of)
         return Deduplicator(view).sweep(dt.datetime.now(dt.UTC) - DEDUPE_RETENTION)
 
     async def consume(message: Any) -> None:

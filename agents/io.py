@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -14,6 +14,7 @@ import faust
 
 from fieldcourt.metrics import METRICS
 from streams.errors import Reason, RejectedInput, describe_failure, failure_trace
+from streams.eventtime import Progress
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +120,7 @@ ORIGIN_HEADER = "fieldcourt-origin-ms"
 def origin_of(headers: Headers, appended_at: float | None) -> float | None:
     """Seconds since the epoch at which the chain of ``headers`` started; ``appended_at`` (the
     record's own append time) for a record that carries no origin."""
-    pairs = headers.items() if isinstance(headers, Mapping) else (headers or ())
-    for name, value in pairs:
+    for name, value in _pairs(headers):
         if name == ORIGIN_HEADER:
             try:
                 return int(value) / 1000
@@ -132,6 +132,35 @@ def origin_of(headers: Headers, appended_at: float | None) -> float | None:
 def origin_header(origin: float | None) -> list[tuple[str, bytes]]:
     """The headers that carry ``origin`` (seconds since the epoch) to the next stage."""
     return [] if origin is None else [(ORIGIN_HEADER, str(round(origin * 1000)).encode())]
+
+
+#: The feed (field topic partition) an internal record's event came from, and that feed's high
+#: mark when ingest read it (epoch µs): ``field.arrests.v1:2@1758000000000000``. Stages learn
+#: the feeds' progress from it, for purges only (``streams.eventtime``).
+FEED_HEADER = "fieldcourt-feed"
+
+
+def _pairs(headers: Headers) -> Iterable[tuple[str, bytes]]:
+    return headers.items() if isinstance(headers, Mapping) else (headers or ())
+
+
+def progress_header(progress: Progress) -> tuple[str, bytes]:
+    return FEED_HEADER, progress.encode().encode()
+
+
+def progress_of(headers: Headers) -> Progress | None:
+    for name, value in _pairs(headers):
+        if name == FEED_HEADER:
+            return Progress.decode(value.decode())
+    return None
+
+
+def passed_on(headers: Headers, appended_at: float | None) -> list[tuple[str, bytes]]:
+    """What a stage's outputs carry from the record it processes: the origin of its chain and
+    its feed's progress."""
+    progress = progress_of(headers)
+    origin = origin_header(origin_of(headers, appended_at))
+    return origin if progress is None else [*origin, progress_header(progress)]
 
 
 def deadletter_headers(message: Any, error: RejectedInput) -> list[tuple[str, bytes]]:

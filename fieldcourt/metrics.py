@@ -145,9 +145,9 @@ class Metrics:
         )  # fmt: skip
         self.late_events = Counter(
             "fieldcourt_late_events_total",
-            "Events older than their partition's watermark (newest event time minus the "
-            "lateness bound): recorded in state, but they trigger no rule.",
-            ["stage"], registry=reg,
+            "Events judged late at their source: their own field-topic partition had already "
+            "carried an event more than the lateness bound newer. Recorded, they trigger no rule.",
+            ["topic"], registry=reg,
         )  # fmt: skip
 
         # Every stage
@@ -242,8 +242,8 @@ class Metrics:
         if count:
             self.state_purged.labels(table).inc(count)
 
-    def late(self, stage: str) -> None:
-        self.late_events.labels(stage).inc()
+    def late(self, topic: str) -> None:
+        self.late_events.labels(topic).inc()
 
     def set_state_entries(self, sizes: Mapping[str, int]) -> None:
         """Replace every table's entry count: a table no longer held loses its series."""

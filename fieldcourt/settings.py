@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(30.0, ge=6, le=300)
     #: How often each partition's state is purged of what is past its retention.
     purge_interval_s: float = Field(3600.0, gt=0)
+    #: A field-topic partition a stage has not heard from for this long no longer holds that
+    #: stage's purges back (``streams.eventtime``).
+    idle_feed_s: float = Field(3600.0, gt=0)
     #: How often the worker counts its tables' entries for ``fieldcourt_state_entries`` (a
     #: RocksDB table is counted by a scan of its keys).
     state_metrics_interval_s: float = Field(30.0, gt=0)

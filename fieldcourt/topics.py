@@ -61,7 +61,6 @@ def internal_topic(settings: Settings, name: str) -> str:
 
 
 # Internal stream names (prefixed with the app id).
-VALID_EVENTS = "events-valid"
 #: Internal streams whose consumer must see everything in one order (link graph, cases).
 SINGLE_PARTITION_STREAMS = frozenset({"links", "matches"})
 #: Faust tables and their partition count (None: the settings' topic_partitions). Their
@@ -79,10 +78,9 @@ TABLES: dict[str, int | None] = {
     "cases": 1,
 }
 INTERNAL_STREAMS: dict[str, str] = {
-    VALID_EVENTS: "validated, pseudonymised events from ingest to correlation (no names)",
-    "by-subject": "narcotics events re-keyed by subject reference",
-    "by-address": "events re-keyed by address key",
-    "by-sector": "narcotics events re-keyed by sector",
+    "by-subject": "narcotics events on time at their source, keyed by subject reference (no names)",
+    "by-address": "events on time at their source, keyed by address key (no names)",
+    "by-sector": "narcotics events on time at their source, keyed by sector (no names)",
     "displacements": "subjects displaced between sectors, keyed by the destination sector",
     "links": "events that may link subjects, for the network graph (one partition)",
     "matches": "rule matches for the case manager (one partition)",

@@ -9,9 +9,13 @@ forward may never have reached the broker. Downstream stages are idempotent on `
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from streams.eventtime import Verdict
+from streams.state._common import from_us, is_reserved, to_us
 
 
 class Decision(StrEnum):
@@ -22,10 +26,33 @@ class Decision(StrEnum):
 
 
 Position = tuple[str, int, int]
+#: Event ids are the sender's text: one starting with ``_`` is stored behind this escape, so no
+#: id can take the place of a reserved key (``__feed__:...``, ``streams.eventtime``).
+_ESCAPE = "_~"
+
+
+def entry_key(event_id: str) -> str:
+    return _ESCAPE + event_id if event_id.startswith("_") else event_id
+
+
+def event_id_of(key: str) -> str:
+    """The event id an entry key stands for (what its record was keyed and partitioned by)."""
+    return key.removeprefix(_ESCAPE)
+
+
+Judge = Callable[[], Verdict]
+
+
+@dataclass(frozen=True)
+class Admitted:
+    decision: Decision
+    #: The source's verdict on a record forwarded (FIRST, or the same one again on a REPLAY).
+    verdict: Verdict | None = None
 
 
 class Deduplicator:
-    """Remembers, per event_id, the payload fingerprint and the record that first carried it."""
+    """Remembers, per event_id, the payload fingerprint and the record that first carried it,
+    and the source's verdict on it (``streams.eventtime``), so a replay is judged alike."""
 
     def __init__(self, store: MutableMapping[str, Any]) -> None:
         self.store = store
@@ -33,24 +60,37 @@ class Deduplicator:
     def check(
         self, event_id: str, fingerprint: str, position: Position, occurred_at: dt.datetime
     ) -> Decision:
-        seen = self.store.get(event_id)
+        return self.admit(event_id, fingerprint, position, occurred_at).decision
+
+    def admit(
+        self,
+        event_id: str,
+        fingerprint: str,
+        position: Position,
+        occurred_at: dt.datetime,
+        judge: Judge | None = None,
+    ) -> Admitted:
+        """Classify a record; ``judge`` runs only for a record never seen before."""
+        key = entry_key(event_id)
+        seen = self.store.get(key)
         if seen is None:
-            self.store[event_id] = {
-                "fp": fingerprint,
-                "pos": list(position),
-                "t": int(occurred_at.timestamp()),
-            }
-            return Decision.FIRST
+            verdict = None if judge is None else judge()
+            entry = {"fp": fingerprint, "pos": list(position), "t": int(occurred_at.timestamp())}
+            if verdict is not None:
+                entry.update(late=verdict.late, high=to_us(verdict.high))
+            self.store[key] = entry
+            return Admitted(Decision.FIRST, verdict)
         if seen["fp"] != fingerprint:
-            return Decision.CONFLICT
+            return Admitted(Decision.CONFLICT)
         if tuple(seen["pos"]) == position:
-            return Decision.REPLAY
-        return Decision.DUPLICATE
+            stored = None if "high" not in seen else Verdict(seen["late"], from_us(seen["high"]))
+            return Admitted(Decision.REPLAY, stored)
+        return Admitted(Decision.DUPLICATE)
 
     def sweep(self, before: dt.datetime) -> int:
         """Forget event ids that occurred before ``before``; returns how many."""
         cutoff = before.timestamp()
-        stale = [k for k, v in list(self.store.items()) if v["t"] < cutoff]
+        stale = [k for k, v in list(self.store.items()) if not is_reserved(k) and v["t"] < cutoff]
         for key in stale:
             del self.store[key]
         return len(stale)

@@ -4,33 +4,38 @@ It runs in ONE agent over a single-partition links topic. A connected component 
 subjects whose events sit on every partition, so one owner must hold all the links, in one
 total order; link volume is low enough for that.
 
-Links, between two events at most ``window`` apart on event time:
+Links, between events at most ``window`` apart on event time:
 
 - ``operation``: subjects of events sharing an ``operation_ref`` (and of one such event);
 - ``seizure``: persons on one seizure;
-- ``address``: persons of two narcotics arrests at one address key;
-- ``occupant``: the occupant of a dealing-address report and a person of a narcotics arrest
-  at the same address key.
+- ``address``: a person of a narcotics arrest at an address key and a dealing-address report
+  at that key within ``window`` of it; ``occupant``: the occupant of such a report, once an
+  arrest is near it. Both join the subject to the report's *place* node (``@`` + the report's
+  event id), not to other subjects: those arrested near one report, and its occupant, meet
+  there, at a cost linear in the arrests. A street address alone links nobody, nor do two
+  occupants of one address without an arrest between them (SPEC 6).
 
-A component is taken over the edges whose events all lie within ``window`` of the triggering
-event, found by a walk from the subjects the event touched: its cost is the component's, not
-the store's. At ``min_subjects`` or more it is a network match holding every member, with the
-events behind its edges as evidence. Its id is ``stable_id("N", smallest member)`` the first
-time; members keep it as the component grows; when components holding two networks join, the
-smaller id survives and the match lists the other in ``absorbs``.
+A network is a component over the edges of one ``window``-long span of event time holding at
+least ``min_subjects`` subjects (places are not members). When an event is observed, every
+span that holds it is judged (one starting at each edge time within ``window`` before it), by
+a walk from the nodes the event touched, so its cost is the component's, not the store's. The
+event that completes a component finds it whichever event of it arrives last. The first time,
+a network's id is ``stable_id("N", smallest member)``; members keep it as it grows; when
+components holding two networks join, the smaller id survives and the match lists the other
+in ``absorbs``.
 
-Order: for the same events (within the window and the lateness bound) in any order, the graph
-and so the members of each network end the same. What may depend on order is the network id
-(which members first reached the threshold, hence which id survives a merge) and the
-intermediate matches. A member keeps its network id after its links expire, so a later
-component it joins carries that id on (until ``sweep`` forgets the member).
+Order: for the same events in any order, the graph, the components found and so the members
+and evidence of each network end the same. What may depend on order is the network id (which
+members first reached the threshold, hence which id survives a merge) and the intermediate
+matches. A member keeps its network id after its links expire, so a later component it joins
+carries that id on (until ``sweep`` forgets the member).
 
 Store layout (JSON values, written by assignment):
 
 - ``op|{ref}``, ``addr|{key}``: ``[{e, t, k, s}]`` events seen with that operation or at that
-  address (id, time, what they bring: operation / arrest / occupant, subjects);
-- ``adj|{subject}``: ``[{n, k, e, lo, hi}]`` edges: neighbour, link kind, the one or two
-  event ids behind it and their earliest and latest times;
+  address (id, time, what they bring: operation / arrest / report, subjects);
+- ``adj|{node}``: ``[{n, k, e, lo, hi}]`` edges of a subject or a place: neighbour, link kind,
+  the one or two event ids behind it and their earliest and latest times;
 - ``ev|{event_id}``: a linking event's time, subjects with roles, address key, procedure ref
   and the matches it produced. Written last, it makes ``observe`` idempotent: a replayed event
   returns the matches it returned the first time (nothing new: the graph already has it), so
@@ -38,8 +43,8 @@ Store layout (JSON values, written by assignment):
 - ``net|{subject}``: the network the subject belongs to; ``alias|{network}``: the network that
   absorbed it.
 
-Entries older than ``window + lateness`` before the event at hand are pruned as lists are
-rewritten: no event within the lateness bound can link with them any more.
+Nothing is pruned as events arrive (an event on time at its source may arrive after much
+newer ones); ``sweep`` forgets what lies behind the stage's low watermark minus the window.
 """
 
 from __future__ import annotations
@@ -62,16 +67,11 @@ LinkKind = Literal["operation", "seizure", "address", "occupant"]
 LABELS: dict[LinkKind, str] = {
     "operation": "a shared operation",
     "seizure": "a shared seizure",
-    "address": "arrests at one address",
-    "occupant": "an occupant and arrests at a dealing address",
+    "address": "arrests at a reported dealing address",
+    "occupant": "the occupant of a reported dealing address",
 }
-#: (what this event brings, what the indexed one brought) -> the link between their subjects.
-_PAIRS: dict[tuple[str, str], LinkKind] = {
-    ("operation", "operation"): "operation",
-    ("arrest", "arrest"): "address",
-    ("arrest", "occupant"): "occupant",
-    ("occupant", "arrest"): "occupant",
-}
+#: Nodes that stand for a dealing-address report, not a person: never a network's member.
+PLACE = "@"
 
 
 @dataclass(frozen=True)
@@ -80,15 +80,18 @@ class NetworkConfig:
 
     min_subjects: int = 4
     window: dt.timedelta = dt.timedelta(days=60)
-    #: How late an event may arrive (SPEC 6); bounds how long index entries are kept.
+    #: How late an event may arrive (SPEC 6).
     lateness: dt.timedelta = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
 class _Component:
+    #: Subjects only: places are walked through, never members.
     members: frozenset[str]
     evidence: frozenset[str]
     kinds: frozenset[LinkKind]
+    #: The earliest times of its edges: where the spans that may hold a network start.
+    starts: frozenset[dt.datetime]
 
 
 @functools.lru_cache(maxsize=65536)
@@ -110,16 +113,20 @@ def _edge(neighbour: str, kind: LinkKind, ends: Iterable[dict[str, Any]]) -> dic
 
 
 def _entries(event: EnrichedEvent, base: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The index entries an event adds: by operation, and by address for arrests and occupants."""
+    """The index entries an event adds: by operation, and by address for arrests and reports."""
     entries = {}
-    if event.operation_ref is not None:
+    if event.operation_ref is not None and base["s"]:
         entries[OP + event.operation_ref] = {**base, "k": "operation"}
     if event.address_key is not None:
         if event.kind == "arrest" and event.narcotics:
             entries[ADDR + event.address_key] = {**base, "k": "arrest"}
         elif event.kind == "dealing_address":
-            entries[ADDR + event.address_key] = {**base, "k": "occupant"}
+            entries[ADDR + event.address_key] = {**base, "k": "report"}
     return entries
+
+
+def is_member(node: str) -> bool:
+    return not node.startswith(PLACE)
 
 
 def _entry_id(entry: dict[str, Any]) -> Hashable:
@@ -145,18 +152,15 @@ class NetworkGraph:
         if done is not None:
             return [loads(RuleMatch, match) for match in done["m"]]
         subjects = sorted({subject.ref for subject in event.subjects})
-        if not subjects:
-            return []
         base = {"e": event.event_id, "t": format_utc(event.occurred_at), "s": subjects}
         mine = _entries(event, base)
         adjacency = self._links(event, base, mine)
         if not mine and not adjacency:
             return []  # links nothing, now or later
-        cutoff = event.occurred_at - self.config.window - self.config.lateness
         for key, entry in mine.items():
-            self._rewrite(key, [entry], cutoff, "t", _entry_id)
-        for subject, edges in adjacency.items():
-            self._rewrite(ADJ + subject, list(edges.values()), cutoff, "lo", _edge_id)
+            self._append(key, [entry], _entry_id)
+        for node, edges in adjacency.items():
+            self._append(ADJ + node, list(edges.values()), _edge_id)
         record = {
             "t": format_utc(event.occurred_at),
             "s": {subject.ref: subject.role for subject in event.subjects},
@@ -165,8 +169,7 @@ class NetworkGraph:
         }
         matches = [
             self._match(event, record, component)
-            for component in self._components(sorted(adjacency), event.occurred_at)
-            if len(component.members) >= self.config.min_subjects
+            for component in self._networks(sorted(adjacency), event.occurred_at)
         ]
         self.store[EV + event.event_id] = {**record, "m": [dumps(m).decode() for m in matches]}
         return matches
@@ -201,37 +204,44 @@ class NetworkGraph:
     def _links(
         self, event: EnrichedEvent, base: dict[str, Any], mine: dict[str, dict[str, Any]]
     ) -> dict[str, dict[Hashable, dict[str, Any]]]:
-        """New adjacency entries per subject: within this event, and with indexed events."""
+        """New adjacency entries per node: within this event, and with indexed events."""
         adjacency: dict[str, dict[Hashable, dict[str, Any]]] = {}
 
-        def link(kind: LinkKind, ours: dict[str, Any], theirs: dict[str, Any]) -> None:
+        def connect(kind: LinkKind, a: str, b: str, ends: tuple[dict[str, Any], ...]) -> None:
+            for node, other in ((a, b), (b, a)):
+                edge = _edge(other, kind, ends)
+                adjacency.setdefault(node, {})[_edge_id(edge)] = edge
+
+        def pairwise(kind: LinkKind, ours: dict[str, Any], theirs: dict[str, Any]) -> None:
             for a in ours["s"]:
                 for b in theirs["s"]:
-                    if a != b:
-                        edge = _edge(b, kind, (ours, theirs))
-                        adjacency.setdefault(a, {})[_edge_id(edge)] = edge
+                    if a < b or (a > b and ours is not theirs):
+                        connect(kind, a, b, (ours, theirs))
 
-        if event.kind == "seizure" or event.operation_ref is not None:
-            link("seizure" if event.kind == "seizure" else "operation", base, base)
+        if base["s"] and (event.kind == "seizure" or event.operation_ref is not None):
+            pairwise("seizure" if event.kind == "seizure" else "operation", base, base)
         for key, ours in mine.items():
             for theirs in self.store.get(key, []):
-                paired = _PAIRS.get((ours["k"], theirs["k"]))
                 close = abs(_at(theirs["t"]) - event.occurred_at) <= self.config.window
-                if paired is not None and close and theirs["e"] != event.event_id:
-                    link(paired, ours, theirs)
-                    link(paired, theirs, ours)
+                if not close or theirs["e"] == event.event_id:
+                    continue
+                if ours["k"] == theirs["k"] == "operation":
+                    pairwise("operation", ours, theirs)
+                elif {ours["k"], theirs["k"]} == {"arrest", "report"}:
+                    arrest, report = (ours, theirs) if ours["k"] == "arrest" else (theirs, ours)
+                    # the report's node: its occupant and those arrested near it meet there
+                    place = PLACE + report["e"]
+                    for occupant in report["s"]:
+                        connect("occupant", occupant, place, (report,))
+                    for arrested in arrest["s"]:
+                        connect("address", arrested, place, (arrest, report))
         return adjacency
 
-    def _rewrite(
-        self,
-        key: str,
-        new: list[dict[str, Any]],
-        cutoff: dt.datetime,
-        time: str,
-        identity: Callable[[dict[str, Any]], Hashable],
+    def _append(
+        self, key: str, new: list[dict[str, Any]], identity: Callable[[dict[str, Any]], Hashable]
     ) -> None:
-        """Append ``new`` to the list at ``key`` once each, dropping entries before ``cutoff``."""
-        kept = [x for x in self.store.get(key, []) if _at(x[time]) >= cutoff]
+        """Append ``new`` to the list at ``key``, each entry once."""
+        kept = list(self.store.get(key, []))
         known = {identity(x) for x in kept}
         for entry in new:
             if identity(entry) not in known:
@@ -239,23 +249,61 @@ class NetworkGraph:
                 kept.append(entry)
         self.store[key] = kept
 
-    def _components(self, touched: list[str], at: dt.datetime) -> list[_Component]:
-        """Components of the touched subjects over edges within ``window`` of ``at``."""
-        low, high = at - self.config.window, at + self.config.window
+    def _networks(self, touched: list[str], at: dt.datetime) -> list[_Component]:
+        """The components of ``min_subjects`` or more in every ``window`` span holding ``at``.
+
+        A span's component lies within the component of ``[at - window, at + window]``, so
+        that wider walk says whether any span can hold a network and where spans may start.
+        """
+        window, least = self.config.window, self.config.min_subjects
+        wide = [
+            c
+            for c in self._components(touched, at - window, at + window)
+            if len(c.members) >= least
+        ]
+        starts = sorted({s for c in wide for s in c.starts if at - window <= s <= at})
+        found: dict[tuple[frozenset[str], frozenset[str]], _Component] = {}
+        for start in starts:
+            for component in self._components(touched, start, start + window):
+                if len(component.members) >= least:
+                    found.setdefault((component.members, component.evidence), component)
+        # a component inside another adds nothing to the network's case
+        kept = [
+            key
+            for key in found
+            if not any(
+                key != other and key[0] <= other[0] and key[1] <= other[1] for other in found
+            )
+        ]
+        return [found[key] for key in sorted(kept, key=lambda k: (sorted(k[0]), sorted(k[1])))]
+
+    def _components(
+        self, touched: list[str], low: dt.datetime, high: dt.datetime
+    ) -> list[_Component]:
+        """Components of the touched nodes over the edges lying within ``[low, high]``."""
         components, remaining = [], set(touched)
         while remaining:
             start = min(remaining)
-            members, evidence, kinds, queue = {start}, set(), set(), [start]
+            nodes, evidence, kinds, starts, queue = {start}, set(), set(), set(), [start]
             while queue:
                 for edge in self.store.get(ADJ + queue.pop(), []):
-                    if low <= _at(edge["lo"]) and _at(edge["hi"]) <= high:
+                    lo = _at(edge["lo"])
+                    if low <= lo and _at(edge["hi"]) <= high:
                         evidence.update(edge["e"])
                         kinds.add(edge["k"])
-                        if edge["n"] not in members:
-                            members.add(edge["n"])
+                        starts.add(lo)
+                        if edge["n"] not in nodes:
+                            nodes.add(edge["n"])
                             queue.append(edge["n"])
-            remaining -= members
-            components.append(_Component(frozenset(members), frozenset(evidence), frozenset(kinds)))
+            remaining -= nodes
+            components.append(
+                _Component(
+                    members=frozenset(filter(is_member, nodes)),
+                    evidence=frozenset(evidence),
+                    kinds=frozenset(kinds),
+                    starts=frozenset(starts),
+                )
+            )
         return components
 
     def _resolve(self, network: str) -> str:

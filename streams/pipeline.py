@@ -2,7 +2,9 @@
 
 Processing each event to completion before the next is one of the interleavings the Kafka
 topology can produce, so what holds here for order and replays is what the agents rely on.
-Used by the property tests and by anyone who wants to see what a file of events would do.
+Lateness is judged as ingest judges it: per feed (a field topic's partition), in the order the
+events are fed. Used by the property tests, as the oracle of the broker tests, and by anyone who
+wants to see what a file of events would do.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 from schemas.cases import Alert, CaseEvent, Section
 from schemas.enriched import EnrichedEvent
 from streams.cases import RANK
+from streams.dedupe import Deduplicator
+from streams.eventtime import Progress, SourceClock
 from streams.matches import RuleMatch
 from streams.routing import Route
 from streams.rules import RulesConfig, load_rules
@@ -28,6 +32,12 @@ from streams.stages import (
 )
 
 Clock = Callable[[], dt.datetime]
+FeedOf = Callable[[EnrichedEvent], str]
+MEMORY_FEED = "memory"
+
+
+def _one_feed(_event: EnrichedEvent) -> str:
+    return MEMORY_FEED
 
 
 def _utc_now() -> dt.datetime:
@@ -41,9 +51,12 @@ class Pipeline:
     case_events: list[CaseEvent] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Event ids judged late at their source: recorded, counted, they trigger nothing.
+    late: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         store = self.stores.setdefault
+        self.admission = store("dedupe", {})
         self.route = RouteStage(self.rules)
         self.subject = SubjectStage(store("subject", {}), store("subject-alerts", {}), self.rules)
         self.address = AddressStage(store("address", {}), self.rules)
@@ -51,27 +64,47 @@ class Pipeline:
         self.network = NetworkStage(store("network", {}), self.rules)
         self.cases = CaseStage(store("cases", {}))
 
-    def feed(self, events: Iterable[EnrichedEvent]) -> Pipeline:
+    def feed(self, events: Iterable[EnrichedEvent], feed_of: FeedOf = _one_feed) -> Pipeline:
+        """Ingest ``events`` in this order; ``feed_of`` names the feed (topic partition) that
+        carried each, by default one feed for all."""
         for event in events:
-            self.process(event)
+            self.ingest(feed_of(event), event)
         return self
 
-    def process(self, event: EnrichedEvent) -> None:
+    def ingest(self, feed: str, event: EnrichedEvent) -> None:
+        """Judge ``event`` at its source as ingest does, then process it unless it is late.
+        An event fed again keeps its first verdict (a replay after a crash)."""
+        clock = SourceClock(self.admission, self.rules.lateness)
+        dedupe = Deduplicator(self.admission)
+        verdict = dedupe.admit(
+            event.event_id,
+            "",
+            (feed, 0, 0),
+            event.occurred_at,
+            lambda: clock.judge(feed, event.occurred_at),
+        ).verdict
+        assert verdict is not None
+        if verdict.late:
+            self.late.append(event.event_id)
+            return
+        self.process(event, Progress(feed, verdict.high))
+
+    def process(self, event: EnrichedEvent, progress: Progress | None = None) -> None:
         routed = self.route.process(event)
         self._cases(routed.matches)
         for route, key in routed.destinations:
             if route is Route.SUBJECT:
-                outcome = self.subject.process(key, event, 0, self.clock())
+                outcome = self.subject.process(key, event, 0, self.clock(), progress)
                 self._cases(outcome.matches)
                 self.alerts += outcome.alerts
                 for displacement in outcome.displacements:
-                    self.alerts += self.sector.displaced(displacement, self.clock())
+                    self.alerts += self.sector.displaced(displacement, 0, self.clock(), progress)
             elif route is Route.ADDRESS:
-                self._cases(self.address.process(key, event, 0))
+                self._cases(self.address.process(key, event, 0, progress))
             elif route is Route.SECTOR:
-                self.alerts += self.sector.process(key, event, 0, self.clock())
+                self.alerts += self.sector.process(key, event, 0, self.clock(), progress)
             else:
-                self._cases(self.network.process(event))
+                self._cases(self.network.process(event, progress))
 
     def _cases(self, matches: list[RuleMatch] | tuple[RuleMatch, ...]) -> None:
         for match in matches:

@@ -6,24 +6,29 @@ as stores; ``streams.pipeline`` runs them all in memory with dicts, for tests an
 
 ::
 
-    valid events ─► RouteStage ──► by-subject ─► SubjectStage ─► matches, alerts, displacements
-                     │  └ f3.seizure matches    by-address ─► AddressStage ─► matches
-                     │                          by-sector  ─► SectorStage  ─► alerts
-                     │                          displacements ─► SectorStage ─► alerts
-                     └───────────────────────► links (one partition) ─► NetworkStage ─► matches
+    ingest ─► RouteStage ──► by-subject ─► SubjectStage ─► matches, alerts, displacements
+     (late    │  └ f3.seizure matches   by-address ─► AddressStage ─► matches
+     events   │                         by-sector  ─► SectorStage  ─► alerts
+     stop)    │                         displacements ─► SectorStage ─► alerts
+              └───────────────────────► links (one partition) ─► NetworkStage ─► matches
     matches (one partition) ─► CaseStage ─► case events
+
+Every stage sees only events that were on time at their source, in whatever order the schedule
+brings them, and judges each against all the history it holds; what it hears of the feeds'
+progress (``streams.eventtime``) decides only how far back its state may be purged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from schemas.cases import Alert, CaseEvent
 from schemas.enriched import EnrichedEvent
 from streams.cases import CaseManager
+from streams.eventtime import FeedProgress, Progress
 from streams.matches import RuleMatch
 from streams.network import NetworkConfig, NetworkGraph
 from streams.routing import Route, routes
@@ -39,16 +44,11 @@ from streams.rules import (
     evaluate_seizure,
     evaluate_subject,
 )
-from streams.state import AddressState, SectorState, SubjectState, Watermark
+from streams.state import AddressState, SectorState, SubjectState
 
 Store = MutableMapping[str, Any]
 #: Restricts a store to the keys of the partition being purged (see ``streams.partitioning``).
 View = Callable[[Store], Store]
-LateHook = Callable[[], None]
-
-
-def _no_hook() -> None:
-    pass
 
 
 OUTBOX_RETENTION = dt.timedelta(days=30)
@@ -77,6 +77,12 @@ def sector_retention(rules: RulesConfig) -> dt.timedelta:
     return SURGE_REACH + rules.lateness
 
 
+def trade_migration_reach(rules: RulesConfig) -> dt.timedelta:
+    """A displacement still finds the arrivals of the widest trade-migration window before it."""
+    days = max(p.window_days for p in rules.rules.trade_migration.variants())
+    return dt.timedelta(days=days) + rules.lateness
+
+
 @dataclass(frozen=True)
 class Routed:
     destinations: list[tuple[Route, str]]
@@ -94,52 +100,50 @@ class RouteStage:
         return Routed(routes(event), matches)
 
 
-@dataclass
 class _Timed:
-    """A state over a store plus the watermark of the partitions it reads, in the same store."""
+    """A stage over a store, with what it has heard of the feeds' progress in the same store."""
 
-    store: Store
-    rules: RulesConfig
-    #: Called for each event behind the watermark (recorded, triggers nothing): a metric.
-    on_late: LateHook = field(default=_no_hook, kw_only=True)
-    watermark: Watermark = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.watermark = Watermark(self.store, self.rules.lateness)
-
-    def late(self, partition: int, event: EnrichedEvent) -> bool:
-        late = self.watermark.observe(partition, event.occurred_at)
-        if late:
-            self.on_late()
-        return late
+    def __init__(self, store: Store, rules: RulesConfig, progress: FeedProgress | None) -> None:
+        self.store = store
+        self.rules = rules
+        self.progress = progress or FeedProgress(store, rules.lateness)
 
     def cutoff(self, partition: int, keep: dt.timedelta) -> dt.datetime | None:
-        """Event time before which state of ``partition`` is past a retention of ``keep``."""
-        mark = self.watermark.current(partition)
-        return None if mark is None else mark - keep
+        """Event time before which state of ``partition`` is past a retention of ``keep``:
+        no event that is not late can reach further back (``streams.eventtime``)."""
+        low = self.progress.low(partition)
+        return None if low is None else low - keep
 
 
 class SubjectStage(_Timed):
     def __init__(
-        self, store: Store, alerts: Store, rules: RulesConfig, *, on_late: LateHook = _no_hook
+        self,
+        store: Store,
+        alerts: Store,
+        rules: RulesConfig,
+        *,
+        progress: FeedProgress | None = None,
     ) -> None:
-        super().__init__(store, rules, on_late=on_late)
+        super().__init__(store, rules, progress)
         self.state = SubjectState(store, subject_retention(rules))
         self.alerts = alerts
         self.limiter = AlertLimiter(alerts)
 
     def process(
-        self, ref: str, event: EnrichedEvent, partition: int, now: dt.datetime
+        self,
+        ref: str,
+        event: EnrichedEvent,
+        partition: int,
+        now: dt.datetime,
+        progress: Progress | None = None,
     ) -> SubjectOutcome:
-        late = self.late(partition, event)
-        self.state.record(ref, event, late)
-        return evaluate_subject(
-            event, ref, self.state, self.limiter, self.rules, now=now, late=late
-        )
+        self.progress.observe(partition, progress)
+        self.state.record(ref, event)
+        return evaluate_subject(event, ref, self.state, self.limiter, self.rules, now=now)
 
     def purge(self, partition: int, view: View) -> int:
         history = self.cutoff(partition, self.state.retention)
-        slots = self.cutoff(partition, self.rules.lateness)
+        slots = self.cutoff(partition, dt.timedelta(0))
         if history is None or slots is None:
             return 0
         # A sweep cuts at ``history`` whatever the state's retention: a view needs none of its own.
@@ -149,14 +153,18 @@ class SubjectStage(_Timed):
 
 
 class AddressStage(_Timed):
-    def __init__(self, store: Store, rules: RulesConfig, *, on_late: LateHook = _no_hook) -> None:
-        super().__init__(store, rules, on_late=on_late)
+    def __init__(
+        self, store: Store, rules: RulesConfig, *, progress: FeedProgress | None = None
+    ) -> None:
+        super().__init__(store, rules, progress)
         self.state = AddressState(store, address_retention(rules))
 
-    def process(self, key: str, event: EnrichedEvent, partition: int) -> list[RuleMatch]:
-        late = self.late(partition, event)
-        self.state.record(key, event, late)
-        return evaluate_address(event, self.state, self.rules, late=late)
+    def process(
+        self, key: str, event: EnrichedEvent, partition: int, progress: Progress | None = None
+    ) -> list[RuleMatch]:
+        self.progress.observe(partition, progress)
+        self.state.record(key, event)
+        return evaluate_address(event, self.state, self.rules)
 
     def purge(self, partition: int, view: View) -> int:
         history = self.cutoff(partition, self.state.retention)
@@ -167,36 +175,61 @@ class SectorStage(_Timed):
     """Surges from the sector's counts; trade migrations from displacements into it."""
 
     def __init__(
-        self, store: Store, alerts: Store, rules: RulesConfig, *, on_late: LateHook = _no_hook
+        self,
+        store: Store,
+        alerts: Store,
+        rules: RulesConfig,
+        *,
+        progress: FeedProgress | None = None,
     ) -> None:
-        super().__init__(store, rules, on_late=on_late)
+        super().__init__(store, rules, progress)
         self.state = SectorState(store, sector_retention(rules))
         self.alerts = alerts
         self.limiter = AlertLimiter(alerts)
         self.ledger = MigrationLedger(alerts)
 
     def process(
-        self, sector: str, event: EnrichedEvent, partition: int, now: dt.datetime
+        self,
+        sector: str,
+        event: EnrichedEvent,
+        partition: int,
+        now: dt.datetime,
+        progress: Progress | None = None,
     ) -> list[Alert]:
-        late = self.late(partition, event)
-        self.state.record(sector, event, late)
-        return evaluate_sector(event, self.state, self.limiter, self.rules, now=now, late=late)
+        self.progress.observe(partition, progress)
+        self.state.record(sector, event)
+        return evaluate_sector(event, self.state, self.limiter, self.rules, now=now)
 
-    def displaced(self, displacement: Displacement, now: dt.datetime) -> list[Alert]:
+    def displaced(
+        self,
+        displacement: Displacement,
+        partition: int,
+        now: dt.datetime,
+        progress: Progress | None = None,
+    ) -> list[Alert]:
+        self.progress.observe(partition, progress)
         return evaluate_displacement(displacement, self.ledger, self.limiter, self.rules, now=now)
 
     def purge(self, partition: int, view: View) -> int:
         counts = self.cutoff(partition, self.state.retention)
-        slots = self.cutoff(partition, self.rules.lateness)
-        if counts is None or slots is None:
+        arrivals = self.cutoff(partition, trade_migration_reach(self.rules))
+        slots = self.cutoff(partition, dt.timedelta(0))
+        if counts is None or arrivals is None or slots is None:
             return 0
-        return SectorState(view(self.store)).sweep(counts) + AlertLimiter(view(self.alerts)).sweep(
-            slots
+        return (
+            SectorState(view(self.store)).sweep(counts)
+            + MigrationLedger(view(self.alerts)).sweep(arrivals)
+            + AlertLimiter(view(self.alerts)).sweep(slots)
         )
 
 
-class NetworkStage:
-    def __init__(self, store: Store, rules: RulesConfig) -> None:
+class NetworkStage(_Timed):
+    """One partition: every key is this partition's."""
+
+    def __init__(
+        self, store: Store, rules: RulesConfig, *, progress: FeedProgress | None = None
+    ) -> None:
+        super().__init__(store, rules, progress)
         params = rules.rules.network
         self.graph = NetworkGraph(
             store,
@@ -207,20 +240,15 @@ class NetworkStage:
             ),
         )
         self.enabled = params.enabled
-        self.latest: dt.datetime | None = None
 
-    def process(self, event: EnrichedEvent) -> list[RuleMatch]:
-        if self.latest is None or event.occurred_at > self.latest:
-            self.latest = event.occurred_at
+    def process(self, event: EnrichedEvent, progress: Progress | None = None) -> list[RuleMatch]:
+        self.progress.observe(0, progress)
         return self.graph.observe(event) if self.enabled else []
 
     def purge(self) -> int:
-        """Links older than the window plus lateness behind the newest event seen can no
-        longer join a component (one partition: every key is this partition's)."""
-        if self.latest is None:
-            return 0
-        config = self.graph.config
-        return self.graph.sweep(self.latest - config.window - config.lateness)
+        """Links further back than the window from the low watermark can join no component."""
+        before = self.cutoff(0, self.graph.config.window)
+        return 0 if before is None else self.graph.sweep(before)
 
 
 class CaseStage:

@@ -7,13 +7,16 @@ the same final cases and alerts, whatever order its partitions interleave in.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from schemas.cases import CaseEvent
+from schemas.cases import Alert, CaseEvent
 from schemas.codec import dumps_obj, loads
 from schemas.field import FIELD_MODELS
 from streams.enrich import Enricher
+from streams.eventtime import feed_name
 from streams.geofence import load_sectors
+from streams.partitioning import partition_of
 from streams.pipeline import Pipeline
 from streams.pseudonym import Pseudonymiser
 from tests.factories import (
@@ -82,10 +85,18 @@ def phases(records: list[tuple[str, dict[str, Any]]]) -> list[list[tuple[str, di
     return [records[:2], records[2:4], records[4:]]
 
 
-def oracle(records: list[tuple[str, dict[str, Any]]], key: bytes) -> Pipeline:
+def oracle(records: list[tuple[str, dict[str, Any]]], key: bytes, partitions: int = 4) -> Pipeline:
+    """The in-memory pipeline's answer for ``records`` published in this order with their
+    ``event_id`` as key: each lands on the partition Kafka's default partitioner picks, which
+    is the feed its lateness is judged on."""
     enricher = Enricher(Pseudonymiser(key), load_sectors(None))
-    events = [enricher.enrich(loads(FIELD_MODELS[t], dumps_obj(raw))) for t, raw in records]
-    return Pipeline().feed(events)
+    feeds: dict[str, str] = {}
+    events = []
+    for topic, raw in records:
+        event = enricher.enrich(loads(FIELD_MODELS[topic], dumps_obj(raw)))
+        feeds[event.event_id] = feed_name(topic, partition_of(event.event_id, partitions))
+        events.append(event)
+    return Pipeline().feed(events, lambda e: feeds[e.event_id])
 
 
 def final_cases(events: list[CaseEvent]) -> dict[str, tuple[Any, ...]]:
@@ -107,3 +118,45 @@ def final_cases(events: list[CaseEvent]) -> dict[str, tuple[Any, ...]]:
         )
         for case_id, e in last.items()
     }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What SPEC 7 holds the same whatever the schedule: each case's final state (network
+    cases by what they hold, not by id: which one survives a merge may follow arrival order),
+    and the alert ids (surges apart: a surge is judged on what was processed when its last
+    event was, so another schedule may raise more of them, never fewer, see ``compare``)."""
+
+    cases: dict[str, tuple[Any, ...]]
+    networks: frozenset[tuple[Any, ...]]
+    alerts: frozenset[str]
+    surges: frozenset[str]
+
+
+def outcome(case_events: list[CaseEvent], alerts: list[Alert]) -> Outcome:
+    final = final_cases(case_events)
+    networks = {e.case_id for e in case_events if e.anchor.kind == "network"}
+    return Outcome(
+        cases={k: v for k, v in final.items() if k not in networks},
+        # a merged network's content lives on in the survivor: the survivors say it all
+        networks=frozenset(v for k, v in final.items() if k in networks and not v[1]),
+        alerts=frozenset(a.alert_id for a in alerts if a.alert_type != "surge"),
+        surges=frozenset(a.alert_id for a in alerts if a.alert_type == "surge"),
+    )
+
+
+def differences(expected: Outcome, got: Outcome) -> list[str]:
+    """Everything that differs; a surge of the event-time-order run (the oracle) missing from
+    ``got`` is a difference, an extra one is not (SPEC 6: only ever raised on fewer events)."""
+    found = []
+    for case_id in sorted(expected.cases.keys() | got.cases.keys()):
+        want, have = expected.cases.get(case_id), got.cases.get(case_id)
+        if want != have:
+            found.append(f"case {case_id}: expected {want}, got {have}")
+    for network in sorted(expected.networks ^ got.networks, key=repr):
+        side = "missing" if network in expected.networks else "extra"
+        found.append(f"{side} network case {network}")
+    for alert_id in sorted(expected.alerts ^ got.alerts):
+        found.append(f"{'missing' if alert_id in expected.alerts else 'extra'} alert {alert_id}")
+    found += [f"missing surge {a}" for a in sorted(expected.surges - got.surges)]
+    return found

@@ -84,7 +84,7 @@ def dealing_address(
 
 
 def evaluate_address(
-    event: EnrichedEvent, history: AddressHistory, config: RulesConfig, *, late: bool = False
+    event: EnrichedEvent, history: AddressHistory, config: RulesConfig
 ) -> list[RuleMatch]:
-    """The address rules on ``event``; a late event (already recorded) triggers none."""
-    return [] if late else dealing_address(event, history, config.rules.dealing_address)
+    """The address rules on ``event`` (already recorded)."""
+    return dealing_address(event, history, config.rules.dealing_address)

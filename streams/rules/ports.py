@@ -28,3 +28,11 @@ class SectorCounts(Protocol):
     def trailing(self, sector: str, t: datetime) -> tuple[int, list[int]]:
         """Narcotics events in ``(t - 24h, t]``, and per day for the 7 days before, oldest first."""
         ...
+
+    def count(self, sector: str, start: datetime, end: datetime) -> int:
+        """Narcotics events in ``[start, end)``."""
+        ...
+
+    def moments(self, sector: str, after: datetime, before: datetime) -> list[tuple[datetime, str]]:
+        """``(occurred_at, event_id)`` of the events in ``(after, before)``, in that order."""
+        ...

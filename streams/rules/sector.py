@@ -30,10 +30,12 @@ def surge(
     params: SurgeParams,
     now: datetime,
 ) -> list[Alert]:
-    """Enough events in the 24 h up to ``event``, and ``factor`` times the daily mean before.
+    """Enough events in a sector's 24 h, and ``factor`` times the daily mean of the week before.
 
-    Judged at the event's own time: the counts do not say when the later events were, so a late
-    event cannot complete a surge whose 24 h end on an event processed before it.
+    Every 24 h window holding ``event`` is judged: the one ending on it and those ending on the
+    sector's later events within 24 h, so the event that completes a surge raises it whichever
+    event of the window arrives last. The week before is what has been processed so far: a
+    late-arriving event of that week can only lower the ratio, so a surge, once raised, stands.
     """
     sector = event.sector
     if sector is None or not event.narcotics:
@@ -42,22 +44,44 @@ def surge(
     if not rule.enabled:
         return []
     t = event.occurred_at
+    ends = [(t, event.event_id)]
+    if counts.count(sector, t - _TRAILING, t + _TRAILING) >= rule.min_count:
+        ends += counts.moments(sector, t, t + _TRAILING)
+    alerts: dict[str, Alert] = {}
+    for end, end_id in ends:
+        alert = _surge_at(sector, end, end_id, event.event_id, counts, limiter, rule, now)
+        if alert is not None:
+            alerts.setdefault(alert.alert_id, alert)
+    return list(alerts.values())
+
+
+def _surge_at(
+    sector: str,
+    t: datetime,
+    end_id: str,
+    trigger: str,
+    counts: SectorCounts,
+    limiter: AlertLimiter,
+    rule: SurgeParams,
+    now: datetime,
+) -> Alert | None:
+    """The surge alert of the 24 h ending at ``t`` (an event's time), if its counts make one."""
     count, days = counts.trailing(sector, t)
     before = sum(days)
     # count >= factor * (before / len(days)), without dividing.
     if count < rule.min_count or count * len(days) < rule.factor * before:
-        return []
+        return None
     mean = before / len(days)
     baseline = f"{count / mean:.1f} times the daily mean of {mean:.1f}" if mean else "against none"
     slot = Slot.at(sector, "surge", (), t, timedelta(hours=rule.once_per_hours))
-    alert = limiter.emit(
+    return limiter.emit(
         slot,
-        event.event_id,
+        trigger,
         slot.alert(
             sector=sector,
             from_sector=None,
             subjects=[],
-            evidence=[event.event_id],
+            evidence=[end_id],
             window=(t - _TRAILING, t),
             reason=(
                 f"{count} narcotics events in {sector} in the 24 h to {t:%Y-%m-%d %H:%M} UTC, "
@@ -66,7 +90,6 @@ def surge(
             now=now,
         ),
     )
-    return [] if alert is None else [alert]
 
 
 class Arrival(NamedTuple):
@@ -79,29 +102,49 @@ class Arrival(NamedTuple):
 
 
 class MigrationLedger:
-    """Displacements into a sector, per origin, within reach of the newest.
+    """Displacements into a sector, per origin.
 
     Key ``{to_sector}|displaced|{from_sector}``; value a list, in time order, of
     ``[to_at, subject, to_event_id, from_event_id]``. A subject's arrival event appears once
-    (a later finding with a closer origin replaces it). Each change assigns a new list.
+    (a later finding with a closer origin replaces it). Nothing is dropped as displacements
+    arrive, whatever their order; ``sweep`` drops what no window can reach any more. Each
+    change assigns a new list.
     """
 
     def __init__(self, store: MutableMapping[str, Any]) -> None:
         self._store = store
 
-    def record(self, d: Displacement, keep: timedelta) -> list[Arrival]:
-        """Add ``d``; drop arrivals more than ``keep`` before the newest. Returns what is kept."""
+    def record(self, d: Displacement) -> list[Arrival]:
+        """Add ``d``; returns every arrival kept for its (destination, origin)."""
         key = f"{d.to_sector}|displaced|{d.from_sector}"
         old: list[list[str]] = self._store.get(key, [])
         rows = [r for r in old if (r[1], r[2]) != (d.subject, d.to_event_id)]
         rows.append([format_utc(d.to_at), d.subject, d.to_event_id, d.from_event_id])
-        arrivals = sorted(Arrival(datetime.fromisoformat(r[0]), *r[1:]) for r in rows)
-        horizon = arrivals[-1].at - keep
-        arrivals = [a for a in arrivals if a.at >= horizon]
-        new = [[format_utc(a.at), a.subject, a.to_event_id, a.from_event_id] for a in arrivals]
+        arrivals = sorted(_arrival(r) for r in rows)
+        new = [_row(a) for a in arrivals]
         if new != old:
             self._store[key] = new
         return arrivals
+
+    def sweep(self, before: datetime) -> int:
+        """Drop arrivals before ``before`` (a low watermark minus the window); how many."""
+        dropped = 0
+        for key, rows in [(k, v) for k, v in self._store.items() if "|displaced|" in k]:
+            kept = [r for r in rows if _arrival(r).at >= before]
+            dropped += len(rows) - len(kept)
+            if not kept:
+                del self._store[key]
+            elif len(kept) < len(rows):
+                self._store[key] = kept
+        return dropped
+
+
+def _arrival(row: list[str]) -> Arrival:
+    return Arrival(datetime.fromisoformat(row[0]), *row[1:])
+
+
+def _row(a: Arrival) -> list[str]:
+    return [format_utc(a.at), a.subject, a.to_event_id, a.from_event_id]
 
 
 def trade_migration(
@@ -167,10 +210,9 @@ def evaluate_sector(
     config: RulesConfig,
     *,
     now: datetime,
-    late: bool = False,
 ) -> list[Alert]:
-    """The sector rules on ``event``; a late event (already counted) triggers none."""
-    return [] if late else surge(event, counts, limiter, config.rules.surge, now)
+    """The sector rules on ``event`` (already counted)."""
+    return surge(event, counts, limiter, config.rules.surge, now)
 
 
 def evaluate_displacement(
@@ -181,10 +223,6 @@ def evaluate_displacement(
     *,
     now: datetime,
 ) -> list[Alert]:
-    """Record a displacement into its destination and check cojc.trade_migration there.
-
-    Displacements come only from on-time events, so none is late here.
-    """
+    """Record a displacement into its destination and check cojc.trade_migration there."""
     params = config.rules.trade_migration
-    keep = timedelta(days=params.for_sector(d.to_sector).window_days) + config.lateness
-    return trade_migration(d, ledger.record(d, keep), limiter, params, now)
+    return trade_migration(d, ledger.record(d), limiter, params, now)

@@ -70,8 +70,6 @@ def seizure(event: EnrichedEvent, params: SeizureParams) -> list[RuleMatch]:
     ]
 
 
-def evaluate_seizure(
-    event: EnrichedEvent, config: RulesConfig, *, late: bool = False
-) -> list[RuleMatch]:
-    """f3.seizure on ``event``; a late event triggers nothing."""
-    return [] if late else seizure(event, config.rules.seizure)
+def evaluate_seizure(event: EnrichedEvent, config: RulesConfig) -> list[RuleMatch]:
+    """f3.seizure on ``event``: it needs no state."""
+    return seizure(event, config.rules.seizure)

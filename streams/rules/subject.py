@@ -114,11 +114,8 @@ def evaluate_subject(
     config: RulesConfig,
     *,
     now: datetime,
-    late: bool = False,
 ) -> SubjectOutcome:
-    """The subject rules for ``ref`` on ``event``; a late event (already recorded) triggers none."""
-    if late:
-        return SubjectOutcome()
+    """The subject rules for ``ref`` on ``event`` (already recorded)."""
     rules = config.rules
     displacements = find_displacements(event, ref, history, rules.displacement)
     return SubjectOutcome(

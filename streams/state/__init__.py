@@ -6,15 +6,15 @@ windows and for replays of history. These classes keep event-time windows themse
 only on ``store[key] = value``, so every update assigns a fresh value), a dict in tests. Nothing
 here imports Faust.
 
-Give each state class its own store. A ``Watermark`` may share one: its keys start with ``__``,
-which sweeps skip. Boundaries: ``events``/``around`` closed, ``purge``/``sweep`` drop
-``occurred_at < before``, ``SectorState.count`` half-open ``[start, end)``, ``trailing``
-``(t - 24h, t]`` (see ``_sector``). Naive datetimes are refused with ``ValueError``.
+Give each state class its own store. Feed progress (``streams.eventtime``) may share one:
+its keys start with ``__``, which sweeps skip. Boundaries: ``events``/``around`` closed,
+``purge``/``sweep`` drop ``occurred_at < before``, ``SectorState.count`` half-open
+``[start, end)``, ``trailing`` ``(t - 24h, t]`` (see ``_sector``). Naive datetimes are
+refused with ``ValueError``.
 """
 
 from streams.state._common import Recorded
 from streams.state._events import AddressState, SubjectState
 from streams.state._sector import SectorState
-from streams.state._watermark import Watermark
 
-__all__ = ["AddressState", "Recorded", "SectorState", "SubjectState", "Watermark"]
+__all__ = ["AddressState", "Recorded", "SectorState", "SubjectState"]

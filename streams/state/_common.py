@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-#: Keys starting with this belong to metadata (the watermark); sweeps leave them alone.
+#: Keys starting with this belong to metadata (feed progress); sweeps leave them alone.
 RESERVED_PREFIX = "__"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -14,12 +14,10 @@ _MICROSECOND = timedelta(microseconds=1)
 
 @dataclass(frozen=True)
 class Recorded:
-    """What ``record`` did, so a rule runs once per event and knows if it came late."""
+    """What ``record`` did: whether the event was new to this key (not a replay)."""
 
     #: False when this event_id was already recorded for this key (a replay).
     new: bool
-    #: occurred_at is older than the partition's watermark (see ``Watermark``).
-    late: bool
 
 
 def to_us(moment: datetime) -> int:

@@ -11,10 +11,11 @@ window query reads the head and the weeks of the window that hold events. ``even
 ``EnrichedEvent.model_dump_json()``; rebuilding with ``model_validate_json`` stays strict and
 measured as fast as any alternative.
 
-A key keeps only the events no more than ``retention`` older than its newest event: when the
-newest moves on, the weeks left wholly behind are deleted and the week across the horizon is
-trimmed. The kept set depends on the set of events recorded, not on their order, so replays
-and out-of-order input end in the same values.
+Nothing is dropped as events arrive: an event that arrives long after newer ones may still be
+on time at its source (``streams.eventtime``), and must find the history it belongs with. Old
+events go only by ``sweep``, which the stage runs behind its low watermark (the slowest feed's
+progress) minus ``retention``. The kept set depends on the set of events recorded, not on their
+order, so replays and out-of-order input end in the same values.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ class _EventLog:
 
     def __init__(self, store: MutableMapping[str, Any], retention: timedelta) -> None:
         self._store = store
-        self._retention_us = span_us(retention)
         #: How far back a caller's periodic ``sweep`` may cut: its watermark minus this.
         self.retention = retention
 
@@ -65,19 +65,15 @@ class _EventLog:
             if low // WEEK_US <= week <= high // WEEK_US:
                 yield self._store.get(_week_key(key, week)) or []
 
-    def _record(self, key: str, event: EnrichedEvent, late: bool) -> Recorded:
+    def _record(self, key: str, event: EnrichedEvent) -> Recorded:
         moment = to_us(event.occurred_at)
         head: list[Any] | None = self._store.get(key)
         newest, weeks = (moment, []) if head is None else (head[0], head[1])
-        horizon = max(newest, moment) - self._retention_us
-        if moment < horizon:
-            # Already outside this key's retention: it could join no rule window, keep nothing.
-            return Recorded(new=False, late=late)
         week, event_id = moment // WEEK_US, event.event_id
         known = week in weeks
         items: list[list[Any]] = (self._store.get(_week_key(key, week)) or []) if known else []
         if any(item[1] == event_id for item in items):
-            return Recorded(new=False, late=late)
+            return Recorded(new=False)
         position = bisect_right(items, (moment, event_id), key=_order)
         # Fresh values assigned to the keys: a Faust table records only assignments.
         self._store[_week_key(key, week)] = [
@@ -86,11 +82,9 @@ class _EventLog:
             *items[position:],
         ]
         kept = weeks if known else sorted([*weeks, week])
-        if moment > newest:
-            kept, _ = self._cut(key, kept, horizon)
         if head is None or moment > newest or kept != weeks:
             self._store[key] = [max(newest, moment), kept]
-        return Recorded(new=True, late=late)
+        return Recorded(new=True)
 
     def _cut(self, key: str, weeks: list[int], before: int) -> tuple[list[int], int]:
         """Drop the events of ``key`` older than ``before``: the weeks still holding events,
@@ -118,7 +112,7 @@ class _EventLog:
         if head is None:
             return []
         newest, weeks = head
-        low, high = max(start_us, newest - self._retention_us), min(end_us, newest)
+        low, high = start_us, min(end_us, newest)
         return [
             _decoded(item[2])
             for items in self._read(key, weeks, low, high)
@@ -148,8 +142,7 @@ class SubjectState(_EventLog):
     """Per subject reference: their narcotics events, for the subject and displacement rules.
 
     Windows: ``events`` is closed ``[start, end]``; ``purge`` drops ``occurred_at < before``.
-    ``Recorded.new`` is False for a replay and for an event more than ``retention`` older
-    than the subject's newest event (it is not kept).
+    ``Recorded.new`` is False for a replay.
     """
 
     def __init__(
@@ -157,8 +150,8 @@ class SubjectState(_EventLog):
     ) -> None:
         super().__init__(store, retention)
 
-    def record(self, ref: str, event: EnrichedEvent, late: bool = False) -> Recorded:
-        return self._record(ref, event, late)
+    def record(self, ref: str, event: EnrichedEvent) -> Recorded:
+        return self._record(ref, event)
 
     def events(self, ref: str, start: datetime, end: datetime) -> list[EnrichedEvent]:
         """Events with occurred_at in ``[start, end]``, sorted by (occurred_at, event_id)."""
@@ -180,8 +173,8 @@ class AddressState(_EventLog):
     ) -> None:
         super().__init__(store, retention)
 
-    def record(self, key: str, event: EnrichedEvent, late: bool = False) -> Recorded:
-        return self._record(key, event, late)
+    def record(self, key: str, event: EnrichedEvent) -> Recorded:
+        return self._record(key, event)
 
     def events(self, key: str, start: datetime, end: datetime) -> list[EnrichedEvent]:
         """Events with occurred_at in ``[start, end]``, sorted by (occurred_at, event_id)."""

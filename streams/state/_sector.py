@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from schemas.enriched import EnrichedEvent
-from streams.state._common import Recorded, is_reserved, to_us
+from streams.state._common import Recorded, from_us, is_reserved, to_us
 
 _HOUR = 3_600_000_000
 _DAYS_BEFORE = 7
@@ -41,17 +41,17 @@ class SectorState:
         #: How far back a caller's periodic ``sweep`` may cut: its watermark minus this.
         self.retention = retention
 
-    def record(self, sector: str, event: EnrichedEvent, late: bool = False) -> Recorded:
+    def record(self, sector: str, event: EnrichedEvent) -> Recorded:
         """Count the event in its hour, once per event_id."""
         moment = to_us(event.occurred_at)
         hour = moment // _HOUR
         (key,) = _keys(sector, (hour,))
         seen: dict[str, int] = self._store.get(key) or {}
         if event.event_id in seen:
-            return Recorded(new=False, late=late)
+            return Recorded(new=False)
         # A fresh dict assigned to the key: a Faust table records only assignments.
         self._store[key] = {**seen, event.event_id: moment - hour * _HOUR}
-        return Recorded(new=True, late=late)
+        return Recorded(new=True)
 
     def count(self, sector: str, start: datetime, end: datetime) -> int:
         """Events with occurred_at in ``[start, end)``; reads one key per hour of the range."""
@@ -69,6 +69,18 @@ class SectorState:
             else:
                 total += sum(low <= first + offset < high for offset in seen.values())
         return total
+
+    def moments(self, sector: str, after: datetime, before: datetime) -> list[tuple[datetime, str]]:
+        """``(occurred_at, event_id)`` of the events in ``(after, before)``, in that order."""
+        low, high = to_us(after), to_us(before)
+        hours = range(low // _HOUR, -(-high // _HOUR))
+        found = []
+        for hour, key in zip(hours, _keys(sector, hours), strict=True):
+            for event_id, offset in (self._store.get(key) or {}).items():
+                moment = hour * _HOUR + offset
+                if low < moment < high:
+                    found.append((moment, event_id))
+        return [(from_us(moment), event_id) for moment, event_id in sorted(found)]
 
     def trailing(self, sector: str, t: datetime) -> tuple[int, list[int]]:
         """Count in ``(t - 24h, t]``, and the counts of each of the 7 days before, oldest first.

@@ -15,7 +15,7 @@ from aiokafka.structs import ConsumerRecord, RecordMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
 from fieldcourt.settings import Settings
-from fieldcourt.topics import DEADLETTER_TOPIC, VALID_EVENTS, internal_topic
+from fieldcourt.topics import DEADLETTER_TOPIC, internal_topic
 from tests.factories import raw_arrest, raw_dealing_address, raw_seizure
 from tests.kafka import WorkerProcess, consume_until, produce, run
 
@@ -56,6 +56,17 @@ def counter_samples(exposition: str, name: str) -> dict[str, float]:
 #: What the dead-letter writer appends, in this order, after the record's own headers.
 ERROR_HEADERS = ["error.reason", "error.detail", "source.topic", "source.partition",
                  "source.offset"]  # fmt: skip
+
+
+LINKS = "links"
+
+
+def event_key(record: ConsumerRecord[bytes, bytes]) -> bytes:
+    """The field record a record stands for: the key of a dead letter (its original key), the
+    ``event_id`` of an event ingest handed on (keyed by what its stage correlates on)."""
+    if record.topic == DEADLETTER_TOPIC:
+        return record.key or b""
+    return str(orjson.loads(record.value)["event_id"]).encode()
 
 
 def test_valid_duplicate_conflicting_and_malformed_inputs_are_each_accounted_once(
@@ -106,22 +117,23 @@ def test_valid_duplicate_conflicting_and_malformed_inputs_are_each_accounted_onc
     run(publish(app_settings.broker, [*valid, duplicate]))
     landed = run(publish(app_settings.broker, [out for _, out in bad]))  # after the duplicate
 
-    valid_topic = internal_topic(app_settings, VALID_EVENTS)
+    # every arrest has a subject, so ingest hands every valid one to the link graph's stream
+    valid_topic = internal_topic(app_settings, LINKS)
     mark = run_id.encode()
 
     def outputs(count: int) -> list[ConsumerRecord[bytes, bytes]]:
         records = run(consume_until(
             app_settings.broker, [valid_topic, DEADLETTER_TOPIC],
-            lambda recs: sum(mark in (r.key or b"") for r in recs) >= count,
+            lambda recs: sum(mark in event_key(r) for r in recs) >= count,
             timeout_s=90, settle_s=3,
         ))  # fmt: skip
-        return [r for r in records if mark in (r.key or b"")]
+        return [r for r in records if mark in event_key(r)]
 
     mine = outputs(len(valid) + len(bad))
     out_valid = [r for r in mine if r.topic == valid_topic]
     dead = [r for r in mine if r.topic == DEADLETTER_TOPIC]
 
-    assert sorted(r.key for r in out_valid) == sorted(out.key for out in valid)
+    assert sorted(event_key(r) for r in out_valid) == sorted(out.key for out in valid)
     assert len(dead) == len(bad)
     by_key = {r.key: r for r in dead}
     for (reason, out), position in zip(bad, landed, strict=True):
@@ -149,7 +161,7 @@ def test_valid_duplicate_conflicting_and_malformed_inputs_are_each_accounted_onc
     # the worker came through all of it: a valid event published afterwards is forwarded
     late = raw_arrest(event_id=f"{run_id}-late")
     run(publish(app_settings.broker, [Outgoing(ARRESTS, k("late"), _bytes(late))]))
-    assert k("late") in [r.key for r in outputs(len(valid) + len(bad) + 1)]
+    assert k("late") in [event_key(r) for r in outputs(len(valid) + len(bad) + 1)]
     assert proc.proc is not None
     assert proc.proc.poll() is None  # still running
     assert proc.stop() == 0  # and stops cleanly on SIGTERM
@@ -162,16 +174,16 @@ def test_a_restarted_worker_recovers_its_dedupe_table_from_the_changelog(
     run_id = app_settings.app_id
     first = raw_arrest(event_id=f"{run_id}-r1")
     second = raw_arrest(event_id=f"{run_id}-r2")
-    valid_topic = internal_topic(app_settings, VALID_EVENTS)
+    valid_topic = internal_topic(app_settings, LINKS)
     mark = run_id.encode()
 
     def forwarded(count: int) -> list[bytes]:
         records = run(consume_until(
             app_settings.broker, [valid_topic],
-            lambda recs: sum(mark in (r.key or b"") for r in recs) >= count,
+            lambda recs: sum(mark in event_key(r) for r in recs) >= count,
             timeout_s=60, settle_s=2,
         ))  # fmt: skip
-        return sorted(r.key for r in records if mark in (r.key or b""))
+        return sorted(event_key(r) for r in records if mark in event_key(r))
 
     one = worker(FIELDCOURT_DATA_DIR=str(tmp_path / "first"))
     run(produce(app_settings.broker, [(ARRESTS, first["event_id"].encode(), _bytes(first))]))

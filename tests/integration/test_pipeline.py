@@ -33,9 +33,9 @@ OUTPUTS = [*map(case_topic, SECTIONS), ALERTS_TOPIC]
 @pytest.fixture
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A broker for each test alone: a worker reads the inbound topics from the beginning, and
-    another scenario's history would move its partitions' watermarks up to weeks ahead of this
-    scenario's first events, which then count as late and trigger nothing (seen in CI: phase 1
-    never reached); the session's history would also eat the phases' time budget."""
+    another scenario's history, earlier on the same field partitions, would be weeks ahead of
+    this scenario's first events, which would then be late at their source and trigger
+    nothing; the session's history would also eat the phases' time budget."""
     broker = LocalBroker(load_settings(
         data_dir=tmp_path_factory.mktemp("pipeline-broker"), kafka_port=free_port(),
         kafka_controller_port=free_port(),
@@ -228,8 +228,8 @@ def test_sigkill_at_three_points_loses_nothing_and_never_forks_a_version(
 
 
 def without_watermarks(store: dict[str, Any]) -> dict[str, Any]:
-    """A state store less its watermarks: the broker keeps one per partition, the in-memory
-    pipeline one in all."""
+    """A state store less what it heard of the feeds' progress: the broker keeps it per
+    partition, the in-memory pipeline in one."""
     return {key: value for key, value in store.items() if not key.startswith("__")}
 
 

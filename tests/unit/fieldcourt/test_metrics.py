@@ -32,7 +32,7 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "fieldcourt_alerts_total": ("counter", ("alert_type", "sector")),
     "fieldcourt_state_entries": ("gauge", ("table",)),
     "fieldcourt_state_purged_total": ("counter", ("table",)),
-    "fieldcourt_late_events_total": ("counter", ("stage",)),
+    "fieldcourt_late_events_total": ("counter", ("topic",)),
     "fieldcourt_stage_latency_seconds": ("histogram", ("stage",)),
     "fieldcourt_last_processed_timestamp_seconds": ("gauge", ("stage",)),
     "fieldcourt_consumer_lag_records": ("gauge", ("topic", "partition")),
@@ -203,14 +203,14 @@ def test_stage_recording(metrics: Metrics) -> None:
     metrics.alert("surge", "les-halles")
     metrics.purged("dedupe", 0)
     metrics.purged("dedupe", 3)
-    metrics.late("sector")
+    metrics.late("field.arrests.v1")
     metrics.processed("route", NOW - 1.5)
     metrics.processed("route", None)  # no timestamp: nothing to measure
 
     assert value(metrics, "fieldcourt_rule_evaluation_duration_seconds_count", stage="subject") == 1
     assert value(metrics, "fieldcourt_alerts_total", alert_type="surge", sector="les-halles") == 1
     assert value(metrics, "fieldcourt_state_purged_total", table="dedupe") == 3
-    assert value(metrics, "fieldcourt_late_events_total", stage="sector") == 1
+    assert value(metrics, "fieldcourt_late_events_total", topic="field.arrests.v1") == 1
     assert value(metrics, "fieldcourt_stage_latency_seconds_count", stage="route") == 1
     assert value(metrics, "fieldcourt_stage_latency_seconds_bucket", stage="route", le="1.0") == 0
     assert value(metrics, "fieldcourt_stage_latency_seconds_bucket", stage="route", le="2.5") == 1

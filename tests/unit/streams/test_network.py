@@ -27,6 +27,7 @@ from tests.unit.streams.case_builders import (
 )
 
 OP = "OP-SYNTH-1"
+THIRD_ADDRESS = "1 PLACE IMAGINAIRE 75019 PARIS"
 
 
 def members(m: RuleMatch) -> list[str]:
@@ -116,13 +117,19 @@ def test_the_component_counts_only_edges_within_60_days_of_the_trigger() -> None
     [
         (operation(1, 4), "a shared operation"),
         ([seizure("s1", (1, 2, 3, 4))], "a shared seizure"),
-        ([arrest(f"a{n}", n, n, address=ADDRESS) for n in range(1, 5)], "arrests at one address"),
+        (
+            [
+                event("d0", "dealing_address", (), 0, address=ADDRESS),
+                *(arrest(f"a{n}", n, n, address=ADDRESS) for n in range(1, 5)),
+            ],
+            "arrests at a reported dealing address",
+        ),
         (
             [
                 *(arrest(f"a{n}", n, n, address=ADDRESS) for n in range(1, 4)),
                 dealing_address("d1", 4, 5, address=ADDRESS),
             ],
-            "an occupant and arrests at a dealing address",
+            "the occupant of a reported dealing address",
         ),
     ],
 )
@@ -142,6 +149,8 @@ def test_what_does_not_link() -> None:
     found = feed(
         graph,
         [
+            # narcotics arrests at one street address that no report names (SPEC 6)
+            *(arrest(f"n{n}", n, n, address=THIRD_ADDRESS) for n in range(20, 25)),
             # arrests for other offences at one address
             *(arrest(f"v{n}", n, n, address=ADDRESS, narcotics=False) for n in range(1, 4)),
             arrest("v4", 4, 4, address=ADDRESS),
@@ -242,16 +251,17 @@ def linking_events(draw: st.DrawFn) -> list[EnrichedEvent]:
 
 
 def networks_found(events: list[EnrichedEvent]) -> set[frozenset[str]]:
-    """Members of each network by its latest match, absorbed networks left out."""
+    """Members of each network as its case holds them (every match's, absorbed ones too)."""
     graph = NetworkGraph({})
-    latest: dict[str, RuleMatch] = {}
-    absorbed: set[str] = set()
+    held: dict[str, set[str]] = {}
     for e in events:
         for m in graph.observe(e):
-            latest[m.anchor_ref] = m
-            absorbed.update(m.absorbs)
+            survivor = held.setdefault(m.anchor_ref, set())
+            survivor.update(members(m))
+            for absorbed in m.absorbs:
+                survivor.update(held.pop(absorbed, set()))
             assert {graph.network_of(ref) for ref in members(m)} == {m.anchor_ref}
-    return {frozenset(members(m)) for ref, m in latest.items() if ref not in absorbed}
+    return {frozenset(found) for found in held.values()}
 
 
 def networks_expected(events: list[EnrichedEvent]) -> set[frozenset[str]]:
@@ -267,25 +277,24 @@ def networks_expected(events: list[EnrichedEvent]) -> set[frozenset[str]]:
         for x, y in itertools.product(a, b):
             parent[root(x)] = root(y)
 
-    def brings(e: EnrichedEvent) -> str | None:
-        if e.kind == "arrest" and e.narcotics:
-            return "arrest"
-        return "occupant" if e.kind == "dealing_address" else None
-
     refs = {e.event_id: [s.ref for s in e.subjects] for e in events}
     for e in events:
         if e.kind == "seizure" or e.operation_ref:
             join(refs[e.event_id], refs[e.event_id])
     for x, y in itertools.combinations(events, 2):
-        same_op = x.operation_ref is not None and x.operation_ref == y.operation_ref
-        at_address = (
-            x.address_key is not None
-            and x.address_key == y.address_key
-            and "arrest" in (brings(x), brings(y))
-            and None not in (brings(x), brings(y))
-        )
-        if same_op or at_address:
+        if x.operation_ref is not None and x.operation_ref == y.operation_ref:
             join(refs[x.event_id], refs[y.event_id])
+    # a report joins its occupant and everyone arrested for narcotics at its address, once
+    # someone is (all events lie within one 60-day span); a street address alone joins nobody
+    for report in (e for e in events if e.kind == "dealing_address"):
+        arrested = [
+            ref
+            for e in events
+            if e.kind == "arrest" and e.narcotics and e.address_key == report.address_key
+            for ref in refs[e.event_id]
+        ]
+        if arrested:
+            join(refs[report.event_id] + arrested, refs[report.event_id] + arrested)
     groups: dict[str, set[str]] = {}
     for ref in list(parent):
         groups.setdefault(root(ref), set()).add(ref)

@@ -1,5 +1,6 @@
 import datetime as dt
 
+from streams.eventtime import Progress
 from streams.partitioning import PartitionView, partition_of, routing_key
 from streams.pipeline import Pipeline
 from streams.state import SubjectState
@@ -31,12 +32,14 @@ def test_a_stage_purges_only_its_partition_and_only_past_retention() -> None:
     old, recent = ref(1), ref(2)
     for event in (arrest(1, at(0)), arrest(2, at(200))):
         key = event.subjects[0].ref
-        subject.process(key, event, 0, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        progress = Progress("field.arrests.v1:0", event.occurred_at)
+        subject.process(key, event, 0, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), progress)
     store = pipeline.stores["subject"]
     assert old in store
     mine = partition_of(old, 4)
     elsewhere = (mine + 1) % 4
-    # the watermark is partition 0's (the pipeline reads one partition); the view decides keys
+    # the progress heard is partition 0's (the pipeline reads one partition); the view
+    # decides keys
     assert subject.purge(0, lambda s: PartitionView(s, elsewhere, 4)) == 0
     assert old in store
     assert subject.purge(0, lambda s: PartitionView(s, mine, 4)) == 1

@@ -9,15 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.enriched import EnrichedEvent
+from streams.eventtime import FeedProgress, Progress
 from streams.pipeline import Pipeline
 from streams.rules import load_rules
 from streams.stages import (
+    Store,
     SubjectStage,
     address_retention,
     sector_retention,
     subject_retention,
 )
-from tests.scenario import final_cases
+from tests.scenario import differences, final_cases, outcome
 from tests.unit.streams.rules.builders import (
     ADDRESS,
     HALLES,
@@ -39,11 +41,12 @@ RULES = load_rules()
 
 
 @st.composite
-def event_sets(draw: st.DrawFn) -> list[EnrichedEvent]:
-    """Up to 14 events about 6 subjects within 6 days: any order is within the lateness bound."""
+def event_sets(draw: st.DrawFn, days: int = 6, most: int = 14) -> list[EnrichedEvent]:
+    """Events about 6 subjects within ``days`` (within 6, any order is within the lateness
+    bound)."""
     events: list[EnrichedEvent] = []
-    for _ in range(draw(st.integers(3, 14))):
-        when = at(days=draw(st.integers(0, 6 * 24)) / 24)
+    for _ in range(draw(st.integers(3, most))):
+        when = at(days=draw(st.integers(0, days * 24)) / 24)
         sector = draw(st.sampled_from(SECTORS))
         address = draw(st.sampled_from([None, ADDRESS, "3 RUE X PARIS 75019"]))
         kind = draw(st.sampled_from(["arrest", "arrest", "arrest", "seizure", "dealing"]))
@@ -73,15 +76,40 @@ def run(events: list[EnrichedEvent]) -> Pipeline:
     return Pipeline(rules=RULES, clock=lambda: FIXED).feed(events)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(events=event_sets(), order=st.randoms(use_true_random=False))
-def test_any_order_within_the_lateness_bound_gives_each_subject_the_same_highest_section(
+def test_any_order_within_the_lateness_bound_gives_the_same_cases_and_alerts(
     events: list[EnrichedEvent], order: object
 ) -> None:
+    """Final state of every case (section, anchor, subjects and roles, addresses, evidence,
+    rules; networks by content) and the alert ids (SPEC 7), whichever order they come in."""
     shuffled = list(events)
     order.shuffle(shuffled)  # type: ignore[attr-defined]
     in_order = run(sorted(events, key=lambda e: (e.occurred_at, e.event_id)))
-    assert run(shuffled).highest_sections() == in_order.highest_sections()
+    other = run(shuffled)
+    expected = outcome(in_order.case_events, in_order.alerts)
+    assert differences(expected, outcome(other.case_events, other.alerts)) == []
+    assert other.highest_sections() == in_order.highest_sections()
+
+
+@settings(max_examples=120, deadline=None)
+@given(events=event_sets(days=120, most=30), data=st.data())
+def test_any_order_that_keeps_each_event_on_time_at_its_source_gives_the_same_outcome(
+    events: list[EnrichedEvent], data: st.DataObject
+) -> None:
+    """Four months of events, each moved by up to the lateness bound: none is late, and the
+    windows of 30 to 90 days see their events arrive in any order."""
+    bound = RULES.lateness.total_seconds()
+    shifts = st.floats(0, bound, exclude_max=True)
+    jitter = data.draw(st.lists(shifts, min_size=len(events), max_size=len(events)))
+    moved = sorted(
+        zip(events, jitter, strict=True), key=lambda p: p[0].occurred_at.timestamp() + p[1]
+    )
+    in_order = run(sorted(events, key=lambda e: (e.occurred_at, e.event_id)))
+    other = run([e for e, _ in moved])
+    assert other.late == []
+    expected = outcome(in_order.case_events, in_order.alerts)
+    assert differences(expected, outcome(other.case_events, other.alerts)) == []
 
 
 @settings(max_examples=40, deadline=None)
@@ -141,9 +169,34 @@ def test_retentions_follow_the_rules_and_the_lateness_bound() -> None:
     assert subject_retention(RULES) == 97 * days  # the defaults: 90-day displacement + 7
 
 
-def test_each_stage_reports_events_behind_its_watermark() -> None:
-    late: list[str] = []
-    stage = SubjectStage({}, {}, RULES, on_late=lambda: late.append("subject"))
-    for day in (20, 13, 12.9):  # the watermark is 13: day 13 is on it, 12.9 behind it
-        stage.process(ref(1), arrest(1, at(day)), 0, FIXED)
-    assert late == ["subject"]
+def test_lateness_is_judged_per_feed_in_the_order_the_feed_carried_it() -> None:
+    """8 days behind its own feed's newest: late, triggers nothing. The same event on a feed
+    that never went further is on time, whatever the other feeds carried."""
+    late, on_time = (
+        Pipeline(rules=RULES, clock=lambda: FIXED),
+        Pipeline(rules=RULES, clock=lambda: FIXED),
+    )
+    newest, old = arrest(1, at(20), flagrant=True), arrest(2, at(12), flagrant=True)
+    late.feed([newest, old])
+    on_time.feed([newest, old], feed_of=lambda e: e.event_id)
+    assert late.late == [old.event_id]
+    assert on_time.late == []
+    assert {m.subjects[0].ref for m in on_time.case_events} == {ref(1), ref(2)}
+    assert {m.subjects[0].ref for m in late.case_events} == {ref(1)}
+
+
+def test_a_stage_purges_nothing_until_every_feed_has_been_heard_of() -> None:
+    clock = [0.0]
+    feeds = frozenset({"a:0", "b:0"})
+    progress = FeedProgress({}, RULES.lateness, feeds, idle_s=60, monotonic=lambda: clock[0])
+    stage = SubjectStage({}, {}, RULES, progress=progress)
+    for day in (0, 200):
+        stage.process(ref(1), arrest(1, at(day)), 0, FIXED, Progress("a:0", at(day)))
+
+    def whole(store: Store) -> Store:
+        return store
+
+    assert stage.purge(0, whole) == 0  # feed b may still carry an event of day 0
+    clock[0] = 61.0  # b silent for longer than the idle limit: it holds nothing back
+    stage.progress.observe(0, Progress("a:0", at(200)))
+    assert stage.purge(0, whole) == 1

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.enriched import EnrichedEvent, SubjectRef
-from streams.state import AddressState, Recorded, SectorState, SubjectState, Watermark
+from streams.eventtime import SourceClock
+from streams.state import AddressState, Recorded, SectorState, SubjectState
 
 T0 = datetime(2026, 4, 14, 21, 30, tzinfo=UTC)
 US = timedelta(microseconds=1)
@@ -127,13 +128,6 @@ def window(events: list[EnrichedEvent], start: datetime, end: datetime) -> list[
     return sorted(chosen, key=lambda e: (e.occurred_at, e.event_id))
 
 
-def retained(events: list[EnrichedEvent], retention: timedelta) -> list[EnrichedEvent]:
-    if not events:
-        return []
-    newest = max(e.occurred_at for e in events)
-    return [e for e in events if e.occurred_at >= newest - retention]
-
-
 def brute_count(events: list[EnrichedEvent], start: datetime, end: datetime) -> int:
     """Half-open ``[start, end)``."""
     return sum(1 for e in events if start <= e.occurred_at < end)
@@ -165,18 +159,17 @@ def test_subject_answers_do_not_depend_on_order_or_replays(
     one, two = new_store(), new_store()
     subjects_one, subjects_two = SubjectState(one), SubjectState(two)
     for e in first:
-        assert subjects_one.record(REF, e).late is False
+        assert subjects_one.record(REF, e).new is True
     seen: set[str] = set()
     for e in second:
         result = subjects_two.record(REF, e)
         if e.event_id in seen:
-            assert result == Recorded(new=False, late=False)
+            assert result == Recorded(new=False)
         seen.add(e.event_id)
     assert contents(one) == contents(two)
-    kept = retained(events, timedelta(days=97))
     for a, b in windows:
         start, end = T0 + min(a, b), T0 + max(a, b)
-        expected = window(kept, start, end)
+        expected = window(events, start, end)
         assert subjects_one.events(REF, start, end) == expected
         assert subjects_two.events(REF, start, end) == expected
 
@@ -204,10 +197,10 @@ def test_around_is_closed_and_address_state_keeps_its_own_keys(new_store: StoreF
     addresses = AddressState(new_store())
     at = [T0 - 30 * DAY - US, T0 - 30 * DAY, T0, T0 + 30 * DAY, T0 + 30 * DAY + US]
     for i, moment in enumerate(at):
-        assert addresses.record(ADDRESS, event(f"e{i}", moment)) == Recorded(new=True, late=False)
+        assert addresses.record(ADDRESS, event(f"e{i}", moment)) == Recorded(new=True)
     assert [e.event_id for e in addresses.around(ADDRESS, T0, 30)] == ["e1", "e2", "e3"]
     assert [e.event_id for e in addresses.around(ADDRESS, T0, 0)] == ["e2"]
-    assert addresses.record(ADDRESS, event("e2", T0)) == Recorded(new=False, late=False)
+    assert addresses.record(ADDRESS, event("e2", T0)) == Recorded(new=False)
     assert addresses.around("1 RUE AILLEURS", T0, 30) == []
 
 
@@ -222,35 +215,30 @@ def test_events_come_back_equal_to_what_was_recorded(new_store: StoreFactory) ->
 
 
 @STORES
-def test_retention_keeps_97_days_behind_the_newest_event_whatever_the_order(
+def test_nothing_is_dropped_as_events_arrive_whatever_their_order(
     new_store: StoreFactory,
 ) -> None:
-    oldest, edge, newest = (
-        event("old", T0),
-        event("edge", T0 + US),
-        event("new", T0 + 97 * DAY + US),
-    )
-    forward = SubjectState(new_store())
-    for e in (oldest, edge, newest):
+    """An event on time at its source may arrive after far newer ones (a burst, a catch-up):
+    it must still find, and be found by, its history. Only ``sweep`` forgets."""
+    oldest, newest = event("old", T0), event("new", T0 + 200 * DAY)
+    forward, backward = SubjectState(new_store()), SubjectState(new_store())
+    for e in (oldest, newest):
         assert forward.record(REF, e).new is True
-    backward_store = new_store()
-    backward = SubjectState(backward_store)
-    assert backward.record(REF, newest).new is True
-    assert backward.record(REF, edge).new is True
-    # already 97 days and 1 µs behind the newest: could join no window, so it is not kept
-    assert backward.record(REF, oldest) == Recorded(new=False, late=False)
+    for e in (newest, oldest):
+        assert backward.record(REF, e).new is True
     everything = (T0 - 365 * DAY, T0 + 365 * DAY)
-    assert [e.event_id for e in backward.events(REF, *everything)] == ["edge", "new"]
+    assert [e.event_id for e in backward.events(REF, *everything)] == ["old", "new"]
     assert forward.events(REF, *everything) == backward.events(REF, *everything)
 
 
-def test_retention_is_a_constructor_parameter() -> None:
+def test_retention_is_what_sweeps_may_cut_behind_a_low_watermark() -> None:
     subjects = SubjectState({}, retention=timedelta(days=10))
-    subjects.record(REF, event("old", T0))
-    subjects.record(REF, event("new", T0 + 10 * DAY))
-    assert len(subjects.events(REF, T0, T0 + 10 * DAY)) == 2
-    subjects.record(REF, event("newer", T0 + 10 * DAY + US))
-    assert [e.event_id for e in subjects.events(REF, T0, T0 + 11 * DAY)] == ["new", "newer"]
+    assert subjects.retention == timedelta(days=10)
+    for event_id, moment in [("old", T0), ("new", T0 + 10 * DAY), ("newer", T0 + 30 * DAY)]:
+        subjects.record(REF, event(event_id, moment))
+    assert len(subjects.events(REF, T0, T0 + 30 * DAY)) == 3
+    assert subjects.sweep(T0 + 20 * DAY - subjects.retention) == 1  # strictly before T0 + 10 d
+    assert [e.event_id for e in subjects.events(REF, T0, T0 + 31 * DAY)] == ["new", "newer"]
 
 
 @STORES
@@ -270,10 +258,10 @@ def test_purge_drops_strictly_older_events_and_deletes_emptied_keys(
 
 
 @STORES
-def test_sweep_counts_every_key_and_leaves_the_watermark_alone(new_store: StoreFactory) -> None:
+def test_sweep_counts_every_key_and_leaves_reserved_keys_alone(new_store: StoreFactory) -> None:
     store = new_store()
-    watermark, subjects = Watermark(store), SubjectState(store)
-    watermark.observe(0, T0)
+    subjects = SubjectState(store)
+    store["__feed__:0:field.arrests.v1:0"] = 0
     for n in range(1, 4):
         for day in range(n):
             subjects.record(subject_ref(n), event(f"e{n}-{day}", T0 + day * DAY))
@@ -281,57 +269,7 @@ def test_sweep_counts_every_key_and_leaves_the_watermark_alone(new_store: StoreF
     assert subject_ref(1) not in store
     assert subjects.sweep(T0 + DAY) == 0
     assert subjects.sweep(T0 + 10 * DAY) == 3
-    assert list(store) == ["__wm__:0"]
-    assert watermark.current(0) == T0 - 7 * DAY
-
-
-# -- watermark ----------------------------------------------------------------------------------
-
-
-@STORES
-def test_watermark_flags_8_days_late_not_6(new_store: StoreFactory) -> None:
-    store = new_store()
-    watermark = Watermark(store)
-    assert watermark.current(3) is None
-    assert watermark.observe(3, T0) is False
-    assert watermark.current(3) == T0 - 7 * DAY
-    assert watermark.observe(3, T0 - 6 * DAY) is False
-    assert watermark.observe(3, T0 - 7 * DAY) is False  # exactly on the watermark: on time
-    assert watermark.observe(3, T0 - 7 * DAY - US) is True
-    assert watermark.observe(3, T0 - 8 * DAY) is True
-    assert watermark.current(3) == T0 - 7 * DAY  # late events do not move it back
-    assert watermark.current(4) is None  # partitions are independent
-    assert watermark.observe(3, T0 + DAY) is False
-    assert watermark.current(3) == T0 - 6 * DAY
-    assert list(store) == ["__wm__:3"]
-
-
-def test_watermark_lateness_is_a_parameter_and_survives_a_rebuild() -> None:
-    store: dict[str, Any] = {}
-    Watermark(store, lateness=timedelta(days=1)).observe(0, T0)
-    copied = orjson.loads(orjson.dumps(store))
-    assert Watermark(copied, lateness=timedelta(days=1)).current(0) == T0 - DAY
-    assert Watermark(copied).observe(0, T0 - 6 * DAY) is False
-
-
-@STORES
-def test_late_events_are_flagged_and_still_recorded(new_store: StoreFactory) -> None:
-    store = new_store()
-    watermark, subjects, sectors = Watermark(store), SubjectState(new_store()), SectorState({})
-    results = []
-    for event_id, moment in [("now", T0), ("six", T0 - 6 * DAY), ("eight", T0 - 8 * DAY)]:
-        e = event(event_id, moment)
-        late = watermark.observe(0, e.occurred_at)
-        results.append((subjects.record(REF, e, late=late), sectors.record(SECTOR, e, late=late)))
-    assert [subject for subject, _ in results] == [
-        Recorded(new=True, late=False),
-        Recorded(new=True, late=False),
-        Recorded(new=True, late=True),
-    ]
-    assert [sector for _, sector in results] == [subject for subject, _ in results]
-    assert len(subjects.events(REF, T0 - 9 * DAY, T0)) == 3
-    assert sectors.count(SECTOR, T0 - 9 * DAY, T0 + US) == 3
-    assert subjects.record(REF, event("eight", T0 - 8 * DAY), late=True) == Recorded(False, True)
+    assert list(store) == ["__feed__:0:field.arrests.v1:0"]
 
 
 # -- sectors ------------------------------------------------------------------------------------
@@ -406,7 +344,7 @@ def test_trailing_reads_at_most_193_hours(t: datetime, hours: int) -> None:
 def test_sector_sweep_drops_older_events_and_emptied_hours(new_store: StoreFactory) -> None:
     store = new_store()
     sectors = SectorState(store)
-    Watermark(store).observe(0, T0)
+    store["__feed__:0:field.arrests.v1:0"] = 0
     at = [T0 - 2 * DAY, T0 - DAY, T0 - US, T0, T0 + US, T0 + HOUR]
     for i, moment in enumerate(at):
         sectors.record(SECTOR, event(f"e{i}", moment))
@@ -415,7 +353,7 @@ def test_sector_sweep_drops_older_events_and_emptied_hours(new_store: StoreFacto
     assert sectors.count(SECTOR, T0 - 9 * DAY, T0 + DAY) == 3
     assert sectors.sweep(T0) == 0
     assert sectors.sweep(T0 + DAY) == 3
-    assert list(store) == ["__wm__:0"]
+    assert list(store) == ["__feed__:0:field.arrests.v1:0"]
 
 
 # -- restarts and data hygiene -----------------------------------------------------------------
@@ -428,23 +366,19 @@ def test_state_rebuilt_from_a_copy_of_the_store_answers_the_same(
 ) -> None:
     events, first, _ = history
     store, sector_store = JsonStore(), JsonStore()
-    watermark, subjects, sectors = Watermark(store), SubjectState(store), SectorState(sector_store)
+    subjects, sectors = SubjectState(store), SectorState(sector_store)
     for e in first:
-        late = watermark.observe(1, e.occurred_at)
-        subjects.record(REF, e, late=late)
-        sectors.record(SECTOR, e, late=late)
+        subjects.record(REF, e)
+        sectors.record(SECTOR, e)
     # what a restart finds after replaying the changelogs
     copied = orjson.loads(orjson.dumps(store.snapshot()))
     copied_sectors = orjson.loads(orjson.dumps(sector_store.snapshot()))
-    restored_watermark, restored_subjects = Watermark(copied), SubjectState(copied)
-    restored_sectors = SectorState(copied_sectors)
-    assert restored_watermark.current(1) == watermark.current(1)
+    restored_subjects, restored_sectors = SubjectState(copied), SectorState(copied_sectors)
     start, end = T0 + t - 30 * DAY, T0 + t
     assert restored_subjects.events(REF, start, end) == subjects.events(REF, start, end)
     assert restored_sectors.trailing(SECTOR, T0 + t) == sectors.trailing(SECTOR, T0 + t)
     before = copy.deepcopy((copied, copied_sectors))
     for e in events:  # the input replayed after the restart
-        restored_watermark.observe(1, e.occurred_at)
         assert restored_subjects.record(REF, e).new is False
         assert restored_sectors.record(SECTOR, e).new is False
     assert (copied, copied_sectors) == before
@@ -455,7 +389,7 @@ def test_state_rebuilt_from_a_copy_of_the_store_answers_the_same(
     [
         lambda: SubjectState({}).events(REF, T0.replace(tzinfo=None), T0),
         lambda: SectorState({}).trailing(SECTOR, T0.replace(tzinfo=None)),
-        lambda: Watermark({}).observe(0, T0.replace(tzinfo=None)),
+        lambda: SourceClock({}).judge("f", T0.replace(tzinfo=None)),
     ],
 )
 def test_naive_datetimes_are_refused(call: Callable[[], object]) -> None:

@@ -58,9 +58,21 @@ class MemoryState:
 
         return count(t), [count(t - k * DAY) for k in range(7, 0, -1)]
 
+    def _sector(self, sector: str, keep: Callable[[datetime], bool]) -> list[EnrichedEvent]:
+        return self._select(lambda e: e.sector == sector and e.narcotics and keep(e.occurred_at))
+
+    def count(self, sector: str, start: datetime, end: datetime) -> int:
+        return len(self._sector(sector, lambda t: start <= t < end))
+
+    def moments(self, sector: str, after: datetime, before: datetime) -> list[tuple[datetime, str]]:
+        return [
+            (e.occurred_at, e.event_id) for e in self._sector(sector, lambda t: after < t < before)
+        ]
+
 
 class Pipeline:
-    """Records each event, judges it late as the watermark does, then runs every rule."""
+    """Judges each event late as its source does (one feed: the order of ``feed``); records
+    an event on time and runs every rule on it; a late one is counted and triggers nothing."""
 
     def __init__(self, config: RulesConfig | None = None) -> None:
         self.config = config or RulesConfig()
@@ -71,6 +83,7 @@ class Pipeline:
         self.sector_limiter = AlertLimiter(self.sector_store)
         self.ledger = MigrationLedger(self.sector_store)
         self.highest: datetime | None = None
+        self.late: list[str] = []
         self.matches: list[RuleMatch] = []
         self.alerts: list[Alert] = []
 
@@ -84,10 +97,13 @@ class Pipeline:
     def _one(self, e: EnrichedEvent, now: datetime) -> None:
         late = self.highest is not None and e.occurred_at < self.highest - self.config.lateness
         self.highest = max(self.highest or e.occurred_at, e.occurred_at)
+        if late:
+            self.late.append(e.event_id)
+            return
         self.state.record(e)
         for subject in e.subjects:
             outcome = evaluate_subject(
-                e, subject.ref, self.state, self.subject_limiter, self.config, now=now, late=late
+                e, subject.ref, self.state, self.subject_limiter, self.config, now=now
             )
             self.matches += outcome.matches
             self.alerts += outcome.alerts
@@ -95,11 +111,9 @@ class Pipeline:
                 self.alerts += evaluate_displacement(
                     d, self.ledger, self.sector_limiter, self.config, now=now
                 )
-        self.matches += evaluate_address(e, self.state, self.config, late=late)
-        self.matches += evaluate_seizure(e, self.config, late=late)
-        self.alerts += evaluate_sector(
-            e, self.state, self.sector_limiter, self.config, now=now, late=late
-        )
+        self.matches += evaluate_address(e, self.state, self.config)
+        self.matches += evaluate_seizure(e, self.config)
+        self.alerts += evaluate_sector(e, self.state, self.sector_limiter, self.config, now=now)
 
     def fired(self, rule_id: str) -> set[str]:
         """Anchor refs the rule has matched so far."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from schemas.enriched import EnrichedEvent
 from streams.rules import AlertLimiter, RulesConfig, evaluate_subject
 from tests.unit.streams.rules.builders import (
@@ -135,18 +133,3 @@ def test_the_limiter_forgets_ended_periods() -> None:
     assert pipeline.subject_limiter.sweep(at(89)) == 0
     assert pipeline.subject_limiter.sweep(at(90)) == 1
     assert list(pipeline.subject_store) == ["other"]
-
-
-@pytest.mark.parametrize("late", [True, False])
-def test_a_late_event_finds_no_displacement(late: bool) -> None:
-    first, second = arrest(1, at(0), sector=HALLES), arrest(1, at(5), sector=ROSA)
-    outcome = evaluate_subject(
-        second,
-        ref(1),
-        MemoryState([first, second]),
-        AlertLimiter({}),
-        RulesConfig(),
-        now=NOW,
-        late=late,
-    )
-    assert (len(outcome.alerts), len(outcome.displacements)) == ((0, 0) if late else (1, 1))

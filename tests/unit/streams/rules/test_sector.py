@@ -31,6 +31,19 @@ def test_nine_events_are_no_surge_ten_are() -> None:
     assert surges(*burst(10)) == [ROSA]
 
 
+def test_the_event_that_completes_a_surge_raises_it_whichever_arrives_last() -> None:
+    """The first event of the 24 h arriving last still completes the window that ends on a
+    later event: the same surge, the same alert id, as in event-time order."""
+    events = burst(10)
+    in_order, reordered = Pipeline(), Pipeline()
+    in_order.feed(*events)
+    reordered.feed(*events[1:], events[0])
+    assert [a.alert_id for a in reordered.alerted("surge")] == [
+        a.alert_id for a in in_order.alerted("surge")
+    ]
+    assert len(in_order.alerted("surge")) == 1
+
+
 def test_surge_against_three_times_the_daily_mean() -> None:
     assert surges(*baseline(21), *burst(10)) == [ROSA]  # mean 3: 10 >= 9
     assert surges(*baseline(24), *burst(10)) == []  # mean 3.4: 10 < 10.3
@@ -119,13 +132,15 @@ def displacement(subject: int, origin_id: str, arrival_id: str, day: float) -> D
     )
 
 
-def test_ledger_keeps_one_row_per_arrival_and_drops_what_is_out_of_reach() -> None:
+def test_ledger_keeps_one_row_per_arrival_and_forgets_only_by_sweep() -> None:
     store: dict[str, Any] = {}
     ledger = MigrationLedger(store)
-    keep = at(37) - at(0)
-    ledger.record(displacement(1, "A1", "B1", 0), keep)
-    rows = ledger.record(displacement(1, "A2", "B1", 0), keep)
+    ledger.record(displacement(1, "A1", "B1", 0))
+    rows = ledger.record(displacement(1, "A2", "B1", 0))
     assert [(r.to_event_id, r.from_event_id) for r in rows] == [("B1", "A2")]
     assert store == {f"{ROSA}|displaced|{HALLES}": [["2025-09-09T00:00:00Z", ref(1), "B1", "A2"]]}
-    rows = ledger.record(displacement(2, "A3", "B3", 38), keep)
-    assert [r.to_event_id for r in rows] == ["B3"]
+    rows = ledger.record(displacement(2, "A3", "B3", 38))
+    # an arrival far behind the newest is kept: it may still be on time at its source
+    assert [r.to_event_id for r in rows] == ["B1", "B3"]
+    assert ledger.sweep(at(38)) == 1
+    assert [r.to_event_id for r in ledger.record(displacement(3, "A4", "B4", 40))] == ["B3", "B4"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from streams.rules import RulesConfig, evaluate_seizure, seizure
+from streams.rules import RulesConfig, seizure
 from tests.unit.streams.rules.builders import at, ref
 from tests.unit.streams.rules.builders import seizure as seized
 
@@ -60,9 +60,3 @@ def test_without_a_person_one_case_on_operation_address_or_event(
     [m] = seizure(seized(at(0), weapons=1, sector=None, **fields), PARAMS)
     assert (m.anchor_kind, m.anchor_ref, m.subjects, m.minor) == (*anchor, (), False)
     assert m.reason == "Seizure of 1 weapon on 2025-09-09 outside any sector."
-
-
-def test_a_late_seizure_triggers_nothing() -> None:
-    e = seized(at(0), weapons=1)
-    assert evaluate_seizure(e, RulesConfig(), late=True) == []
-    assert evaluate_seizure(e, RulesConfig(), late=False)
