@@ -187,17 +187,7 @@ def readiness(app: faust.App, sensor: OperationsSensor) -> Readiness:
         return Readiness(False, f"consumer not started: {exc!r}")
     if not assigned:
         return Readiness(False, "no partitions assigned")
-    if unknown := changelogs_without_partitions(app):
-        return Readiness(False, f"changelog topics without partitions: {', '.join(unknown)}")
     return Readiness(True, "ready")
-
-
-def changelogs_without_partitions(app: faust.App) -> list[str]:
-    """Changelog topics the consumer's metadata lists with no partitions: a table whose
-    changelog was created while the worker joined the group refuses every write
-    (PartitionsMismatch) until the consumer's next metadata refresh and rebalance."""
-    names = (table.changelog_topic.get_topic_name() for table in app.tables.values())
-    return sorted(name for name in names if not app.consumer.topic_partitions(name))
 
 
 @web.middleware

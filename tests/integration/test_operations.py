@@ -32,9 +32,7 @@ pytestmark = pytest.mark.kafka
 
 DEPLOY = PROJECT_ROOT / "deploy"
 ARRESTS = "field.arrests.v1"
-#: A changelog topic created while the worker joins can stay without partitions in the
-#: consumer's metadata until its next refresh (5 minutes by default): the worker is not ready
-#: until then (see agents/web.py). Refreshing every few seconds keeps these tests short.
+#: The consumer's metadata refreshed every few seconds: the tests see new topics sooner.
 FAST_METADATA = {"CONSUMER_METADATA_MAX_AGE_MS": "3000"}
 #: How long the worker is held (SIGSTOP) while field records are appended; within the
 #: session timeout, so the group does not move its partitions.

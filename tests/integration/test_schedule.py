@@ -1,0 +1,259 @@
+"""Outcomes do not depend on the processing schedule (SPEC 6, 7), on the real broker.
+
+One generated stream of about 2,100 events that exercises every rule (the seed's story and a
+month of background across Paris) is published five ways, each on a broker of its own: paced
+in event-time order, in one burst, shuffled within the lateness bound, in one burst with a
+second worker joining and the first SIGKILLed, and in one burst with the broker SIGKILLed and
+restarted on its data. Every run must end in what the in-memory pipeline answers for the same
+input: every case's final state, the alert ids, no dead letter, no event judged late, no two
+versions of a case alike numbered, and no case or alert that the answer does not hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import random
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+from fieldcourt.kafka_local import LocalBroker, free_port
+from fieldcourt.settings import Settings, load_settings
+from fieldcourt.simulate import Simulation, SimulationConfig, shift_to_end_at
+from fieldcourt.topics import (
+    ALERTS_TOPIC,
+    DEADLETTER_TOPIC,
+    SECTIONS,
+    apply_topics,
+    case_topic,
+    catalogue,
+)
+from schemas.cases import Alert, CaseEvent
+from schemas.codec import loads
+from tests.conftest import TEST_KEY
+from tests.kafka import WorkerProcess, consume_until, run, worker_env
+from tests.scenario import Outcome, differences, oracle, outcome
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+Record = tuple[str, dict[str, Any]]
+OUTPUTS = [*map(case_topic, SECTIONS), ALERTS_TOPIC, DEADLETTER_TOPIC]
+#: Every event is moved by less than this in the shuffled run: none becomes late at its source.
+SHUFFLE = dt.timedelta(days=6, hours=23)
+
+
+@pytest.fixture(scope="module")
+def stream() -> list[Record]:
+    """The compressed story and background, ending an hour ago (no event is in the future)."""
+    config = SimulationConfig(compress=True, rate=85, seed=7, prefix=f"s{uuid.uuid4().hex[:6]}")
+    end = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    return shift_to_end_at(Simulation(config).records(), end, whole_days=True)
+
+
+def occurred(record: Record) -> dt.datetime:
+    return dt.datetime.fromisoformat(record[1]["occurred_at"])
+
+
+def shuffled(records: list[Record], seed: int = 11) -> list[Record]:
+    """Each event moved later by up to ``SHUFFLE``: within every field partition, no event
+    follows one more than the lateness bound newer, yet windows see their events out of order."""
+    rng = random.Random(seed)
+    moved = [(occurred(r) + SHUFFLE * rng.random(), i) for i, r in enumerate(records)]
+    return [records[i] for _, i in sorted(moved)]
+
+
+@dataclass
+class Run:
+    """One broker, one app, its workers, and the restarts a supervisor would make."""
+
+    broker: LocalBroker
+    settings: Settings
+    folder: Path
+    workers: list[WorkerProcess] = field(default_factory=list)
+
+    def start_worker(self) -> WorkerProcess:
+        env = worker_env(
+            self.settings.broker,
+            self.settings.app_id,
+            self.folder / f"store{len(self.workers)}",
+            FIELDCOURT_PSEUDONYM_KEY=TEST_KEY,
+            FIELDCOURT_SESSION_TIMEOUT_S="8",
+        )
+        proc = WorkerProcess(env, self.folder / f"worker{len(self.workers)}").start()
+        self.workers.append(proc)
+        proc.wait_ready()
+        return proc
+
+    def supervise(self) -> None:
+        """Restart the newest worker if it stopped on its own (as systemd or Kubernetes would:
+        a worker that cannot deliver exits rather than commit past a lost output)."""
+        last = self.workers[-1]
+        if last.proc is not None and last.proc.poll() is not None:
+            self.start_worker()
+
+    def kill_broker(self) -> None:
+        pid = self.broker.status().pid
+        assert pid is not None
+        os.killpg(pid, signal.SIGKILL)
+        if self.broker._proc is not None:  # our child: reap it
+            self.broker._proc.wait()
+
+    def logs(self) -> str:
+        return "".join(path.read_text(errors="replace") for w in self.workers for path in w.logs)
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[Run]:
+    """A broker of its own: lateness is judged on each field partition's whole content, so
+    another run's events on the same partitions would make this run's events late."""
+    settings = load_settings(
+        data_dir=tmp_path / "broker",
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+    )
+    broker = LocalBroker(settings)
+    broker.up()
+    app = load_settings(
+        broker=broker.bootstrap,
+        app_id=f"fc-sched-{uuid.uuid4().hex[:6]}",
+        data_dir=tmp_path / "app",
+        pseudonym_key=TEST_KEY,
+    )
+    run(apply_topics(app, catalogue(app)))
+    state = Run(broker, app, tmp_path)
+    try:
+        yield state
+    finally:
+        for proc in state.workers:
+            proc.stop(signal.SIGKILL)
+        broker.down()
+
+
+async def publish(bootstrap: str, records: list[Record], pace_s_per_day: float = 0.0) -> None:
+    """Publish in this order, keyed by ``event_id``. Unpaced: one burst, every send in flight
+    at once. Paced: in event-time order, ``pace_s_per_day`` of wall time per day of event time."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    try:
+        pending = []
+        started, first = time.monotonic(), occurred(records[0])
+        for topic, value in records:
+            if pace_s_per_day:
+                due = started + (occurred((topic, value)) - first) / dt.timedelta(days=1) * (
+                    pace_s_per_day
+                )
+                if due > time.monotonic():
+                    await asyncio.gather(*pending)
+                    pending = []
+                    await asyncio.sleep(due - time.monotonic())
+            key = value["event_id"].encode()
+            pending.append(await producer.send(topic, orjson.dumps(value), key=key))
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+def read_outputs(
+    settings: Settings, done: Callable[[list[ConsumerRecord[bytes, bytes]]], bool], run_: Run
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of the section, alert and dead-letter topics, once ``done`` or timed out,
+    restarting a worker that stopped on its own meanwhile."""
+    deadline = time.monotonic() + 300
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    while time.monotonic() < deadline:
+        run_.supervise()
+        records = run(consume_until(settings.broker, OUTPUTS, done, timeout_s=20, settle_s=5))
+        if done(records):
+            return records
+    return records
+
+
+def outcome_of(records: list[ConsumerRecord[bytes, bytes]]) -> Outcome:
+    cases = [loads(CaseEvent, r.value) for r in records if r.topic.startswith("court.")]
+    alerts = [loads(Alert, r.value) for r in records if r.topic == ALERTS_TOPIC]
+    return outcome(cases, alerts)
+
+
+def assert_same_outcome(records: list[ConsumerRecord[bytes, bytes]], expected: Outcome) -> None:
+    assert differences(expected, outcome_of(records)) == []
+    assert [r for r in records if r.topic == DEADLETTER_TOPIC] == []
+    # one event per (case_id, version), versions from 1 with no gap: a consumer deduplicating
+    # on the pair sees each case's whole history
+    versions: dict[str, dict[int, bytes]] = {}
+    for record in records:
+        if record.topic.startswith("court."):
+            event = orjson.loads(record.value)
+            seen = versions.setdefault(event["case_id"], {})
+            assert seen.setdefault(event["version"], record.value) == record.value, event
+    for case_id, seen in versions.items():
+        assert sorted(seen) == list(range(1, len(seen) + 1)), case_id
+
+
+def play(
+    run_: Run, records: list[Record], during: Callable[[], None] = lambda: None, pace: float = 0
+) -> None:
+    expected = oracle(records, TEST_KEY.encode(), run_.settings.topic_partitions)
+    assert expected.late == []  # the input: nothing late at its source
+    target = outcome(expected.case_events, expected.alerts)
+    run_.start_worker()
+    run(publish(run_.settings.broker, records, pace))
+    during()
+
+    def done(found: list[ConsumerRecord[bytes, bytes]]) -> bool:
+        return not differences(target, outcome_of(found))
+
+    assert_same_outcome(read_outputs(run_.settings, done, run_), target)
+    assert "late at its source" not in run_.logs()
+
+
+@pytest.mark.timeout(900)
+def test_paced_in_event_time_order(fresh: Run, stream: list[Record]) -> None:
+    play(fresh, stream, pace=0.25)
+
+
+@pytest.mark.timeout(900)
+def test_one_burst(fresh: Run, stream: list[Record]) -> None:
+    play(fresh, stream)
+
+
+@pytest.mark.timeout(900)
+def test_shuffled_within_the_lateness_bound(fresh: Run, stream: list[Record]) -> None:
+    play(fresh, shuffled(stream))
+
+
+@pytest.mark.timeout(900)
+def test_one_burst_with_a_worker_joining_and_the_first_killed(
+    fresh: Run, stream: list[Record]
+) -> None:
+    def rebalance() -> None:
+        first = fresh.workers[0]
+        fresh.start_worker()  # joins mid-stream, ready once its share of tables is recovered
+        first.stop(signal.SIGKILL)  # whatever it had in flight is cut
+
+    play(fresh, stream, rebalance)
+    assert fresh.workers[0].proc is not None
+    assert fresh.workers[0].proc.returncode == -signal.SIGKILL
+
+
+@pytest.mark.timeout(900)
+def test_one_burst_with_the_broker_killed_and_restarted(fresh: Run, stream: list[Record]) -> None:
+    def broker_crash() -> None:
+        time.sleep(3)  # the worker is mid-stream
+        fresh.kill_broker()
+        time.sleep(2)
+        fresh.broker.up()  # the same data folder: the log as it was at the kill
+
+    play(fresh, stream, broker_crash)
