@@ -211,7 +211,7 @@ def test_up_status_apply_twice_down_up_again_keeps_data(
         assert refused.returncode == 1
         assert "created" not in refused.stdout
         assert "Traceback" not in refused.stderr
-        assert "cannot create fc-refused-events-valid: InvalidReplicationFactorError" in (
+        assert "cannot create fc-refused-by-subject: InvalidReplicationFactorError" in (
             refused.stderr
         )
         assert not [name for name in run(topic_names(bootstrap)) if name.startswith("fc-refused")]

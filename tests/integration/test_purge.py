@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 import time
@@ -21,15 +22,15 @@ from streams.partitioning import partition_of
 from streams.pseudonym import Pseudonymiser
 from tests.conftest import TEST_KEY
 from tests.factories import raw_arrest, raw_person
-from tests.kafka import WorkerProcess, produce, run, worker_env
+from tests.kafka import WorkerProcess, produce, read_table, run, worker_env
 
 pytestmark = pytest.mark.kafka
 
 
 @pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[str]:
-    """A broker of this test's own: other tests' history would drive the watermarks and
-    purges this test counts."""
+    """A broker of this test's own: other tests' events on the field partitions would drive
+    the feeds' progress that decides this test's purge."""
     broker = LocalBroker(load_settings(data_dir=tmp_path / "own", kafka_port=free_port(),
                                        kafka_controller_port=free_port()))  # fmt: skip
     broker.up()
@@ -42,11 +43,14 @@ def own_broker(tmp_path: Path) -> Iterator[str]:
 def test_subject_history_past_retention_is_purged_by_the_worker(
     own_broker: str, tmp_path: Path
 ) -> None:
+    """A subject last seen 300 days before its partition's feeds: its history is deleted (a
+    tombstone on the state's changelog, gone from the store), its neighbour's is kept."""
     app_settings = load_settings(broker=own_broker, app_id="fc-purge", data_dir=tmp_path / "d",
                                  pseudonym_key=TEST_KEY)  # fmt: skip
     run(apply_topics(app_settings, catalogue(app_settings)))
     run_id = app_settings.app_id
     pseudonyms = Pseudonymiser(TEST_KEY.encode())
+    partitions = app_settings.topic_partitions
 
     def person(n: int) -> dict[str, object]:
         return raw_person(n, person_id=f"{run_id}-{n}")
@@ -54,41 +58,69 @@ def test_subject_history_past_retention_is_purged_by_the_worker(
     def ref(n: int) -> str:
         return pseudonyms.ref(loads(Person, dumps_obj(person(n))))
 
-    # two subjects whose events meet on one by-subject partition
-    partitions = app_settings.topic_partitions
+    # two subjects on one by-subject partition, all their arrests on one field partition:
+    # that feed's progress alone decides the purge (the others fall idle, FIELDCOURT_IDLE_FEED_S)
     old, new = next(
         (a, b) for a, b in itertools.combinations(range(50), 2)
         if partition_of(ref(a), partitions) == partition_of(ref(b), partitions)
     )  # fmt: skip
+    ids = (f"{run_id}-{n}" for n in itertools.count())
+    feed = partition_of(f"{run_id}-0", partitions)
+    same_feed = (i for i in ids if partition_of(i, partitions) == feed)
     now = dt.datetime.now(dt.UTC)
 
     def arrest(n: int, days_ago: int) -> tuple[str, bytes, bytes]:
         event = raw_arrest(
-            event_id=f"{run_id}-{n}", person=person(n), flagrant=False,
+            event_id=next(same_feed), person=person(n), flagrant=False,
             occurred_at=(now - dt.timedelta(days=days_ago)).isoformat(), reported_at=None,
         )  # fmt: skip
         return ("field.arrests.v1", event["event_id"].encode(), orjson.dumps(event))
 
     env = worker_env(own_broker, app_settings.app_id, app_settings.data_dir,
                      FIELDCOURT_PSEUDONYM_KEY=TEST_KEY, FIELDCOURT_PURGE_INTERVAL_S="1",
-                     FIELDCOURT_SESSION_TIMEOUT_S="8")  # fmt: skip
+                     FIELDCOURT_IDLE_FEED_S="2", FIELDCOURT_SESSION_TIMEOUT_S="8")  # fmt: skip
     proc = WorkerProcess(env, tmp_path / "worker").start()
     try:
-        _purge_scenario(app_settings, proc, arrest, old, new)
+        proc.wait_ready()
+        run(produce(app_settings.broker, [arrest(old, 300), arrest(new, 1)]))
+        # each later arrest of ``new`` gives the partition a record to purge from, once the
+        # purge is due and the other feeds have fallen idle
+        changelog = f"{app_settings.app_id}-subject-state-changelog"
+        deleted = run(wait_for_tombstone(app_settings, changelog, ref(old),
+                                         lambda: run(produce(app_settings.broker,
+                                                             [arrest(new, 1)]))))  # fmt: skip
+        assert deleted, "no purge of the old subject's history"
+        assert "processing failed" not in proc.output()
+        assert "Cannot modify table" not in proc.output()
     finally:
-        proc.stop()
+        assert proc.stop() == 0
+    stored = read_table(app_settings.data_dir, app_settings.app_id, "subject-state")
+    assert not [key for key in stored if key.startswith(ref(old))]
+    assert [key for key in stored if key.startswith(ref(new))]
 
 
-def _purge_scenario(
-    app_settings: Settings, proc: WorkerProcess, arrest: Any, old: int, new: int
-) -> None:
-    proc.wait_ready()
-    run(produce(app_settings.broker, [arrest(old, 300)]))
-    time.sleep(4)
-    run(produce(app_settings.broker, [arrest(new, 1)]))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and "purged 1 subject entries" not in proc.output():
-        time.sleep(0.5)
-    assert "purged 1 subject entries" in proc.output()
-    assert "processing failed" not in proc.output()
-    assert "Cannot modify table" not in proc.output()
+async def wait_for_tombstone(
+    settings: Settings, topic: str, ref: str, poke: Any, timeout_s: float = 90
+) -> bool:
+    """Read ``topic`` until a deletion of ``ref`` (the key itself, the head of its history)
+    appears; ``poke()`` every 2 s while waiting."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.broker,
+                                auto_offset_reset="earliest", enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    key = orjson.dumps(ref)
+    try:
+        deadline = time.monotonic() + timeout_s
+        next_poke = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                if any(r.key == key and r.value is None for r in records):
+                    return True
+            if time.monotonic() >= next_poke:
+                await asyncio.to_thread(poke)
+                next_poke = time.monotonic() + 2
+        return False
+    finally:
+        await consumer.stop()
