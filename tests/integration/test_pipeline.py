@@ -23,11 +23,12 @@ from streams.state import AddressState, SectorState, SubjectState
 from tests.conftest import TEST_KEY
 from tests.factories import raw_arrest, raw_person
 from tests.kafka import WorkerProcess, consume_until, produce, read_table, run
-from tests.scenario import ARRESTS, final_cases, oracle, phases, scenario
+from tests.outputs import assert_same_outcome, outcome_of
+from tests.scenario import ARRESTS, differences, oracle, outcome, phases, scenario
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
-OUTPUTS = [*map(case_topic, SECTIONS), ALERTS_TOPIC]
+OUTPUTS = [*map(case_topic, SECTIONS), ALERTS_TOPIC, DEADLETTER_TOPIC]
 
 
 @pytest.fixture
@@ -52,51 +53,32 @@ def publish(settings: Settings, records: list[tuple[str, dict[str, Any]]]) -> No
                 [(t, r["event_id"].encode(), orjson.dumps(r)) for t, r in records]))  # fmt: skip
 
 
-class Outputs:
-    """What the section and alert topics hold for one run's cases and subjects."""
-
-    def __init__(self, records: list[ConsumerRecord[bytes, bytes]], expected: Any) -> None:
-        case_ids = {e.case_id for e in expected.case_events}
-        subjects = {ref for e in expected.case_events for ref in (s.ref for s in e.subjects)}
-        self.cases = [
-            loads(CaseEvent, r.value) for r in records
-            if r.topic != ALERTS_TOPIC and r.key.decode() in case_ids
-        ]  # fmt: skip
-        self.alerts = [
-            alert for alert in (loads(Alert, r.value) for r in records if r.topic == ALERTS_TOPIC)
-            if set(alert.subjects) & subjects
-        ]  # fmt: skip
-        self.raw = {(r.key, r.value) for r in records if r.topic != ALERTS_TOPIC}
+Records = list[ConsumerRecord[bytes, bytes]]
 
 
-def reached(out: Outputs, expected: Any) -> bool:
-    """The outputs hold the expected final cases and alerts (and so far nothing else)."""
-    return final_cases(out.cases) == final_cases(expected.case_events) and {
-        a.alert_id for a in out.alerts
-    } == {a.alert_id for a in expected.alerts}
+def reached(records: Records, expected: Pipeline) -> bool:
+    """Every record the outputs hold is the expected answer, nothing missing or extra."""
+    return not differences(outcome(expected.case_events, expected.alerts), outcome_of(records))
 
 
-def collect(settings: Settings, expected: Any, timeout_s: float = 120) -> Outputs:
-    def done(records: list[ConsumerRecord[bytes, bytes]]) -> bool:
-        return reached(Outputs(records, expected), expected)
-
-    return Outputs(run(consume_until(settings.broker, OUTPUTS, done, timeout_s, settle_s=3)),
-                   expected)  # fmt: skip
+def collect(settings: Settings, expected: Pipeline, timeout_s: float = 120) -> Records:
+    """Every record of the section, alert and dead-letter topics, once they hold the answer
+    (and 3 s more, for what should not come)."""
+    return run(consume_until(settings.broker, OUTPUTS, lambda found: reached(found, expected),
+                             timeout_s, settle_s=3))  # fmt: skip
 
 
 def start_of_scenario() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=40)
 
 
-def assert_story(out: Outputs, expected: Any) -> None:
-    assert final_cases(out.cases) == final_cases(expected.case_events)
-    assert {a.alert_id for a in out.alerts} == {a.alert_id for a in expected.alerts}
-    # no two different events under one (case_id, version): consumers can dedupe on the pair
-    seen: dict[tuple[str, int], CaseEvent] = {}
-    for event in out.cases:
-        first = seen.setdefault((event.case_id, event.version), event)
-        assert first == event, (first, event)
-    kinds = {(e.event_type, e.section, e.anchor.kind) for e in out.cases}
+def assert_story(records: Records, expected: Pipeline, dead_letters: int = 0) -> None:
+    """The outputs are the in-memory answer, record for record (tests/outputs.py), and the
+    story's path is there."""
+    assert_same_outcome(records, outcome(expected.case_events, expected.alerts), dead_letters)
+    cases = [loads(CaseEvent, r.value) for r in records if r.topic.startswith("court.")]
+    alerts = [loads(Alert, r.value) for r in records if r.topic == ALERTS_TOPIC]
+    kinds = {(e.event_type, e.section, e.anchor.kind) for e in cases}
     # Whether the flagrant dealer's case passes through P20 on its way to F3 depends on whether
     # recurrence or the seizure reaches the case manager first (two agents race); the
     # in-memory oracle pins the full path, here the ends and the transfer must hold.
@@ -106,18 +88,18 @@ def assert_story(out: Outputs, expected: Any) -> None:
     assert ("case_opened", "P20", "address") in kinds
     assert ("case_opened", "F3", "network") in kinds
     assert ("case_opened", "P4", "subject") in kinds
-    assert any(a.alert_type == "displacement" and a.sector == "rosa-parks" for a in out.alerts)
+    assert any(a.alert_type == "displacement" and a.sector == "rosa-parks" for a in alerts)
 
 
 def play(
     settings: Settings, records: list[tuple[str, dict[str, Any]]], between: Callable[[], None]
-) -> Outputs:
+) -> Records:
     """Publish phase by phase, calling ``between`` right after each publish and then waiting
     for the phase's outcome (the oracle of the prefix) before the next phase. An earlier
     phase must be reached too: a worker that stalls is a failure even if a later restart
-    would catch up (and an event delayed past the lateness bound changes the outcome)."""
+    would catch up."""
     done: list[tuple[str, dict[str, Any]]] = []
-    out: Outputs | None = None
+    out: Records | None = None
     stages = phases(records)
     for number, phase in enumerate(stages, 1):
         done += phase
@@ -179,7 +161,7 @@ def test_scenario_yields_the_expected_cases_and_alerts_and_no_name_leaves_ingest
     proc = worker()
     publish(app_settings, [garbage])
     out = play(app_settings, records, lambda: None)
-    assert_story(out, oracle(records, TEST_KEY.encode()))
+    assert_story(out, oracle(records, TEST_KEY.encode()), dead_letters=1)
 
     secrets = personal_data([*records, garbage])
     assert len(secrets) > 20

@@ -39,11 +39,10 @@ from fieldcourt.topics import (
     case_topic,
     catalogue,
 )
-from schemas.cases import Alert, CaseEvent
-from schemas.codec import loads
 from tests.conftest import TEST_KEY
 from tests.kafka import WorkerProcess, consume_until, run, worker_env
-from tests.scenario import Outcome, differences, oracle, outcome
+from tests.outputs import assert_same_outcome, outcome_of
+from tests.scenario import differences, oracle, outcome
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -82,7 +81,9 @@ class Run:
     folder: Path
     workers: list[WorkerProcess] = field(default_factory=list)
 
-    def start_worker(self) -> WorkerProcess:
+    def start_worker(self, idle_ok: bool = False) -> WorkerProcess:
+        """A new worker, once ready; ``idle_ok``: or once it joined the group and was given
+        nothing (Faust's assignor may leave a third worker idle on four partitions)."""
         env = worker_env(
             self.settings.broker,
             self.settings.app_id,
@@ -92,8 +93,19 @@ class Run:
         )
         proc = WorkerProcess(env, self.folder / f"worker{len(self.workers)}").start()
         self.workers.append(proc)
-        proc.wait_ready()
-        return proc
+        if not idle_ok:
+            proc.wait_ready()
+            return proc
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                status, body = proc.http_get("/readyz")
+            except OSError:
+                status, body = 0, ""
+            if status == 200 or "no partitions assigned" in body:
+                return proc
+            time.sleep(0.25)
+        raise AssertionError(f"worker did not join:\n{proc.output()[-3000:]}")
 
     def supervise(self) -> None:
         """Restart the newest worker if it stopped on its own (as systemd or Kubernetes would:
@@ -181,36 +193,24 @@ def read_outputs(
     return records
 
 
-def outcome_of(records: list[ConsumerRecord[bytes, bytes]]) -> Outcome:
-    cases = [loads(CaseEvent, r.value) for r in records if r.topic.startswith("court.")]
-    alerts = [loads(Alert, r.value) for r in records if r.topic == ALERTS_TOPIC]
-    return outcome(cases, alerts)
-
-
-def assert_same_outcome(records: list[ConsumerRecord[bytes, bytes]], expected: Outcome) -> None:
-    assert differences(expected, outcome_of(records)) == []
-    assert [r for r in records if r.topic == DEADLETTER_TOPIC] == []
-    # one event per (case_id, version), versions from 1 with no gap: a consumer deduplicating
-    # on the pair sees each case's whole history
-    versions: dict[str, dict[int, bytes]] = {}
-    for record in records:
-        if record.topic.startswith("court."):
-            event = orjson.loads(record.value)
-            seen = versions.setdefault(event["case_id"], {})
-            assert seen.setdefault(event["version"], record.value) == record.value, event
-    for case_id, seen in versions.items():
-        assert sorted(seen) == list(range(1, len(seen) + 1)), case_id
-
-
 def play(
-    run_: Run, records: list[Record], during: Callable[[], None] = lambda: None, pace: float = 0
+    run_: Run,
+    records: list[Record],
+    during: Callable[[], None] = lambda: None,
+    pace: float = 0,
+    midway: bool = False,
 ) -> None:
+    """Publish ``records`` (paced or in one burst), call ``during`` after them (``midway``:
+    after the first half, then publish the rest), and hold every output to the answer."""
     expected = oracle(records, TEST_KEY.encode(), run_.settings.topic_partitions)
     assert expected.late == []  # the input: nothing late at its source
     target = outcome(expected.case_events, expected.alerts)
     run_.start_worker()
-    run(publish(run_.settings.broker, records, pace))
+    cut = len(records) // 2 if midway else len(records)
+    run(publish(run_.settings.broker, records[:cut], pace))
     during()
+    if records[cut:]:
+        run(publish(run_.settings.broker, records[cut:], pace))
 
     def done(found: list[ConsumerRecord[bytes, bytes]]) -> bool:
         return not differences(target, outcome_of(found))
@@ -257,3 +257,21 @@ def test_one_burst_with_the_broker_killed_and_restarted(fresh: Run, stream: list
         fresh.broker.up()  # the same data folder: the log as it was at the kill
 
     play(fresh, stream, broker_crash)
+
+
+@pytest.mark.timeout(900)
+def test_three_workers_one_stopped_one_killed_and_one_joining(
+    fresh: Run, stream: list[Record]
+) -> None:
+    """Partitions split three ways, then moved by a clean stop, a SIGKILL and a newcomer."""
+
+    def churn() -> None:
+        first = fresh.workers[0]
+        second = fresh.start_worker(idle_ok=True)
+        fresh.start_worker(idle_ok=True)
+        assert second.stop() == 0  # SIGTERM: hands its partitions over cleanly
+        first.stop(signal.SIGKILL)
+        fresh.start_worker(idle_ok=True)
+
+    play(fresh, stream, churn, midway=True)
+    assert len(fresh.workers) == 4

@@ -1,0 +1,37 @@
+"""Reading what a run wrote: every record of the section, alert and dead-letter topics, held
+to the in-memory pipeline's answer with nothing missing, extra or forked."""
+
+from __future__ import annotations
+
+import orjson
+from aiokafka.structs import ConsumerRecord
+
+from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC
+from schemas.cases import Alert, CaseEvent
+from schemas.codec import loads
+from tests.scenario import Outcome, differences, outcome
+
+
+def outcome_of(records: list[ConsumerRecord[bytes, bytes]]) -> Outcome:
+    cases = [loads(CaseEvent, r.value) for r in records if r.topic.startswith("court.")]
+    alerts = [loads(Alert, r.value) for r in records if r.topic == ALERTS_TOPIC]
+    return outcome(cases, alerts)
+
+
+def assert_same_outcome(
+    records: list[ConsumerRecord[bytes, bytes]], expected: Outcome, dead_letters: int = 0
+) -> None:
+    """Everything ``records`` hold against ``expected``: each difference fails, extra cases,
+    alerts and dead letters as much as missing ones."""
+    assert differences(expected, outcome_of(records)) == []
+    assert len([r for r in records if r.topic == DEADLETTER_TOPIC]) == dead_letters
+    # one event per (case_id, version), versions from 1 with no gap: a consumer deduplicating
+    # on the pair sees each case's whole history
+    versions: dict[str, dict[int, bytes]] = {}
+    for record in records:
+        if record.topic.startswith("court."):
+            event = orjson.loads(record.value)
+            seen = versions.setdefault(event["case_id"], {})
+            assert seen.setdefault(event["version"], record.value) == record.value, event
+    for case_id, seen in versions.items():
+        assert sorted(seen) == list(range(1, len(seen) + 1)), case_id
