@@ -16,6 +16,7 @@ from agents.ingest import register_ingest
 from agents.io import AgentIO, ChangelogLedger, DeadLetter, raw_topic
 from agents.transport import FieldcourtApp
 from agents.web import register_web
+from fieldcourt.faults import FAULTS, CrashPlan
 from fieldcourt.settings import ProcessingGuarantee, Settings, TableStore
 from fieldcourt.topics import DEADLETTER_TOPIC, MAX_MESSAGE_BYTES
 from streams.rules import load_rules
@@ -57,6 +58,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
 
 
 def create_app(settings: Settings) -> faust.App:
+    FAULTS.plan = None if settings.crash_at is None else CrashPlan.parse(settings.crash_at)
     config = faust_config(settings)
     Path(config["datadir"]).parent.mkdir(parents=True, exist_ok=True)
     app = FieldcourtApp(settings.app_id, changelog=ChangelogLedger(), **config)

@@ -62,6 +62,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _emitted_at(message: Any) -> dt.datetime:
+    """The ``emitted_at`` of what processing ``message`` publishes: the record's own Kafka
+    timestamp, not the clock. A record processed again after a crash (its outputs may have
+    reached the broker while its state changes did not) then publishes byte-identical case
+    events and alerts, never a second version under one number."""
+    return dt.datetime.fromtimestamp(message.timestamp, dt.UTC)
+
+
 def register_correlation(
     app: faust.App, settings: Settings, rules: RulesConfig, io: AgentIO
 ) -> Streams:
@@ -112,7 +120,7 @@ def register_correlation(
 
     async def on_subject(message: Any) -> None:
         event, key = enriched(message), message.key.decode()
-        args = (key, event, message.partition, _now(), progress_of(message.headers))
+        args = (key, event, message.partition, _emitted_at(message), progress_of(message.headers))
         outcome = METRICS.timed_rules("subject", subject.process, *args)
         headers = headers_of(message)
         await handoff.send_matches(list(outcome.matches), headers)
@@ -128,12 +136,12 @@ def register_correlation(
 
     async def on_sector(message: Any) -> None:
         event, key = enriched(message), message.key.decode()
-        args = (key, event, message.partition, _now(), progress_of(message.headers))
+        args = (key, event, message.partition, _emitted_at(message), progress_of(message.headers))
         await send_alerts(METRICS.timed_rules("sector", sector.process, *args))
 
     async def on_displacement(message: Any) -> None:
         found = loads(Displacement, message.value)
-        args = (found, message.partition, _now(), progress_of(message.headers))
+        args = (found, message.partition, _emitted_at(message), progress_of(message.headers))
         await send_alerts(METRICS.timed_rules("displacement", sector.displaced, *args))
 
     async def on_links(message: Any) -> None:
@@ -144,7 +152,7 @@ def register_correlation(
     async def on_match(message: Any) -> None:
         match = loads(RuleMatch, message.value)
         origin = origin_of(message.headers, message.timestamp)
-        for case_event in cases.process(match, _now()):
+        for case_event in cases.process(match, _emitted_at(message)):
             target = sections[section_topic(case_event.section)]
             await send_acked(target, case_event.case_id.encode(), dumps(case_event))
             METRICS.case_emitted(case_event, match.rule_id, match.occurred_at, origin)

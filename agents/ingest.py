@@ -23,6 +23,7 @@ from agents.io import (
     raw_topic,
     send_acked,
 )
+from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
 from fieldcourt.settings import Settings
 from fieldcourt.topics import FIELD_TOPICS
@@ -127,7 +128,9 @@ def register_ingest(
         if verdict is not None:
             headers.append(progress_header(Progress(feed, verdict.high)))
         value = dumps(enriched)
-        for destination, key in routed.destinations:
+        for number, (destination, key) in enumerate(routed.destinations):
+            if number:
+                FAULTS.reached(CrashPoint.BETWEEN_OUTPUTS)
             await send_acked(streams.routes[destination], key.encode(), value, headers)
         await streams.send_matches(routed.matches, headers)
         METRICS.accepted(message.topic, enriched.kind, enriched.sector)

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import faust
 
+from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
 from streams.errors import Reason, RejectedInput, describe_failure, failure_trace
 from streams.eventtime import Progress
@@ -115,6 +116,7 @@ def tracked_table_class(ledger: ChangelogLedger) -> type[faust.Table[Any, Any]]:
         def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
             future = super().send_changelog(*args, **kwargs)
             ledger.track(future)
+            FAULTS.reached(CrashPoint.CHANGELOG_UNACKED)
             return future
 
     return TrackedTable
@@ -245,6 +247,7 @@ def guarded(
             message = event.message
             try:
                 await handle(message)
+                FAULTS.reached(CrashPoint.AFTER_OUTPUTS)
                 if purge is not None and schedule.due(message.partition):
                     purged = purge(message.partition)
                     METRICS.purged(name, purged)

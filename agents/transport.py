@@ -20,6 +20,10 @@
    records are harmless: every stage is idempotent.
 
 faust-streaming issues #216 and #221 describe the same family of gaps.
+
+The fixes read Faust's private state; ``check_faust_internals`` verifies at start that each
+piece is still there, so a Faust upgrade that moves one stops the worker with a message instead
+of leaving a fix silently inert.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from faust.types import TP
 from mode import Service
 
 from agents.io import ChangelogLedger, tracked_table_class
+from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
 
 log = logging.getLogger(__name__)
@@ -66,6 +71,32 @@ def skipped_partitions(
     return found
 
 
+#: What the fixes use of Faust, by owner: (class, attributes its instances or class must have).
+CONSUMER_INTERNALS = ("_read_offset", "_committed_offset", "_acked", "_unacked_messages")
+CONDUCTOR_INTERNALS = ("_tp_index",)
+OVERRIDDEN = ("seek_to_committed", "_commit_offsets", "perform_seek")
+
+
+class FaustInternalsMissing(RuntimeError):
+    """Faust no longer has what ``agents.transport`` relies on (an upgrade moved it)."""
+
+
+def check_faust_internals(consumer: Any, conductor: Any) -> None:
+    """Raise ``FaustInternalsMissing`` naming every missing piece."""
+    missing = [f"Consumer.{name}" for name in CONSUMER_INTERNALS if not hasattr(consumer, name)]
+    missing += [f"Conductor.{name}" for name in CONDUCTOR_INTERNALS if not hasattr(conductor, name)]
+    missing += [
+        f"faust aiokafka Consumer.{name}()"
+        for name in OVERRIDDEN
+        if not callable(getattr(faust_kafka.Consumer, name, None))
+    ]
+    if missing:
+        raise FaustInternalsMissing(
+            "this Faust version lacks what fieldcourt's consumer fixes use "
+            f"(agents/transport.py): {', '.join(missing)}"
+        )
+
+
 class FieldcourtConsumer(faust_kafka.Consumer):
     _suspects: dict[TP, Progress]
 
@@ -75,6 +106,10 @@ class FieldcourtConsumer(faust_kafka.Consumer):
         #: Commits under way: their offsets have left Faust's acked lists but are not in its
         #: committed offsets yet.
         self._committing = 0
+
+    async def on_start(self) -> None:
+        check_faust_internals(self, self.app.topics)
+        await super().on_start()
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed: Mapping[TP, int] = await super().seek_to_committed()
@@ -116,9 +151,11 @@ class FieldcourtConsumer(faust_kafka.Consumer):
     async def _rewind_skipped(self) -> None:
         try:
             await self._rewind_skipped_once()
-        except Exception as exc:  # a consumer stopping or rebalancing: never crash it from here
+        except AttributeError:
+            raise  # Faust moved something the check reads: never let the fix go quiet
+        except Exception as exc:  # a consumer stopping or rebalancing: look again later
             self._suspects = {}
-            log.debug("skipped-record check not run: %r", exc)
+            log.warning("skipped-record check not run this time: %r", exc)
 
     async def _rewind_skipped_once(self) -> None:
         app = self.app
@@ -154,3 +191,7 @@ class FieldcourtApp(faust.App):
 
     def _new_transport(self) -> Any:
         return FieldcourtTransport(self.conf.broker_consumer, self)
+
+    def on_rebalance_start(self) -> None:
+        FAULTS.reached(CrashPoint.REBALANCE)
+        super().on_rebalance_start()

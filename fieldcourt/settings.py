@@ -18,6 +18,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fieldcourt.faults import CrashPlan
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PSEUDONYM_KEY_MIN_BYTES = 32
 ENV_PREFIX = "FIELDCOURT_"
@@ -75,6 +77,9 @@ class Settings(BaseSettings):
     #: A field-topic partition a stage has not heard from for this long no longer holds that
     #: stage's purges back (``streams.eventtime``).
     idle_feed_s: float = Field(3600.0, gt=0)
+    #: Test only: crash the worker at a named point (``fieldcourt/faults.py``); refused in
+    #: production.
+    crash_at: str | None = None
     #: How often the worker counts its tables' entries for ``fieldcourt_state_entries`` (a
     #: RocksDB table is counted by a scan of its keys).
     state_metrics_interval_s: float = Field(30.0, gt=0)
@@ -106,6 +111,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"FIELDCOURT_PSEUDONYM_KEY must be at least {PSEUDONYM_KEY_MIN_BYTES} bytes long"
             )
+        if self.crash_at is not None:
+            if self.environment is Environment.PRODUCTION:
+                raise ValueError("FIELDCOURT_CRASH_AT is for tests: refused in production")
+            CrashPlan.parse(self.crash_at)
         if self.kafka_port == self.kafka_controller_port:
             raise ValueError(
                 "FIELDCOURT_KAFKA_PORT and FIELDCOURT_KAFKA_CONTROLLER_PORT must differ"

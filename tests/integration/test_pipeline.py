@@ -12,6 +12,7 @@ import orjson
 import pytest
 from aiokafka.structs import ConsumerRecord
 
+from fieldcourt.faults import CRASH_EXIT
 from fieldcourt.kafka_local import LocalBroker, free_port
 from fieldcourt.settings import Settings, load_settings
 from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC, SECTIONS, case_topic
@@ -245,3 +246,42 @@ def assert_same_state(
             assert addresses.around(key, t, 30) == want_addresses.around(key, t, 30)
         for sector in ("les-halles", "rosa-parks", "stalingrad"):
             assert sectors.trailing(sector, t) == want_sectors.trailing(sector, t)
+
+
+#: Where each crash lands in the scenario: late enough that state and outputs exist, early
+#: enough that most of the input is still to come.
+CRASHES = [
+    ("after-outputs", 25),
+    ("between-outputs", 3),
+    ("changelog-unacked", 30),
+    ("rebalance", 2),  # the first is the worker's own joining; the second, another's
+]
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(("point", "occurrence"), CRASHES)
+def test_a_crash_at_each_named_point_loses_nothing_and_forks_no_version(
+    app_settings: Settings,
+    worker: Callable[..., WorkerProcess],
+    tmp_path: Path,
+    point: str,
+    occurrence: int,
+) -> None:
+    """The worker exits at a point the test names (fieldcourt/faults.py), not wherever a
+    signal happens to land; a successor on an empty store must still give the answer."""
+    scenario_records = scenario(app_settings.app_id, start_of_scenario())
+    expected = oracle(scenario_records, TEST_KEY.encode())
+    crashing = worker(FIELDCOURT_CRASH_AT=f"{point}:{occurrence}")
+    publish(app_settings, scenario_records)
+    successor = {"FIELDCOURT_DATA_DIR": str(tmp_path / "successor")}
+    if point == "rebalance":
+        worker(**successor)  # its joining is the rebalance the first worker dies in
+    assert crashing.proc is not None
+    assert crashing.proc.wait(timeout=120) == CRASH_EXIT
+    assert f"crash injected at {point} (occurrence {occurrence})" in crashing.output()
+    if point != "rebalance":
+        worker(**successor)
+    # published at once, so the path a case takes may differ from the phased story's; its
+    # final state, the alerts, and one event per (case_id, version) may not
+    records = collect(app_settings, expected)
+    assert_same_outcome(records, outcome(expected.case_events, expected.alerts))

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 
-from agents.transport import skipped_partitions
+from agents.io import ChangelogLedger
+from agents.transport import (
+    FaustInternalsMissing,
+    FieldcourtConsumer,
+    check_faust_internals,
+    skipped_partitions,
+)
 
 A, B, C, D, E = (TP("field.arrests.v1", n) for n in range(5))
 
@@ -27,3 +39,119 @@ def test_records_queued_or_being_processed_are_not_skipped() -> None:
 
 def test_only_the_given_partitions_are_looked_at() -> None:
     assert skipped_partitions({A: 3}, {}, {}, [B], busy=set()) == {}
+
+
+# -- the consumer's overrides, each run alone on a consumer built without a broker -------------
+
+
+CHANGELOG = TP("fc-subject-state-changelog", 0)
+
+
+def bare_consumer(**attrs: Any) -> FieldcourtConsumer:
+    """A ``FieldcourtConsumer`` with only the attributes a method under test reads."""
+    consumer = object.__new__(FieldcourtConsumer)
+    tables = SimpleNamespace(changelog_topics={CHANGELOG.topic})
+    defaults: dict[str, Any] = {"_suspects": {}, "_committing": 0}
+    for name, value in {**defaults, **attrs}.items():
+        object.__setattr__(consumer, name, value)
+    app = attrs.get("app") or SimpleNamespace(tables=tables)
+    object.__setattr__(consumer, "app", app)
+    return consumer
+
+
+async def test_a_commit_waits_for_the_state_of_every_offset_it_commits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    order: list[str] = []
+    write: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    ledger = ChangelogLedger()
+    ledger.track(write)
+
+    async def faust_commit(self: Any, offsets: Any, start_new_transaction: bool = True) -> bool:
+        order.append("commit")
+        return True
+
+    monkeypatch.setattr(faust_kafka.Consumer, "_commit_offsets", faust_commit)
+    consumer = bare_consumer(app=SimpleNamespace(changelog=ledger))
+    committing = asyncio.ensure_future(consumer._commit_offsets({A: 5}))
+    await asyncio.sleep(0)
+    assert order == []  # the changelog write is not acknowledged yet
+    assert consumer._committing == 1  # the skip check keeps off meanwhile
+    write.set_result(None)
+    assert await committing is True
+    assert order == ["commit"]
+    assert consumer._committing == 0
+
+
+async def test_partitions_never_committed_are_read_from_their_beginning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def faust_seek(self: Any) -> dict[TP, int]:
+        return {A: 0, B: 12, CHANGELOG: 0}
+
+    seeks: list[tuple[TP, ...]] = []
+
+    async def seek_to_beginning(*partitions: TP) -> None:
+        seeks.append(partitions)
+
+    monkeypatch.setattr(faust_kafka.Consumer, "seek_to_committed", faust_seek)
+    consumer = bare_consumer(_thread=SimpleNamespace(seek_to_beginning=seek_to_beginning))
+    assert await consumer.seek_to_committed() == {A: 0, B: 12, CHANGELOG: 0}
+    # A has no commit; B has one; the changelog is positioned by table recovery, not here
+    assert seeks == [(A,)]
+
+
+async def test_a_partition_found_skipped_twice_alike_is_read_again() -> None:
+    conductor = SimpleNamespace(_tp_index={})
+    app = SimpleNamespace(
+        tables=SimpleNamespace(changelog_topics={CHANGELOG.topic}),
+        rebalancing=False,
+        in_recovery=False,
+        topics=conductor,
+    )
+    sought: list[dict[TP, int]] = []
+
+    async def seek_wait(offsets: dict[TP, int]) -> None:
+        sought.append(offsets)
+
+    consumer = bare_consumer(
+        app=app,
+        _read_offset={A: 9, B: 3},
+        _committed_offset={A: 9, B: 4},
+        _acked={},
+        _unacked_messages=set(),
+        seek_wait=seek_wait,
+    )
+    object.__setattr__(consumer, "assignment", lambda: {A, B, CHANGELOG})
+    object.__setattr__(consumer, "flow_active", True)
+    await consumer._rewind_skipped_once()
+    assert sought == []  # first look: a suspect only
+    await consumer._rewind_skipped_once()
+    assert sought == [{A: 9}]  # second look, unchanged: read again from the commit
+    consumer._read_offset[A] = 10  # it moved on: no longer the same suspect
+    await consumer._rewind_skipped_once()
+    await consumer._rewind_skipped_once()
+    assert sought == [{A: 9}, {A: 9}]
+
+
+def test_the_faust_internals_the_fixes_use_are_there() -> None:
+    consumer = SimpleNamespace(
+        _read_offset={}, _committed_offset={}, _acked={}, _unacked_messages=set()
+    )
+    check_faust_internals(consumer, SimpleNamespace(_tp_index={}))
+    with pytest.raises(FaustInternalsMissing, match=r"Consumer._acked.*Conductor._tp_index"):
+        check_faust_internals(
+            SimpleNamespace(_read_offset={}, _committed_offset={}, _unacked_messages=set()),
+            SimpleNamespace(),
+        )
+
+
+def test_a_faust_without_the_overridden_methods_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(faust_kafka.Consumer, "perform_seek", None)  # as if gone
+    consumer = SimpleNamespace(
+        _read_offset={}, _committed_offset={}, _acked={}, _unacked_messages=set()
+    )
+    with pytest.raises(FaustInternalsMissing, match="perform_seek"):
+        check_faust_internals(consumer, SimpleNamespace(_tp_index={}))
