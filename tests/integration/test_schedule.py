@@ -251,9 +251,10 @@ def test_one_burst_with_a_worker_joining_and_the_first_killed(
 @pytest.mark.timeout(900)
 def test_one_burst_with_the_broker_killed_and_restarted(fresh: Run, stream: list[Record]) -> None:
     def broker_crash() -> None:
-        time.sleep(3)  # the worker is mid-stream
+        # mid-stream: the first hundred case events are out, most of the input is not
+        run(consume_until(fresh.settings.broker, OUTPUTS, lambda found: len(found) >= 100))
         fresh.kill_broker()
-        time.sleep(2)
+        time.sleep(2)  # down for a while: the worker's requests fail meanwhile
         fresh.broker.up()  # the same data folder: the log as it was at the kill
 
     play(fresh, stream, broker_crash)
