@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, TextIO
+from typing import Any, ParamSpec, Protocol, TextIO, TypeVar
 
 import orjson
 from rich.console import Console
@@ -58,6 +59,9 @@ DEFAULT_MAX_GAP_S = 2.0
 DEFAULT_INTERVAL_S = 5.0
 #: Sends awaited in one go: bounds memory, keeps the producer's batches full.
 _MAX_PENDING = 2000
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -433,7 +437,12 @@ async def replay_async(
     interval_s: float = DEFAULT_INTERVAL_S,
     clock: Clock = SYSTEM_CLOCK,
 ) -> ReplayReport:
-    """``replay`` for callers that already run an event loop (the demo)."""
+    """Publish the replay file at ``path`` in event-time order.
+
+    ``speed`` N plays N times faster than event time (default 1: real time, gaps capped at
+    ``max_gap_s``); ``as_fast_as_possible`` does not wait between records. ``replay_async``
+    runs in the caller's event loop; ``replay`` starts its own (the command line).
+    """
     pace = _pace(speed, as_fast_as_possible)
     records, bad = read_records(path, err)
     ordered = in_event_time_order(records)
@@ -452,38 +461,18 @@ async def replay_async(
     return report
 
 
-def replay(
-    path: str | Path,
-    bootstrap: str,
-    speed: float | None = None,
-    as_fast_as_possible: bool = False,
-    progress: bool = True,
-    *,
-    max_gap_s: float = DEFAULT_MAX_GAP_S,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-    interval_s: float = DEFAULT_INTERVAL_S,
-    clock: Clock = SYSTEM_CLOCK,
-) -> ReplayReport:
-    """Publish the replay file at ``path`` in event-time order.
+def _blocking(run: Callable[_P, Coroutine[Any, Any, _T]]) -> Callable[_P, _T]:
+    """``run`` as a plain call in its own event loop: one implementation, two entry points."""
 
-    ``speed`` N plays N times faster than event time (default 1: real time, gaps capped at
-    ``max_gap_s``); ``as_fast_as_possible`` does not wait between records.
-    """
-    return asyncio.run(
-        replay_async(
-            path,
-            bootstrap,
-            speed,
-            as_fast_as_possible,
-            progress,
-            max_gap_s=max_gap_s,
-            out=out,
-            err=err,
-            interval_s=interval_s,
-            clock=clock,
-        )
-    )
+    @functools.wraps(run)
+    def blocking(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return asyncio.run(run(*args, **kwargs))
+
+    blocking.__name__ = blocking.__qualname__ = run.__name__.removesuffix("_async")
+    return blocking
+
+
+replay = _blocking(replay_async)
 
 
 def _pace(speed: float | None, as_fast_as_possible: bool) -> float | None:

@@ -10,7 +10,6 @@ import io
 import re
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import orjson
@@ -87,12 +86,7 @@ class ListSink:
     async def __aenter__(self) -> ListSink:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.flush()
 
 

@@ -149,9 +149,11 @@ def test_places_lie_wholly_inside_or_outside_the_sectors() -> None:
     inside: dict[str, str] = {}
     for place in HOTSPOTS + CITY:
         area = box(
-            place.lon - place.jitter, place.lat - place.jitter,
-            place.lon + place.jitter, place.lat + place.jitter,
-        )  # fmt: skip
+            place.lon - place.jitter,
+            place.lat - place.jitter,
+            place.lon + place.jitter,
+            place.lat + place.jitter,
+        )
         for sector in SECTORS.sectors:
             if sector.geometry.intersects(area):
                 assert sector.geometry.contains(area), (place.name, sector.name)
@@ -202,9 +204,10 @@ def test_only_the_planned_seizures_cross_the_f3_thresholds(
     enricher = Enricher(Pseudonymiser(b"k" * 32), SECTORS)
     seizures = [e for t, e in records if t == SEIZURES]
     f3 = [
-        e for e in seizures
+        e
+        for e in seizures
         if evaluate_seizure(enricher.enrich(loads(FIELD_MODELS[SEIZURES], dumps_obj(e))), rules)
-    ]  # fmt: skip
+    ]
     operation = [e["event_id"] for t, e in story(records) if t == SEIZURES and "operation_ref" in e]
     assert len(operation) == 1
     assert [e["event_id"] for _, e in story((SEIZURES, e) for e in f3)] == operation
@@ -244,10 +247,12 @@ def test_story_beats_are_all_there(feed: str, request: pytest.FixtureRequest) ->
     flagrant = [e for t, e in halles if t == ARRESTS and e["flagrant"] and e["role"] == "seller"]
     assert len(flagrant) >= 8
     minors = [
-        e for t, e in halles
-        if t == ARRESTS and e["flagrant"]
+        e
+        for t, e in halles
+        if t == ARRESTS
+        and e["flagrant"]
         and is_minor(dt.date.fromisoformat(e["person"]["birth_date"]), at(e))
-    ]  # fmt: skip
+    ]
     assert len({identity(e["person"]) for e in minors}) == 1
     assert {e["role"] for e in minors} == {"lookout"}
 
@@ -264,10 +269,12 @@ def test_story_beats_are_all_there(feed: str, request: pytest.FixtureRequest) ->
     for report in reports:
         key = address_key(report["location"]["address"])
         there = [
-            at(e) for t, e in halles
-            if t == ARRESTS and address_key(e["location"].get("address")) == key
+            at(e)
+            for t, e in halles
+            if t == ARRESTS
+            and address_key(e["location"].get("address")) == key
             and abs(at(e) - at(report)) <= dt.timedelta(days=30)
-        ]  # fmt: skip
+        ]
         assert len(there) >= 2
 
     # The joint operation: one operation_ref, 4+ people on a large seizure.
@@ -341,23 +348,32 @@ def test_pipeline_finds_the_story_outcomes(feed: str, compressed: list[SimRecord
     )
     cases = pipeline.case_events
     escalated = {
-        e.case_id for e in cases
-        if e.event_type == "case_escalated" and e.anchor.kind == "subject"
-        and e.previous_section == "P12" and e.section == "P20" and e.sector == "les-halles"
-    }  # fmt: skip
+        e.case_id
+        for e in cases
+        if e.event_type == "case_escalated"
+        and e.anchor.kind == "subject"
+        and e.previous_section == "P12"
+        and e.section == "P20"
+        and e.sector == "les-halles"
+    }
     assert escalated  # a flagrant dealer's P12 case escalating to P20
     address_cases = {
-        e.case_id for e in cases
-        if e.anchor.kind == "address" and e.section == "P20" and e.sector == "les-halles"
+        e.case_id
+        for e in cases
+        if e.anchor.kind == "address"
+        and e.section == "P20"
+        and e.sector == "les-halles"
         and any("facilitator" in s.roles for s in e.subjects)
-    }  # fmt: skip
+    }
     assert len(address_cases) == 3  # the three lent apartments
     # The apartment lent in Rosa Parks during the surge.
     assert any(
-        e.anchor.kind == "address" and e.section == "P20" and e.sector == "rosa-parks"
+        e.anchor.kind == "address"
+        and e.section == "P20"
+        and e.sector == "rosa-parks"
         and any("facilitator" in s.roles for s in e.subjects)
         for e in cases
-    )  # fmt: skip
+    )
     assert any(e.anchor.kind == "network" and e.section == "F3" for e in cases)
     assert any(e.section == "P4" and e.sector == "les-halles" for e in cases)
     assert any("f3.seizure" in e.rule_ids and e.sector == "les-halles" for e in cases)
