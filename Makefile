@@ -58,3 +58,20 @@ demo: venv kafka-jars
 
 clean:
 	rm -rf $(VENV) var .cache .pytest_cache .mypy_cache .ruff_cache
+
+## fieldcourt side by side with its stack's ceiling, on a broker of its own (var/bench/):
+## raw aiokafka, a trivial Faust agent, fieldcourt end to end, latency, the in-memory core, state.
+## BENCH_ARGS=--quick for a short run (see `.venv/bin/python -m benchmarks.run --help`);
+## BENCH_ARGS=--profile also py-spies the worker (installs py-spy). Prints a table, writes
+## var/bench/results.json and var/bench/bench.png, ends with one line `BENCH {json}`.
+BENCH_ARGS ?=
+MATPLOTLIB_VERSION := 3.11.2
+PY_SPY_VERSION := 0.4.3
+BENCH_STAMP := $(VENV)/.bench-matplotlib-$(MATPLOTLIB_VERSION)
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install -q matplotlib==$(MATPLOTLIB_VERSION)
+	touch $@
+.PHONY: bench
+bench: venv kafka-jars $(BENCH_STAMP)
+	$(if $(findstring --profile,$(BENCH_ARGS)),$(BIN)/pip install -q py-spy==$(PY_SPY_VERSION))
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)

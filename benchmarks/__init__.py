@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks.run`` (``make bench``) runs them all side by side."""

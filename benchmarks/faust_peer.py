@@ -1,0 +1,84 @@
+"""A trivial Faust agent forwarding raw bytes: the ceiling of faust-streaming on this stack.
+
+Run by ``benchmarks/run.py`` as a Faust worker process of its own:
+
+    python -m benchmarks.faust_peer VARIANT BOOTSTRAP APP_ID DATA_DIR OUT_TOPIC IN_TOPIC...
+
+``default``: faust-streaming's defaults, one ``Topic.send`` per record. ``tuned``:
+``consumer_max_fetch_size`` 16 MiB, ``take_events`` batches of 1,000 and
+``app.producer.send`` (the producer's direct path), the batch's sends awaited before its
+events are acknowledged. Memory store, no tables. Prints ``READY <unix time>`` when the first
+rebalance is complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from typing import Any
+
+import faust
+
+MIB = 1024 * 1024
+BATCH = 1000
+
+
+def build(
+    variant: str, bootstrap: str, app_id: str, data_dir: str, out: str, inputs: list[str]
+) -> faust.App:
+    config: dict[str, Any] = {
+        "broker": f"kafka://{bootstrap}",
+        "store": "memory://",
+        "datadir": data_dir,
+        "web_enabled": False,
+        "topic_partitions": 4,
+    }
+    if variant == "tuned":
+        config["consumer_max_fetch_size"] = 16 * MIB
+    elif variant != "default":
+        raise SystemExit(f"unknown variant {variant!r}: default or tuned")
+    app = faust.App(app_id, **config)
+    source = app.topic(*inputs, key_serializer="raw", value_serializer="raw")
+    sink = app.topic(out, key_serializer="raw", value_serializer="raw", internal=False)
+
+    if variant == "default":
+
+        @app.agent(source)
+        async def forward(stream: Any) -> None:
+            async for event in stream.events():
+                await sink.send(key=event.key, value=event.value)
+
+    else:
+
+        @app.agent(source)
+        async def forward_batches(stream: Any) -> None:
+            async for events in stream.take_events(BATCH, within=0.05):
+                pending = [
+                    await app.producer.send(out, e.message.key, e.message.value, None, None, None)
+                    for e in events
+                ]
+                await asyncio.gather(*pending)
+
+    app.on_rebalance_complete.connect(_ready)
+    return app
+
+
+_said: list[bool] = []
+
+
+async def _ready(sender: Any, **kwargs: Any) -> None:
+    """The first rebalance is complete: the agent reads from now on."""
+    if not _said:
+        _said.append(True)
+        print(f"READY {time.time():.6f}", flush=True)
+
+
+def main() -> None:
+    variant, bootstrap, app_id, data_dir, out, *inputs = sys.argv[1:]
+    app = build(variant, bootstrap, app_id, data_dir, out, inputs)
+    faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""The benchmark's figures: the table, the one-line summary, the plot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MIB = 2**20
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str  # in the BENCH line
+    label: str
+    value: float | None
+    unit: str
+    note: str = ""
+
+    @property
+    def rate(self) -> bool:
+        return self.unit == "events/s"
+
+
+def size_label(n: int) -> str:
+    if n % 1_000_000 == 0:
+        return f"{n // 1_000_000}m"
+    if n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+def figures(results: dict[str, Any], sizes: list[int]) -> list[Figure]:
+    """Every figure of the run in table order; ``None`` where a stage was skipped or failed."""
+    out: list[Figure] = []
+
+    def eps(key: str, name: str, label: str) -> None:
+        item = results.get(name) or {}
+        events = item.get("events")
+        suffix = f" ({events:,} events)" if events else ""
+        out.append(Figure(key, label + suffix, item.get("eps"), "events/s"))
+
+    eps("raw_eps", "raw", "raw aiokafka passthrough (orjson, no state)")
+    eps("faust_default_eps", "faust_default", "Faust agent forwarding bytes, defaults")
+    eps("faust_tuned_eps", "faust_tuned", "Faust agent, 16 MiB fetch + take_events + producer")
+    eps("fieldcourt_arrests_eps", "fieldcourt_arrests", "fieldcourt e2e, arrests only")
+    eps("fieldcourt_mixed_eps", "fieldcourt_mixed", "fieldcourt e2e, mixed")
+    core = {item["events"]: item for item in (results.get("core") or {}).get("sizes", [])}
+    skipped = {item["events"] for item in (results.get("core") or {}).get("skipped", [])}
+    for size in sizes:
+        item = core.get(size) or {}
+        note = "skipped" if size in skipped else ""
+        out.append(
+            Figure(
+                f"core_{size_label(size)}_eps",
+                f"in-memory core, {size:,} events",
+                item.get("eps"),
+                "events/s",
+                note,
+            )
+        )
+    latency = results.get("latency") or {}
+    rate = latency.get("rate")
+    at = f" at {rate:g} events/s" if rate else ""
+    hist = latency.get("histogram") or {}
+    for q in (50, 99):
+        out.append(
+            Figure(
+                f"latency_p{q}_ms",
+                f"append -> case event p{q}{at}",
+                latency.get(f"p{q}_ms"),
+                "ms",
+            )
+        )
+    for q in (50, 99):
+        value = hist.get(f"p{q}_s")
+        out.append(
+            Figure(
+                f"latency_hist_p{q}_ms",
+                f"  same, worker's histogram p{q}",
+                None if value is None else value * 1000,
+                "ms",
+            )
+        )
+    for name in ("arrests", "mixed"):
+        rss = (results.get(f"fieldcourt_{name}") or {}).get("worker_rss_bytes")
+        out.append(
+            Figure(
+                f"worker_rss_mib_{name}",
+                f"worker RSS after the {name} run",
+                None if rss is None else rss / MIB,
+                "MiB",
+            )
+        )
+    state = results.get("state") or {}
+    if state:
+        measured = state["subjects"]
+        out.append(
+            Figure(
+                "core_state_rss_mib",
+                f"in-memory core's stores (dicts, no worker), {measured:,} subjects",
+                state["stores_rss_bytes"] / MIB,
+                "MiB",
+            )
+        )
+        wanted = state["subjects_wanted"]
+        grown = state.get("extrapolated_stores_rss_bytes", state["stores_rss_bytes"])
+        json_bytes = state.get("extrapolated_json_bytes") or sum(
+            s["json_bytes"] for s in state["stores"].values()
+        )
+        how = "extrapolated" if measured < wanted else "measured"
+        out.append(
+            Figure(
+                "core_state_rss_mib_at_target",
+                f"  same at {wanted:,} subjects ({how})",
+                grown / MIB,
+                "MiB",
+            )
+        )
+        out.append(
+            Figure(
+                "core_state_json_mib_at_target",
+                f"  its stores as JSON at {wanted:,} subjects ({how})",
+                json_bytes / MIB,
+                "MiB",
+            )
+        )
+    else:
+        out.append(Figure("core_state_rss_mib_at_target", "in-memory core's stores", None, "MiB"))
+    restart = results.get("restart") or {}
+    records = restart.get("changelog_records")
+    on = f" ({records:,} changelog records)" if records is not None else ""
+    out.append(
+        Figure(
+            "restart_empty_store_s",
+            f"restart to ready, empty local store{on}",
+            restart.get("empty_store_s"),
+            "s",
+        )
+    )
+    out.append(
+        Figure(
+            "restart_same_store_s",
+            "restart to ready, same local store",
+            restart.get("same_store_s"),
+            "s",
+        )
+    )
+    return out
+
+
+def _number(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return f"{value:,.1f}"
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.2f}"
+
+
+def table(rows: list[Figure]) -> str:
+    raw = next((r.value for r in rows if r.key == "raw_eps"), None)
+    width = max(len(r.label) for r in rows)
+    lines = [f"{'what':<{width}}  {'figure':>12}  {'unit':<9}  {'vs raw':>9}", "-" * (width + 37)]
+    for r in rows:
+        ratio = "-"
+        if r.rate and r.value is not None and raw:
+            ratio = f"{r.value / raw:.4f}" if r.value / raw < 0.1 else f"{r.value / raw:.3f}"
+        figure = _number(r.value, r.unit) if r.value is not None else (r.note or "-")
+        lines.append(f"{r.label:<{width}}  {figure:>12}  {r.unit:<9}  {ratio:>9}")
+    return "\n".join(lines)
+
+
+def summary(rows: list[Figure]) -> dict[str, float | None]:
+    return {r.key: None if r.value is None else round(r.value, 3) for r in rows}
+
+
+def plot(results: dict[str, Any], rows: list[Figure], path: Path) -> str:
+    """Write the PNG; the reason when it cannot (matplotlib missing)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed (make bench installs it)"
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    ax = axes[0][0]
+    core = results.get("core") or {}
+    if core.get("sizes"):
+        xs = [item["events"] for item in core["sizes"]]
+        ax.plot(xs, [item["eps"] for item in core["sizes"]], "o-", label="stream of N events")
+        chunks = core.get("chunks") or []
+        ax.plot(
+            [c["events"] for c in chunks],
+            [c["chunk_eps"] for c in chunks],
+            alpha=0.5,
+            label=f"pace of each {core.get('chunk', 0):,}-event chunk",
+        )
+        ax.set_xscale("log")
+        ax.legend()
+    ax.set_ylim(bottom=0)
+    ax.set_title("in-memory core: throughput by stream size (mixed stream)")
+    ax.set_xlabel("events")
+    ax.set_ylabel("events/s")
+    ax.grid(True, alpha=0.3)
+
+    ax = axes[0][1]
+    rates = [r for r in rows if r.rate and r.value]
+    ax.barh([r.label for r in rates], [r.value or 0 for r in rates], color="tab:blue")
+    ax.set_xscale("log")
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_title("throughput, events/s (log scale)")
+    ax.grid(True, axis="x", alpha=0.3)
+
+    latency = results.get("latency") or {}
+    ax = axes[1][0]
+    if latency:
+        names = ["p50", "p90", "p99", "max"]
+        ax.bar(names, [latency[f"{n}_ms"] for n in names], label="case topics (per event)")
+        hist = latency.get("histogram") or {}
+        hq = [n for n in ("p50", "p90", "p99") if f"{n}_s" in hist]
+        ax.plot(hq, [hist[f"{n}_s"] * 1000 for n in hq], "rs", label="worker histogram")
+        ax.legend()
+    ax.set_title(f"latency append -> case event at {latency.get('rate', 0):g} events/s")
+    ax.set_ylabel("ms")
+    ax.grid(True, axis="y", alpha=0.3)
+
+    ax = axes[1][1]
+    samples = latency.get("samples") or []
+    if samples:
+        ax.scatter([s[0] for s in samples], [s[1] for s in samples], s=3, alpha=0.5)
+    ax.set_title("latency of each case event over the run")
+    ax.set_xlabel("field record appended, s from the first")
+    ax.set_ylabel("ms")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return ""
