@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -26,6 +26,7 @@ from agents.io import (
     raw_topic,
     send_acked,
 )
+from agents.transport import FieldcourtApp
 from fieldcourt.metrics import METRICS
 from fieldcourt.settings import Settings
 from fieldcourt.topics import (
@@ -80,7 +81,9 @@ def register_correlation(
         return raw_topic(app, internal_topic(settings, name), partitions=partitions)
 
     def table(name: str, partitions: int | None = None) -> Any:
-        return app.Table(name, default=None, partitions=partitions or settings.topic_partitions)
+        return cast(FieldcourtApp, app).cached_table(
+            name, partitions=partitions or settings.topic_partitions
+        )
 
     feeds = frozenset(
         feed_name(name, p) for name in FIELD_TOPICS for p in range(settings.topic_partitions)

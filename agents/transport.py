@@ -38,6 +38,7 @@ from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 from mode import Service
 
+from agents.cache import CachedTable
 from agents.io import ChangelogLedger, tracked_table_class
 from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
@@ -188,10 +189,20 @@ class FieldcourtApp(faust.App):
     def __init__(self, app_id: str, *, changelog: ChangelogLedger, **options: Any) -> None:
         super().__init__(app_id, Table=tracked_table_class(changelog), **options)
         self.changelog = changelog
+        #: Read caches of tables (``agents.cache``): cleared when a rebalance starts.
+        self.caches: list[CachedTable] = []
+
+    def cached_table(self, name: str, **options: Any) -> CachedTable:
+        """A table read through a cache that this app clears on every rebalance."""
+        cached = CachedTable(self.Table(name, default=None, **options))
+        self.caches.append(cached)
+        return cached
 
     def _new_transport(self) -> Any:
         return FieldcourtTransport(self.conf.broker_consumer, self)
 
     def on_rebalance_start(self) -> None:
         FAULTS.reached(CrashPoint.REBALANCE)
+        for cache in self.caches:  # partitions may move and be rebuilt under them
+            cache.clear_cache()
         super().on_rebalance_start()
