@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(
         None, description="HMAC key for subject references; required in production"
     )
+    #: The same key read from a file (a mounted secret): it never enters the environment.
+    pseudonym_key_file: Path | None = None
     web_bind: str = "127.0.0.1"
     web_port: Port = 6066
     store: TableStore = TableStore.ROCKSDB
@@ -98,12 +100,31 @@ class Settings(BaseSettings):
             raise ValueError(f"no such file: {path}")
         return path
 
+    @model_validator(mode="before")
+    @classmethod
+    def _key_from_file(cls, data: object) -> object:
+        """``FIELDCOURT_PSEUDONYM_KEY_FILE``: the key is read once, at start."""
+        if not isinstance(data, dict) or data.get("pseudonym_key_file") is None:
+            return data
+        if data.get("pseudonym_key") is not None:
+            raise ValueError(
+                "give FIELDCOURT_PSEUDONYM_KEY or FIELDCOURT_PSEUDONYM_KEY_FILE, not both"
+            )
+        path = Path(str(data["pseudonym_key_file"]))
+        try:
+            key = path.read_text().strip()
+        except OSError as exc:
+            raise ValueError(
+                f"FIELDCOURT_PSEUDONYM_KEY_FILE: cannot read {path}: {exc.strerror}"
+            ) from None
+        return {**data, "pseudonym_key": key}
+
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.environment is Environment.PRODUCTION and self.pseudonym_key is None:
             raise ValueError(
-                "FIELDCOURT_PSEUDONYM_KEY is required in production: subject references "
-                "must be keyed with the office's secret"
+                "FIELDCOURT_PSEUDONYM_KEY or FIELDCOURT_PSEUDONYM_KEY_FILE is required in "
+                "production: subject references must be keyed with the office's secret"
             )
         if self.pseudonym_key is not None and (
             len(self.pseudonym_key.get_secret_value().encode()) < PSEUDONYM_KEY_MIN_BYTES
