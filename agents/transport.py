@@ -114,8 +114,9 @@ class FieldcourtConsumer(faust_kafka.Consumer):
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed: Mapping[TP, int] = await super().seek_to_committed()
-        never = [tp for tp, offset in committed.items()
-                 if not offset and not self._is_changelog(tp)]  # fmt: skip
+        never = [
+            tp for tp, offset in committed.items() if not offset and not self._is_changelog(tp)
+        ]
         if never:
             await self._thread.seek_to_beginning(*never)
         return committed
@@ -164,16 +165,22 @@ class FieldcourtConsumer(faust_kafka.Consumer):
             self._suspects = {}  # Faust is repositioning partitions, or committing: look later
             return
         streams = [tp for tp in self.assignment() if not self._is_changelog(tp)]
-        found = skipped_partitions(self._read_offset, self._committed_offset, self._acked,
-                                   streams, self._busy())  # fmt: skip
+        found = skipped_partitions(
+            self._read_offset, self._committed_offset, self._acked, streams, self._busy()
+        )
         stuck = {tp: seen for tp, seen in found.items() if self._suspects.get(tp) == seen}
         self._suspects = {tp: seen for tp, seen in found.items() if tp not in stuck}
         if not stuck:
             return
         for tp, (last_read, next_offset) in stuck.items():
-            log.warning("%s[%d]: read up to offset %d but neither processed nor acked "
-                        "(committed: %s); reading it again", tp.topic, tp.partition, last_read,
-                        next_offset)  # fmt: skip
+            log.warning(
+                "%s[%d]: read up to offset %d but neither processed nor acked "
+                "(committed: %s); reading it again",
+                tp.topic,
+                tp.partition,
+                last_read,
+                next_offset,
+            )
             METRICS.partition_rewound(tp.topic)
         await self.seek_wait({tp: next_offset or 0 for tp, (_, next_offset) in stuck.items()})
 

@@ -53,9 +53,11 @@ class BrokerView:
         if self._clients is None:
             timeout_ms = int(PROBE_TIMEOUT_S * 1000)
             reader = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
+                bootstrap_servers=self.bootstrap,
+                group_id=None,
+                enable_auto_commit=False,
                 request_timeout_ms=timeout_ms,
-            )  # fmt: skip
+            )
             admin = AIOKafkaAdminClient(
                 bootstrap_servers=self.bootstrap, request_timeout_ms=timeout_ms
             )

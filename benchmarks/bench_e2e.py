@@ -61,16 +61,26 @@ def generate(
         place = {**rng.choice(PLACES), "address": f"{rng.randint(1, addresses)} rue B {run}"}
         people = [raw_person(p, person_id=f"{run}-{p}") for p in rng.sample(range(persons), 3)]
         if i % 10 == 9:
-            records.append(("field.seizures.v1", raw_seizure(
-                event_id=f"{run}-{i}", occurred_at=when, reported_at=None, location=place,
-                persons=people[:2], quantity_g=rng.choice([3.0, 12.0, 60.0]),
-            )))  # fmt: skip
+            seizure = raw_seizure(
+                event_id=f"{run}-{i}",
+                occurred_at=when,
+                reported_at=None,
+                location=place,
+                persons=people[:2],
+                quantity_g=rng.choice([3.0, 12.0, 60.0]),
+            )
+            records.append(("field.seizures.v1", seizure))
         else:
-            records.append(("field.arrests.v1", raw_arrest(
-                event_id=f"{run}-{i}", occurred_at=when, reported_at=None, location=place,
-                person=people[0], flagrant=rng.random() < 0.3,
+            arrest = raw_arrest(
+                event_id=f"{run}-{i}",
+                occurred_at=when,
+                reported_at=None,
+                location=place,
+                person=people[0],
+                flagrant=rng.random() < 0.3,
                 offense=rng.choice(["trafficking", "possession", "use"]),
-            )))  # fmt: skip
+            )
+            records.append(("field.arrests.v1", arrest))
     return records
 
 
@@ -81,8 +91,10 @@ def main() -> None:
     bootstrap = os.environ.get("FIELDCOURT_TEST_BOOTSTRAP")
     broker = None
     if not bootstrap:
-        broker = LocalBroker(load_settings(data_dir=tmp, kafka_port=free_port(),
-                                           kafka_controller_port=free_port()))  # fmt: skip
+        broker_settings = load_settings(
+            data_dir=tmp, kafka_port=free_port(), kafka_controller_port=free_port()
+        )
+        broker = LocalBroker(broker_settings)
         t0 = time.monotonic()
         broker.up()
         print(f"broker started in {time.monotonic() - t0:.1f} s")
@@ -97,9 +109,14 @@ def main() -> None:
         pipeline = oracle(records, KEY.encode())
         memory_s = time.perf_counter() - t0
         store = "memory" if "--memory" in sys.argv else "rocksdb"
-        env = worker_env(bootstrap, app_id, tmp, FIELDCOURT_PSEUDONYM_KEY=KEY,
-                         FIELDCOURT_PROCESSING_GUARANTEE=guarantee,
-                         FIELDCOURT_STORE=store)  # fmt: skip
+        env = worker_env(
+            bootstrap,
+            app_id,
+            tmp,
+            FIELDCOURT_PSEUDONYM_KEY=KEY,
+            FIELDCOURT_PROCESSING_GUARANTEE=guarantee,
+            FIELDCOURT_STORE=store,
+        )
         worker = WorkerProcess(env, tmp / "worker").start()
         worker.wait_ready()
         wire = [(t, r["event_id"].encode(), orjson.dumps(r)) for t, r in records]
@@ -114,12 +131,16 @@ def main() -> None:
                 shown = time.monotonic()
             time.sleep(0.5)
         total_s = time.perf_counter() - t0
-        print(f"guarantee {guarantee}, store {store}; {n} events; "
-              f"{len(pipeline.case_events)} case events, "
-              f"{len(pipeline.alerts)} alerts expected")  # fmt: skip
+        print(
+            f"guarantee {guarantee}, store {store}; {n} events; "
+            f"{len(pipeline.case_events)} case events, "
+            f"{len(pipeline.alerts)} alerts expected"
+        )
         print(f"published in {published_s:.1f} s ({n / published_s:,.0f} events/s)")
-        print(f"end to end (publish start to zero lag on every stage): {total_s:.1f} s "
-              f"= {n / total_s:,.0f} events/s; left {left}")  # fmt: skip
+        print(
+            f"end to end (publish start to zero lag on every stage): {total_s:.1f} s "
+            f"= {n / total_s:,.0f} events/s; left {left}"
+        )
         print(f"in-memory pipeline (enrich + all stages): {n / memory_s:,.0f} events/s")
     finally:
         if worker is not None:

@@ -124,9 +124,10 @@ def story(run: str, rate: float) -> list[Record]:
 async def _play(settings: Settings, records: list[Record], options: DemoOptions) -> WatchReport:
     ready, done = asyncio.Event(), asyncio.Event()
     watcher = asyncio.create_task(
-        watch_async(settings.broker, console=console, ready=ready, until=done,
-                    timeout_s=options.timeout_s)
-    )  # fmt: skip
+        watch_async(
+            settings.broker, console=console, ready=ready, until=done, timeout_s=options.timeout_s
+        )
+    )
     await ready.wait()
     span = f"{options.speed:,.0f}x real time"
     console.print(f"[bold]4.[/] playing {len(records)} field events of the story at {span} ...")
@@ -144,8 +145,12 @@ async def _play(settings: Settings, records: list[Record], options: DemoOptions)
 async def _deadlettered(settings: Settings) -> int:
     from aiokafka import AIOKafkaConsumer
 
-    consumer = AIOKafkaConsumer(DEADLETTER_TOPIC, bootstrap_servers=settings.broker,
-                                group_id=None, auto_offset_reset="earliest")  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        DEADLETTER_TOPIC,
+        bootstrap_servers=settings.broker,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     try:
         batches = await consumer.getmany(timeout_ms=2000)
@@ -165,20 +170,30 @@ class Outcome:
 
 #: In story order; the README's tour explains each.
 OUTCOMES: tuple[Outcome, ...] = (
-    Outcome("a dealer's subject case escalated P12 -> P20",
-            lambda r, _d: r.escalations[("subject", "P12", "P20")] > 0),
-    Outcome("a P20 address case holding its occupant as facilitator",
-            lambda r, _d: r.roles[("P20", "address", "facilitator")] > 0),
-    Outcome("a P4 case (the minor lookout)",
-            lambda r, _d: any(n > 0 for (section, _k), n in r.anchors.items() if section == "P4")),
+    Outcome(
+        "a dealer's subject case escalated P12 -> P20",
+        lambda r, _d: r.escalations[("subject", "P12", "P20")] > 0,
+    ),
+    Outcome(
+        "a P20 address case holding its occupant as facilitator",
+        lambda r, _d: r.roles[("P20", "address", "facilitator")] > 0,
+    ),
+    Outcome(
+        "a P4 case (the minor lookout)",
+        lambda r, _d: any(n > 0 for (section, _k), n in r.anchors.items() if section == "P4"),
+    ),
     Outcome("an F3 network case", lambda r, _d: r.anchors[("F3", "network")] > 0),
-    Outcome("displacement alerts to rosa-parks",
-            lambda r, _d: r.alerts[("displacement", "rosa-parks")] > 0),
-    Outcome("a trade_migration alert to rosa-parks",
-            lambda r, _d: r.alerts[("trade_migration", "rosa-parks")] > 0),
+    Outcome(
+        "displacement alerts to rosa-parks",
+        lambda r, _d: r.alerts[("displacement", "rosa-parks")] > 0,
+    ),
+    Outcome(
+        "a trade_migration alert to rosa-parks",
+        lambda r, _d: r.alerts[("trade_migration", "rosa-parks")] > 0,
+    ),
     Outcome("a surge alert in rosa-parks", lambda r, _d: r.alerts[("surge", "rosa-parks")] > 0),
     Outcome("exactly 1 record dead-lettered (the broken one)", lambda _r, dead: dead == 1),
-)  # fmt: skip
+)
 
 
 def missing(report: WatchReport, dead: int) -> list[str]:
@@ -189,8 +204,9 @@ def missing(report: WatchReport, dead: int) -> list[str]:
 def summarise(events_in: int, dead: int, report: WatchReport, elapsed_s: float) -> bool:
     """Print the counts, the checklist of the story's outcomes and the wall time; True when
     every outcome was seen."""
-    sections = Counter({section: n for (section, kind), n in report.cases.items()
-                        if kind == "case_opened"})  # fmt: skip
+    sections = Counter(
+        {section: n for (section, kind), n in report.cases.items() if kind == "case_opened"}
+    )
     escalations = sum(n for (_s, kind), n in report.cases.items() if kind == "case_escalated")
     alerts = Counter({kind: n for (kind, _sector), n in report.alerts.items()})
     table = Table(title="fieldcourt demo: summary")
@@ -212,8 +228,10 @@ def summarise(events_in: int, dead: int, report: WatchReport, elapsed_s: float) 
         console.print(f"  {mark} {outcome.label}")
     took = f"demo finished in {elapsed_s:.0f} s"
     if absent:
-        console.print(f"[red]{took}: {len(absent)} of the story's {len(OUTCOMES)} outcomes "
-                      f"missing ({no} above)[/]")  # fmt: skip
+        console.print(
+            f"[red]{took}: {len(absent)} of the story's {len(OUTCOMES)} outcomes "
+            f"missing ({no} above)[/]"
+        )
     else:
         console.print(f"[green]{took}: all {len(OUTCOMES)} outcomes of the story are there[/]")
     return not absent
@@ -227,9 +245,12 @@ def run_demo(settings: Settings, options: DemoOptions | None = None) -> int:
     run = f"demo-{secrets.token_hex(3)}"
     demo_dir = settings.data_dir / "demo"
     settings = settings.model_copy(
-        update={"broker": f"127.0.0.1:{settings.kafka_port}", "data_dir": demo_dir,
-                "app_id": f"fieldcourt-{run}"}
-    )  # fmt: skip
+        update={
+            "broker": f"127.0.0.1:{settings.kafka_port}",
+            "data_dir": demo_dir,
+            "app_id": f"fieldcourt-{run}",
+        }
+    )
     with _interruptible() as signals:
         try:
             LocalBroker(settings).down()  # left by a demo killed outright (SIGKILL)
@@ -241,8 +262,10 @@ def run_demo(settings: Settings, options: DemoOptions | None = None) -> int:
         except Interrupted:
             pass  # reported below, whichever signal came first
         if signals.received is not None:
-            console.print(f"[yellow]demo interrupted ({signals.received.name}): the worker "
-                          "and the broker it started are stopped[/]")  # fmt: skip
+            console.print(
+                f"[yellow]demo interrupted ({signals.received.name}): the worker "
+                "and the broker it started are stopped[/]"
+            )
             return 128 + signals.received.value
     ok = summarise(len(records), dead, report, time.monotonic() - started)
     return 0 if ok else 1

@@ -123,11 +123,9 @@ class LocalBroker:
         if (self.log_dir / "meta.properties").exists():
             return
         cluster_id = uuid.uuid4().hex[:22]
-        result = subprocess.run(  # noqa: S603
-            [java, *self._log_opts(), "-cp", classpath, "kafka.tools.StorageTool", "format",
-             "-t", cluster_id, "-c", str(self.config_file)],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+        tool = [java, *self._log_opts(), "-cp", classpath, "kafka.tools.StorageTool"]
+        command = [*tool, "format", "-t", cluster_id, "-c", str(self.config_file)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
         if result.returncode != 0:
             raise BrokerError(f"formatting KRaft storage failed:\n{result.stdout}{result.stderr}")
 
@@ -174,14 +172,17 @@ class LocalBroker:
         self._write_config()
         self._format_once(java, classpath)
         heap = self.settings.kafka_heap
+        jvm = [f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1"]
+        jvm += ["-Djava.awt.headless=true", *self._log_opts()]
+        command = [java, *jvm, "-cp", classpath, "kafka.Kafka", str(self.config_file)]
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(  # noqa: S603
-                [java, f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1",
-                 "-Djava.awt.headless=true", *self._log_opts(), "-cp", classpath, "kafka.Kafka",
-                 str(self.config_file)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         self._proc = proc
         try:
             self.pid_file.write_text(str(proc.pid))

@@ -35,18 +35,59 @@ R = TypeVar("R")
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 #: Pure computation on one record: microseconds to a tenth of a second.
 COMPUTE_BUCKETS = (
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
-)  # fmt: skip
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    1.0,
+)
 #: From a record's Kafka append time to its processing: milliseconds to ten minutes.
 PIPELINE_BUCKETS = (
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
     600.0,
-)  # fmt: skip
+)
 #: From ``occurred_at`` to a case: police report hours, days or months after the facts.
 EVENT_AGE_BUCKETS = (
-    MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 6 * HOUR, 12 * HOUR, DAY,
-    2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 60 * DAY, 90 * DAY, 180 * DAY, 365 * DAY,
-)  # fmt: skip
+    MINUTE,
+    5 * MINUTE,
+    15 * MINUTE,
+    30 * MINUTE,
+    HOUR,
+    2 * HOUR,
+    6 * HOUR,
+    12 * HOUR,
+    DAY,
+    2 * DAY,
+    7 * DAY,
+    14 * DAY,
+    30 * DAY,
+    60 * DAY,
+    90 * DAY,
+    180 * DAY,
+    365 * DAY,
+)
 
 ESCALATED = "case_escalated"
 
@@ -73,112 +114,141 @@ class Metrics:
 
         # Ingest
         self.events_consumed = Counter(
-            "fieldcourt_events_consumed_total", "Records read from inbound topics.",
-            ["topic"], registry=reg,
-        )  # fmt: skip
+            "fieldcourt_events_consumed_total",
+            "Records read from inbound topics.",
+            ["topic"],
+            registry=reg,
+        )
         self.events_accepted = Counter(
-            "fieldcourt_events_accepted_total", "Valid events passed on to correlation.",
-            ["topic", "kind"], registry=reg,
-        )  # fmt: skip
+            "fieldcourt_events_accepted_total",
+            "Valid events passed on to correlation.",
+            ["topic", "kind"],
+            registry=reg,
+        )
         self.deadletters = Counter(
-            "fieldcourt_deadlettered_total", "Records written to the dead-letter topic.",
-            ["reason"], registry=reg,
-        )  # fmt: skip
+            "fieldcourt_deadlettered_total",
+            "Records written to the dead-letter topic.",
+            ["reason"],
+            registry=reg,
+        )
         self.duplicates = Counter(
-            "fieldcourt_duplicates_dropped_total", "Redeliveries with an identical payload.",
-            ["topic"], registry=reg,
-        )  # fmt: skip
+            "fieldcourt_duplicates_dropped_total",
+            "Redeliveries with an identical payload.",
+            ["topic"],
+            registry=reg,
+        )
         self.sector_last_event = Gauge(
             "fieldcourt_sector_last_event_timestamp_seconds",
             "When an event located in the sector was last accepted (the worker's start until "
             "one is), for the silent-sector alert.",
-            ["sector"], registry=reg,
-        )  # fmt: skip
+            ["sector"],
+            registry=reg,
+        )
         self.enrichment_seconds = Histogram(
             "fieldcourt_enrichment_duration_seconds",
             "Time to enrich one event (sector, pseudonyms, address key).",
-            registry=reg, buckets=COMPUTE_BUCKETS,
-        )  # fmt: skip
+            registry=reg,
+            buckets=COMPUTE_BUCKETS,
+        )
 
         # Correlation
         self.rule_evaluation_seconds = Histogram(
             "fieldcourt_rule_evaluation_duration_seconds",
             "Time a correlation stage spends updating its state and evaluating its rules "
             "for one record.",
-            ["stage"], registry=reg, buckets=COMPUTE_BUCKETS,
-        )  # fmt: skip
+            ["stage"],
+            registry=reg,
+            buckets=COMPUTE_BUCKETS,
+        )
         self.case_events = Counter(
             "fieldcourt_case_events_total",
             "Case events emitted (opened, updated, escalated, transferred, merged), by the "
             "section of the event and the rule of the match that caused it.",
-            ["event_type", "section", "rule"], registry=reg,
-        )  # fmt: skip
+            ["event_type", "section", "rule"],
+            registry=reg,
+        )
         self.case_escalations = Counter(
-            "fieldcourt_case_escalations_total", "Cases escalated from one section to another.",
-            ["from_section", "to_section", "rule"], registry=reg,
-        )  # fmt: skip
+            "fieldcourt_case_escalations_total",
+            "Cases escalated from one section to another.",
+            ["from_section", "to_section", "rule"],
+            registry=reg,
+        )
         self.case_latency_from_append = Histogram(
             "fieldcourt_case_latency_from_append_seconds",
             "From the Kafka append time of the field record at the origin of a case event "
             "(carried through the internal topics in a header) to the event's emission.",
-            registry=reg, buckets=PIPELINE_BUCKETS,
-        )  # fmt: skip
+            registry=reg,
+            buckets=PIPELINE_BUCKETS,
+        )
         self.case_latency_from_occurrence = Histogram(
             "fieldcourt_case_latency_from_occurrence_seconds",
             "From the occurred_at of the event that triggered a rule match to the emission "
             "of the case event (includes the police's reporting delay).",
-            registry=reg, buckets=EVENT_AGE_BUCKETS,
-        )  # fmt: skip
+            registry=reg,
+            buckets=EVENT_AGE_BUCKETS,
+        )
         self.alerts = Counter(
-            "fieldcourt_alerts_total", "Alerts sent to the COJC.",
-            ["alert_type", "sector"], registry=reg,
-        )  # fmt: skip
+            "fieldcourt_alerts_total",
+            "Alerts sent to the COJC.",
+            ["alert_type", "sector"],
+            registry=reg,
+        )
         self.state_entries = Gauge(
             "fieldcourt_state_entries",
             "Entries of each table in this worker's local store (the partitions it holds), "
             "counted periodically.",
-            ["table"], registry=reg,
-        )  # fmt: skip
+            ["table"],
+            registry=reg,
+        )
         self.state_purged = Counter(
-            "fieldcourt_state_purged_total", "State entries purged past their retention.",
-            ["table"], registry=reg,
-        )  # fmt: skip
+            "fieldcourt_state_purged_total",
+            "State entries purged past their retention.",
+            ["table"],
+            registry=reg,
+        )
         self.late_events = Counter(
             "fieldcourt_late_events_total",
             "Events judged late at their source: their own field-topic partition had already "
             "carried an event more than the lateness bound newer. Recorded, they trigger no rule.",
-            ["topic"], registry=reg,
-        )  # fmt: skip
+            ["topic"],
+            registry=reg,
+        )
 
         # Every stage
         self.stage_latency = Histogram(
             "fieldcourt_stage_latency_seconds",
             "From a record's Kafka append time to the end of its processing, per stage "
             "(the Faust agent's purge name: dedupe is ingest).",
-            ["stage"], registry=reg, buckets=PIPELINE_BUCKETS,
-        )  # fmt: skip
+            ["stage"],
+            registry=reg,
+            buckets=PIPELINE_BUCKETS,
+        )
         self.last_processed = Gauge(
             "fieldcourt_last_processed_timestamp_seconds",
             "Kafka append time of the last record a stage processed (freshness).",
-            ["stage"], registry=reg,
-        )  # fmt: skip
+            ["stage"],
+            registry=reg,
+        )
 
         # The consumer
         self.consumer_lag = Gauge(
             "fieldcourt_consumer_lag_records",
             "Records between a partition's end and this worker's committed offset.",
-            ["topic", "partition"], registry=reg,
-        )  # fmt: skip
+            ["topic", "partition"],
+            registry=reg,
+        )
         self.partitions_rewound = Counter(
             "fieldcourt_partitions_rewound_total",
             "Stream partitions read again from their committed offset because records read "
             "from them were neither processed nor acknowledged (a Faust gap, agents/transport.py).",
-            ["topic"], registry=reg,
-        )  # fmt: skip
-        self.rebalances = Counter(
-            "fieldcourt_rebalances_total", "Consumer group rebalances this worker went through.",
+            ["topic"],
             registry=reg,
-        )  # fmt: skip
+        )
+        self.rebalances = Counter(
+            "fieldcourt_rebalances_total",
+            "Consumer group rebalances this worker went through.",
+            registry=reg,
+        )
 
     # -- exposition -------------------------------------------------------------------------
     #: The classic text format: what Prometheus 2 and ``promtool check metrics`` read.

@@ -34,9 +34,12 @@ class WorkerProcess:
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "fieldcourt.cli", "worker", "--loglevel", "info"],
-                env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=PROJECT_ROOT,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         return self
 
     def wait_ready(self, timeout_s: float = 90.0) -> None:

@@ -43,8 +43,12 @@ class TopicSpec:
 
 
 POLICE = ("police systems",)
-SECTIONS = {"p12": "P12 (flagrance)", "p20": "P20 (preliminary inquiries)",
-            "f3": "F3 (narcotics, organised crime)", "p4": "P4 (minors)"}  # fmt: skip
+SECTIONS = {
+    "p12": "P12 (flagrance)",
+    "p20": "P20 (preliminary inquiries)",
+    "f3": "F3 (narcotics, organised crime)",
+    "p4": "P4 (minors)",
+}
 
 FIELD_TOPICS = ("field.arrests.v1", "field.seizures.v1", "field.dealing-addresses.v1")
 DEADLETTER_TOPIC = "field.deadletter.v1"
@@ -91,52 +95,69 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
     """Every topic of SPEC 3 plus fieldcourt's internal streams."""
     specs = [
         TopicSpec(
-            name, f"inbound {name.split('.')[1]} published by police systems",
-            writers=POLICE, readers=("fieldcourt ingest",),
-            retention_ms=365 * DAY_MS, max_message_bytes=MAX_MESSAGE_BYTES,
+            name,
+            f"inbound {name.split('.')[1]} published by police systems",
+            writers=POLICE,
+            readers=("fieldcourt ingest",),
+            retention_ms=365 * DAY_MS,
+            max_message_bytes=MAX_MESSAGE_BYTES,
             # the broker stamps each record: end-to-end latency starts at the append, whatever
             # the clock of the police system that sent it
             extra={"message.timestamp.type": "LogAppendTime"},
         )
         for name in FIELD_TOPICS
-    ]  # fmt: skip
+    ]
     specs.append(
         TopicSpec(
-            DEADLETTER_TOPIC, "rejected input, unchanged, with error headers",
-            writers=("fieldcourt ingest",), readers=("operators", "police integrators"),
-            retention_ms=30 * DAY_MS, max_message_bytes=MAX_MESSAGE_BYTES,
+            DEADLETTER_TOPIC,
+            "rejected input, unchanged, with error headers",
+            writers=("fieldcourt ingest",),
+            readers=("operators", "police integrators"),
+            retention_ms=30 * DAY_MS,
+            max_message_bytes=MAX_MESSAGE_BYTES,
         )
-    )  # fmt: skip
+    )
     specs += [
         TopicSpec(
-            case_topic(section), f"case events for section {label}",
-            writers=("fieldcourt case manager",), readers=(f"section {label} dashboards",),
+            case_topic(section),
+            f"case events for section {label}",
+            writers=("fieldcourt case manager",),
+            readers=(f"section {label} dashboards",),
             retention_ms=None,
         )
         for section, label in SECTIONS.items()
-    ]  # fmt: skip
+    ]
     specs.append(
         TopicSpec(
-            ALERTS_TOPIC, "alerts for the sector coordination cells (COJC)",
-            writers=("fieldcourt rules",), readers=("COJC of each sector",), retention_ms=None,
+            ALERTS_TOPIC,
+            "alerts for the sector coordination cells (COJC)",
+            writers=("fieldcourt rules",),
+            readers=("COJC of each sector",),
+            retention_ms=None,
         )
-    )  # fmt: skip
+    )
     specs += [
         TopicSpec(
-            internal_topic(settings, name), description,
-            writers=("fieldcourt",), readers=("fieldcourt",), retention_ms=30 * DAY_MS,
+            internal_topic(settings, name),
+            description,
+            writers=("fieldcourt",),
+            readers=("fieldcourt",),
+            retention_ms=30 * DAY_MS,
             partitions=1 if name in SINGLE_PARTITION_STREAMS else None,
         )
         for name, description in INTERNAL_STREAMS.items()
-    ]  # fmt: skip
+    ]
     specs += [
         TopicSpec(
-            internal_topic(settings, f"{name}-changelog"), f"changelog of the {name} table",
-            writers=("fieldcourt",), readers=("fieldcourt recovery",), cleanup="compact",
+            internal_topic(settings, f"{name}-changelog"),
+            f"changelog of the {name} table",
+            writers=("fieldcourt",),
+            readers=("fieldcourt recovery",),
+            cleanup="compact",
             partitions=partitions,
         )
         for name, partitions in TABLES.items()
-    ]  # fmt: skip
+    ]
     return specs
 
 
@@ -225,10 +246,12 @@ async def _correct(admin: Any, settings: Settings, specs: list[TopicSpec]) -> li
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
     described = await admin.describe_topics([s.name for s in specs])
-    _raise_refusals(
-        [_refusal("cannot describe", t["topic"], t["error_code"], None)
-         for t in described if t["error_code"]]
-    )  # fmt: skip
+    undescribed = [
+        _refusal("cannot describe", t["topic"], t["error_code"], None)
+        for t in described
+        if t["error_code"]
+    ]
+    _raise_refusals(undescribed)
     partitions = {t["topic"]: len(t["partitions"]) for t in described}
     configs = await _current_configs(admin, [s.name for s in specs])
     changes: list[TopicChange] = []

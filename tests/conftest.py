@@ -57,9 +57,13 @@ def worker(app_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Wor
 
     def start(**extra_env: str) -> WorkerProcess:
         env = worker_env(
-            app_settings.broker, app_settings.app_id, app_settings.data_dir,
-            FIELDCOURT_PSEUDONYM_KEY=TEST_KEY, FIELDCOURT_SESSION_TIMEOUT_S="8", **extra_env,
-        )  # fmt: skip
+            app_settings.broker,
+            app_settings.app_id,
+            app_settings.data_dir,
+            FIELDCOURT_PSEUDONYM_KEY=TEST_KEY,
+            FIELDCOURT_SESSION_TIMEOUT_S="8",
+            **extra_env,
+        )
         proc = WorkerProcess(env, tmp_path / f"worker{len(started)}").start()
         started.append(proc)
         proc.wait_ready()

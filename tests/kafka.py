@@ -31,9 +31,11 @@ async def produce(bootstrap: str, records: Iterable[Outgoing]) -> list[RecordMet
     """Publish records in order with a plain producer, waiting for each ack; where the broker
     put each one."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, max_request_size=16 * 1024 * 1024, acks="all",
+        bootstrap_servers=bootstrap,
+        max_request_size=16 * 1024 * 1024,
+        acks="all",
         enable_idempotence=True,
-    )  # fmt: skip
+    )
     await producer.start()
     try:
         placed = []
@@ -59,10 +61,15 @@ async def consume_until(
     ``settle_s`` keeps reading that much longer after ``done``, to catch what should not come.
     """
     consumer = AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        enable_auto_commit=False, group_id=None, isolation_level=isolation_level,
-        fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=32 * 1024 * 1024,
-    )  # fmt: skip
+        *topics,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        isolation_level=isolation_level,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=32 * 1024 * 1024,
+    )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     deadline = time.monotonic() + timeout_s

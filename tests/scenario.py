@@ -53,27 +53,103 @@ def scenario(run: str, start: dt.datetime) -> list[tuple[str, dict[str, Any]]]:
     curial = {**ROSA_PARKS, "address": f"12, Rue Curial-{run} 75019 Paris"}
     lescot = {**LES_HALLES, "address": f"7 rue Pierre Lescot-{run} 75001 Paris"}
     return [
-        (ARRESTS, raw_arrest(event_id=ev("a", 1), occurred_at=at(0), reported_at=at(0.1),
-                             person=x, offense="trafficking", flagrant=True, location=halles)),
-        (ARRESTS, raw_arrest(event_id=ev("a", 2), occurred_at=at(5), reported_at=at(5.1),
-                             person=x, offense="possession", flagrant=False, location=halles)),
-        (ARRESTS, raw_arrest(event_id=ev("a", 3), occurred_at=at(12), reported_at=at(12.1),
-                             person=x, offense="use", flagrant=False, location=halles)),
-        (SEIZURES, raw_seizure(event_id=ev("s", 1), occurred_at=at(14), reported_at=at(14.2),
-                               persons=[x, y, z, w], substance="crack", quantity_g=62.0,
-                               cash_eur=800.0, operation_ref=f"{run}-OP",
-                               location={**STALINGRAD, "address": f"3 bd Villette-{run}"})),
-        (ADDRESSES, raw_dealing_address(event_id=ev("d", 1), occurred_at=at(20),
-                                        reported_at=at(20.5), occupant=o,
-                                        location=curial)),
-        (ARRESTS, raw_arrest(event_id=ev("a", 4), occurred_at=at(21), reported_at=at(21.1),
-                             person=v, offense="trafficking", flagrant=False, location=rosa)),
-        (ARRESTS, raw_arrest(event_id=ev("a", 5), occurred_at=at(22), reported_at=at(22.1),
-                             person=x, offense="trafficking", flagrant=False, location=rosa)),
-        (ARRESTS, raw_arrest(event_id=ev("a", 6), occurred_at=at(23), reported_at=at(23.1),
-                             person=minor, offense="possession", flagrant=True,
-                             location=lescot)),
-    ]  # fmt: skip
+        (
+            ARRESTS,
+            raw_arrest(
+                event_id=ev("a", 1),
+                occurred_at=at(0),
+                reported_at=at(0.1),
+                person=x,
+                offense="trafficking",
+                flagrant=True,
+                location=halles,
+            ),
+        ),
+        (
+            ARRESTS,
+            raw_arrest(
+                event_id=ev("a", 2),
+                occurred_at=at(5),
+                reported_at=at(5.1),
+                person=x,
+                offense="possession",
+                flagrant=False,
+                location=halles,
+            ),
+        ),
+        (
+            ARRESTS,
+            raw_arrest(
+                event_id=ev("a", 3),
+                occurred_at=at(12),
+                reported_at=at(12.1),
+                person=x,
+                offense="use",
+                flagrant=False,
+                location=halles,
+            ),
+        ),
+        (
+            SEIZURES,
+            raw_seizure(
+                event_id=ev("s", 1),
+                occurred_at=at(14),
+                reported_at=at(14.2),
+                persons=[x, y, z, w],
+                substance="crack",
+                quantity_g=62.0,
+                cash_eur=800.0,
+                operation_ref=f"{run}-OP",
+                location={**STALINGRAD, "address": f"3 bd Villette-{run}"},
+            ),
+        ),
+        (
+            ADDRESSES,
+            raw_dealing_address(
+                event_id=ev("d", 1),
+                occurred_at=at(20),
+                reported_at=at(20.5),
+                occupant=o,
+                location=curial,
+            ),
+        ),
+        (
+            ARRESTS,
+            raw_arrest(
+                event_id=ev("a", 4),
+                occurred_at=at(21),
+                reported_at=at(21.1),
+                person=v,
+                offense="trafficking",
+                flagrant=False,
+                location=rosa,
+            ),
+        ),
+        (
+            ARRESTS,
+            raw_arrest(
+                event_id=ev("a", 5),
+                occurred_at=at(22),
+                reported_at=at(22.1),
+                person=x,
+                offense="trafficking",
+                flagrant=False,
+                location=rosa,
+            ),
+        ),
+        (
+            ARRESTS,
+            raw_arrest(
+                event_id=ev("a", 6),
+                occurred_at=at(23),
+                reported_at=at(23.1),
+                person=minor,
+                offense="possession",
+                flagrant=True,
+                location=lescot,
+            ),
+        ),
+    ]
 
 
 def phases(records: list[tuple[str, dict[str, Any]]]) -> list[list[tuple[str, dict[str, Any]]]]:

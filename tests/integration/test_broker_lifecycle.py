@@ -28,16 +28,21 @@ FIELDCOURT = Path(sys.executable).parent / "fieldcourt"
 def fieldcourt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(FIELDCOURT), *args],
-        env=env, capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 def broker_processes(data_dir: Path) -> list[str]:
     out = subprocess.run(
         ["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True
     )
-    return [line for line in out.stdout.splitlines() if "kafka.Kafka" in line
-            and str(data_dir) in line]  # fmt: skip
+    return [
+        line for line in out.stdout.splitlines() if "kafka.Kafka" in line and str(data_dir) in line
+    ]
 
 
 def cluster_id(data_dir: Path) -> str:
@@ -163,8 +168,8 @@ def test_up_status_apply_twice_down_up_again_keeps_data(
 
         # a topic someone created by hand, with too few partitions and the broker's defaults
         # (its max.message.bytes, 16 MiB, is already the catalogue's)
-        run(as_operator(bootstrap, lambda admin: admin.create_topics(
-            [NewTopic("field.seizures.v1", 2, 1)])))  # fmt: skip
+        by_hand = NewTopic("field.seizures.v1", 2, 1)
+        run(as_operator(bootstrap, lambda admin: admin.create_topics([by_hand])))
         first = actions(fieldcourt(env, "topics", "apply"))
         assert first.pop("field.seizures.v1") == [
             "partitions 2->4",
@@ -178,8 +183,8 @@ def test_up_status_apply_twice_down_up_again_keeps_data(
         # an operator shortens the dead-letter retention behind the catalogue's back
         deadletter = next(spec for spec in catalogue(settings) if spec.name == DEADLETTER_TOPIC)
         shortened = {**deadletter.configs(), "retention.ms": str(DAY_MS)}
-        run(as_operator(bootstrap, lambda admin: admin.alter_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, DEADLETTER_TOPIC, shortened)])))  # fmt: skip
+        resource = ConfigResource(ConfigResourceType.TOPIC, DEADLETTER_TOPIC, shortened)
+        run(as_operator(bootstrap, lambda admin: admin.alter_configs([resource])))
         _, configs = run(describe(bootstrap, [DEADLETTER_TOPIC]))[DEADLETTER_TOPIC]
         assert configs["retention.ms"] == str(DAY_MS)
         corrected = actions(fieldcourt(env, "topics", "apply"))
@@ -199,15 +204,18 @@ def test_up_status_apply_twice_down_up_again_keeps_data(
 
         assert fieldcourt(env, "kafka", "up").returncode == 0
         assert cluster_id(tmp_path) == formatted_as  # the storage was not formatted again
-        found = run(consume_until(bootstrap, [DEADLETTER_TOPIC],
-                                  lambda rs: any(r.key == kept_key for r in rs)))  # fmt: skip
+        found = run(
+            consume_until(
+                bootstrap, [DEADLETTER_TOPIC], lambda rs: any(r.key == kept_key for r in rs)
+            )
+        )
         assert [r.value for r in found if r.key == kept_key] == [kept_value]
         assert unchanged(actions(fieldcourt(env, "topics", "apply")))
         assert_broker_matches_catalogue(settings)
 
         # a creation the broker refuses is an error, not "created"
-        refused = fieldcourt({**env, "FIELDCOURT_TOPIC_REPLICATION": "3",
-                              "FIELDCOURT_APP_ID": "fc-refused"}, "topics", "apply")  # fmt: skip
+        unplaceable = env | {"FIELDCOURT_TOPIC_REPLICATION": "3", "FIELDCOURT_APP_ID": "fc-refused"}
+        refused = fieldcourt(unplaceable, "topics", "apply")
         assert refused.returncode == 1
         assert "created" not in refused.stdout
         assert "Traceback" not in refused.stderr

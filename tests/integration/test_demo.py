@@ -59,9 +59,13 @@ def test_make_demo_tells_the_story_and_leaves_no_process(tmp_path: Path) -> None
     started = time.monotonic()
     result = subprocess.run(
         ["make", "-o", "venv", "demo", "DEMO_ARGS=--quick"],
-        cwd=PROJECT_ROOT, env=demo_env(tmp_path), capture_output=True, text=True, timeout=280,
+        cwd=PROJECT_ROOT,
+        env=demo_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=280,
         check=False,
-    )  # fmt: skip
+    )
     print(f"make demo DEMO_ARGS=--quick: {time.monotonic() - started:.1f} s wall time")
     out = result.stdout
     assert result.returncode == 0, out[-4000:] + result.stderr[-2000:]
@@ -81,8 +85,11 @@ class Demo:
     def __init__(self, tmp_path: Path) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fieldcourt.cli", "demo", "--quick"],
-            env=demo_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+            env=demo_env(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -54,8 +54,13 @@ def counter_samples(exposition: str, name: str) -> dict[str, float]:
 
 
 #: What the dead-letter writer appends, in this order, after the record's own headers.
-ERROR_HEADERS = ["error.reason", "error.detail", "source.topic", "source.partition",
-                 "source.offset"]  # fmt: skip
+ERROR_HEADERS = [
+    "error.reason",
+    "error.detail",
+    "source.topic",
+    "source.partition",
+    "source.offset",
+]
 
 
 LINKS = "links"
@@ -84,9 +89,13 @@ def test_valid_duplicate_conflicting_and_malformed_inputs_are_each_accounted_onc
     wrong_type = {**raw_seizure(event_id=f"{run_id}-wrongtype"), "quantity_g": "12"}
     missing = raw_arrest(event_id=f"{run_id}-missing")
     del missing["person"]
+    keyed_wrong = raw_arrest(event_id=f"{run_id}-keyed-wrong")
+    huge = b'{"pad": "' + b"x" * (10 * 1024 * 1024) + b'"}'
     # headers a police system sets itself: the dead letter keeps them ahead of its own
-    own_headers = (("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
-                   ("sender", b"synthetic-police-system"))  # fmt: skip
+    own_headers = (
+        ("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+        ("sender", b"synthetic-police-system"),
+    )
 
     def k(name: str) -> bytes:
         return f"{run_id}-{name}".encode()
@@ -103,15 +112,13 @@ def test_valid_duplicate_conflicting_and_malformed_inputs_are_each_accounted_onc
         ("invalid_json", Outgoing(SEIZURES, k("notjson"), b"{not json", own_headers)),
         ("invalid_json", Outgoing(ARRESTS, k("nul"), b'{"event_id": "\x00\x00"}\x00')),
         ("not_an_object", Outgoing(SEIZURES, k("array"), b'[{"event_id": "x"}]')),
-        ("too_large", Outgoing(ADDRESSES, k("huge"),
-                               b'{"pad": "' + b"x" * (10 * 1024 * 1024) + b'"}')),
+        ("too_large", Outgoing(ADDRESSES, k("huge"), huge)),
         ("empty_value", Outgoing(ARRESTS, k("tombstone"), None)),
         ("schema_violation", Outgoing(SEIZURES, k("wrongtype"), _bytes(wrong_type))),
         ("schema_violation", Outgoing(ARRESTS, k("missing"), _bytes(missing))),
         ("future_event", Outgoing(ARRESTS, k("future"), _bytes(future))),
-        ("key_mismatch", Outgoing(ARRESTS, b"not-the-event-id-" + k("x"), _bytes(raw_arrest(
-            event_id=f"{run_id}-keyed-wrong")))),
-    ]  # fmt: skip
+        ("key_mismatch", Outgoing(ARRESTS, b"not-the-event-id-" + k("x"), _bytes(keyed_wrong))),
+    ]
 
     proc = worker()
     run(publish(app_settings.broker, [*valid, duplicate]))
@@ -122,11 +129,15 @@ def test_valid_duplicate_conflicting_and_malformed_inputs_are_each_accounted_onc
     mark = run_id.encode()
 
     def outputs(count: int) -> list[ConsumerRecord[bytes, bytes]]:
-        records = run(consume_until(
-            app_settings.broker, [valid_topic, DEADLETTER_TOPIC],
-            lambda recs: sum(mark in event_key(r) for r in recs) >= count,
-            timeout_s=90, settle_s=3,
-        ))  # fmt: skip
+        records = run(
+            consume_until(
+                app_settings.broker,
+                [valid_topic, DEADLETTER_TOPIC],
+                lambda recs: sum(mark in event_key(r) for r in recs) >= count,
+                timeout_s=90,
+                settle_s=3,
+            )
+        )
         return [r for r in records if mark in event_key(r)]
 
     mine = outputs(len(valid) + len(bad))
@@ -178,11 +189,15 @@ def test_a_restarted_worker_recovers_its_dedupe_table_from_the_changelog(
     mark = run_id.encode()
 
     def forwarded(count: int) -> list[bytes]:
-        records = run(consume_until(
-            app_settings.broker, [valid_topic],
-            lambda recs: sum(mark in event_key(r) for r in recs) >= count,
-            timeout_s=60, settle_s=2,
-        ))  # fmt: skip
+        records = run(
+            consume_until(
+                app_settings.broker,
+                [valid_topic],
+                lambda recs: sum(mark in event_key(r) for r in recs) >= count,
+                timeout_s=60,
+                settle_s=2,
+            )
+        )
         return sorted(event_key(r) for r in records if mark in event_key(r))
 
     one = worker(FIELDCOURT_DATA_DIR=str(tmp_path / "first"))
@@ -191,10 +206,11 @@ def test_a_restarted_worker_recovers_its_dedupe_table_from_the_changelog(
     assert one.stop() == 0  # clean shutdown on SIGTERM
 
     worker(FIELDCOURT_DATA_DIR=str(tmp_path / "second"))
-    run(produce(app_settings.broker, [
+    again = [
         (ARRESTS, first["event_id"].encode(), _bytes(first)),  # a redelivery
         (ARRESTS, second["event_id"].encode(), _bytes(second)),
-    ]))  # fmt: skip
+    ]
+    run(produce(app_settings.broker, again))
     assert forwarded(2) == sorted([first["event_id"].encode(), second["event_id"].encode()])
 
 
@@ -215,8 +231,9 @@ def test_the_broker_stamps_field_records_whatever_the_senders_clock(
 
     before_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
     run(send_with_a_wrong_clock())
-    found = run(consume_until(app_settings.broker, [ARRESTS],
-                              lambda rs: any(r.key == key for r in rs)))  # fmt: skip
+    found = run(
+        consume_until(app_settings.broker, [ARRESTS], lambda rs: any(r.key == key for r in rs))
+    )
     record = next(r for r in found if r.key == key)
     assert record.timestamp_type == 1  # LogAppendTime
     assert record.timestamp >= before_ms - 1000  # the broker's clock, not the sender's

@@ -39,9 +39,20 @@ FAST_METADATA = {"CONSUMER_METADATA_MAX_AGE_MS": "3000"}
 HELD_S = 3.0
 #: What Faust serves when left to itself, and a few more guesses: all must be 404.
 FAUST_PATHS = (
-    "/", "/router/", "/router/topics", "/table/", "/table/dedupe/", "/table/dedupe/x/",
-    "/stats/", "/assignment/", "/graph/", "/signal/", "/performance/", "/metrics/", "/readyz/",
-)  # fmt: skip
+    "/",
+    "/router/",
+    "/router/topics",
+    "/table/",
+    "/table/dedupe/",
+    "/table/dedupe/x/",
+    "/stats/",
+    "/assignment/",
+    "/graph/",
+    "/signal/",
+    "/performance/",
+    "/metrics/",
+    "/readyz/",
+)
 
 
 def tool(name: str) -> str:
@@ -80,17 +91,23 @@ def prometheus(tmp_path: Path, target: str) -> Iterator[Callable[[str], float | 
     port = free_port()
     tmp_path.mkdir(parents=True, exist_ok=True)
     config = tmp_path / "prometheus.yml"
-    config.write_text(yaml.safe_dump({
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [{"job_name": "fieldcourt", "static_configs": [{"targets": [target]}]}],
-    }))  # fmt: skip
+    every_second = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
+    scrape = {"job_name": "fieldcourt", "static_configs": [{"targets": [target]}]}
+    config.write_text(yaml.safe_dump({"global": every_second, "scrape_configs": [scrape]}))
     base = f"http://127.0.0.1:{port}"
     with (tmp_path / "prometheus.log").open("wb") as log:
         proc = subprocess.Popen(
-            [tool("prometheus"), f"--config.file={config}", "--log.level=warn",
-             f"--web.listen-address=127.0.0.1:{port}", f"--storage.tsdb.path={tmp_path / 'tsdb'}"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                tool("prometheus"),
+                f"--config.file={config}",
+                "--log.level=warn",
+                f"--web.listen-address=127.0.0.1:{port}",
+                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def query(promql: str) -> float | None:
         url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
@@ -129,12 +146,13 @@ def test_shipped_prometheus_config_rules_and_dashboard_pass_promtool(tmp_path: P
     dashboard = json.loads((DEPLOY / "grafana" / "fieldcourt.json").read_text())
     exprs = [t["expr"] for panel in dashboard["panels"] for t in panel.get("targets", [])]
     filled = [
-        re.sub(r"\$__(rate_interval|range)", "5m", e).replace("$job", "fieldcourt")
-        .replace("$instance", ".*") for e in exprs
-    ]  # fmt: skip
-    rules = {"groups": [{"name": "dashboard", "rules": [
-        {"record": f"dashboard:panel{i}", "expr": e} for i, e in enumerate(filled)
-    ]}]}  # fmt: skip
+        re.sub(r"\$__(rate_interval|range)", "5m", e)
+        .replace("$job", "fieldcourt")
+        .replace("$instance", ".*")
+        for e in exprs
+    ]
+    recorded = [{"record": f"dashboard:panel{i}", "expr": e} for i, e in enumerate(filled)]
+    rules = {"groups": [{"name": "dashboard", "rules": recorded}]}
     (tmp_path / "dashboard_rules.yml").write_text(yaml.safe_dump(rules))
     check(promtool, "check", "rules", str(tmp_path / "dashboard_rules.yml"))
 
@@ -202,21 +220,30 @@ def test_worker_serves_only_its_endpoint_and_prometheus_counts_what_flowed(
 
 
 def test_readiness_follows_the_broker(tmp_path: Path) -> None:
-    broker = LocalBroker(load_settings(
-        data_dir=tmp_path / "broker", kafka_port=free_port(), kafka_controller_port=free_port(),
-    ))  # fmt: skip
+    broker_settings = load_settings(
+        data_dir=tmp_path / "broker",
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+    )
+    broker = LocalBroker(broker_settings)
     broker.up()
     proc: WorkerProcess | None = None
     try:
         settings = load_settings(
-            broker=broker.bootstrap, app_id=f"fc-ready-{uuid.uuid4().hex[:8]}",
-            data_dir=tmp_path / "data", pseudonym_key=TEST_KEY,
-        )  # fmt: skip
+            broker=broker.bootstrap,
+            app_id=f"fc-ready-{uuid.uuid4().hex[:8]}",
+            data_dir=tmp_path / "data",
+            pseudonym_key=TEST_KEY,
+        )
         run(apply_topics(settings, catalogue(settings)))
         env = worker_env(
-            settings.broker, settings.app_id, settings.data_dir,
-            FIELDCOURT_PSEUDONYM_KEY=TEST_KEY, FIELDCOURT_SESSION_TIMEOUT_S="8", **FAST_METADATA,
-        )  # fmt: skip
+            settings.broker,
+            settings.app_id,
+            settings.data_dir,
+            FIELDCOURT_PSEUDONYM_KEY=TEST_KEY,
+            FIELDCOURT_SESSION_TIMEOUT_S="8",
+            **FAST_METADATA,
+        )
         proc = running = WorkerProcess(env, tmp_path / "worker").start()
         running.wait_ready()
 

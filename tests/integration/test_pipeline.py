@@ -38,10 +38,12 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     another scenario's history, earlier on the same field partitions, would be weeks ahead of
     this scenario's first events, which would then be late at their source and trigger
     nothing; the session's history would also eat the phases' time budget."""
-    broker = LocalBroker(load_settings(
-        data_dir=tmp_path_factory.mktemp("pipeline-broker"), kafka_port=free_port(),
+    settings = load_settings(
+        data_dir=tmp_path_factory.mktemp("pipeline-broker"),
+        kafka_port=free_port(),
         kafka_controller_port=free_port(),
-    ))  # fmt: skip
+    )
+    broker = LocalBroker(settings)
     broker.up()
     try:
         yield broker.bootstrap
@@ -50,8 +52,8 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def publish(settings: Settings, records: list[tuple[str, dict[str, Any]]]) -> None:
-    run(produce(settings.broker,
-                [(t, r["event_id"].encode(), orjson.dumps(r)) for t, r in records]))  # fmt: skip
+    wire = [(t, r["event_id"].encode(), orjson.dumps(r)) for t, r in records]
+    run(produce(settings.broker, wire))
 
 
 Records = list[ConsumerRecord[bytes, bytes]]
@@ -65,8 +67,11 @@ def reached(records: Records, expected: Pipeline) -> bool:
 def collect(settings: Settings, expected: Pipeline, timeout_s: float = 120) -> Records:
     """Every record of the section, alert and dead-letter topics, once they hold the answer
     (and 3 s more, for what should not come)."""
-    return run(consume_until(settings.broker, OUTPUTS, lambda found: reached(found, expected),
-                             timeout_s, settle_s=3))  # fmt: skip
+
+    def answered(found: Records) -> bool:
+        return reached(found, expected)
+
+    return run(consume_until(settings.broker, OUTPUTS, answered, timeout_s, settle_s=3))
 
 
 def start_of_scenario() -> dt.datetime:
@@ -146,9 +151,11 @@ async def everything_written(settings: Settings) -> list[ConsumerRecord[bytes, b
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker)
     await admin.start()
     try:
-        topics = [t for t in await admin.list_topics()
-                  if t.startswith(f"{settings.app_id}-") or t in OUTPUTS
-                  or t == DEADLETTER_TOPIC]  # fmt: skip
+        topics = [
+            t
+            for t in await admin.list_topics()
+            if t.startswith(f"{settings.app_id}-") or t in OUTPUTS or t == DEADLETTER_TOPIC
+        ]
     finally:
         await admin.close()
     return await consume_until(settings.broker, topics, lambda _: False, timeout_s=8)

@@ -31,8 +31,10 @@ pytestmark = pytest.mark.kafka
 def own_broker(tmp_path: Path) -> Iterator[str]:
     """A broker of this test's own: other tests' events on the field partitions would drive
     the feeds' progress that decides this test's purge."""
-    broker = LocalBroker(load_settings(data_dir=tmp_path / "own", kafka_port=free_port(),
-                                       kafka_controller_port=free_port()))  # fmt: skip
+    settings = load_settings(
+        data_dir=tmp_path / "own", kafka_port=free_port(), kafka_controller_port=free_port()
+    )
+    broker = LocalBroker(settings)
     broker.up()
     try:
         yield broker.bootstrap
@@ -45,8 +47,9 @@ def test_subject_history_past_retention_is_purged_by_the_worker(
 ) -> None:
     """A subject last seen 300 days before its partition's feeds: its history is deleted (a
     tombstone on the state's changelog, gone from the store), its neighbour's is kept."""
-    app_settings = load_settings(broker=own_broker, app_id="fc-purge", data_dir=tmp_path / "d",
-                                 pseudonym_key=TEST_KEY)  # fmt: skip
+    app_settings = load_settings(
+        broker=own_broker, app_id="fc-purge", data_dir=tmp_path / "d", pseudonym_key=TEST_KEY
+    )
     run(apply_topics(app_settings, catalogue(app_settings)))
     run_id = app_settings.app_id
     pseudonyms = Pseudonymiser(TEST_KEY.encode())
@@ -61,9 +64,10 @@ def test_subject_history_past_retention_is_purged_by_the_worker(
     # two subjects on one by-subject partition, all their arrests on one field partition:
     # that feed's progress alone decides the purge (the others fall idle, FIELDCOURT_IDLE_FEED_S)
     old, new = next(
-        (a, b) for a, b in itertools.combinations(range(50), 2)
+        (a, b)
+        for a, b in itertools.combinations(range(50), 2)
         if partition_of(ref(a), partitions) == partition_of(ref(b), partitions)
-    )  # fmt: skip
+    )
     ids = (f"{run_id}-{n}" for n in itertools.count())
     feed = partition_of(f"{run_id}-0", partitions)
     same_feed = (i for i in ids if partition_of(i, partitions) == feed)
@@ -71,14 +75,23 @@ def test_subject_history_past_retention_is_purged_by_the_worker(
 
     def arrest(n: int, days_ago: int) -> tuple[str, bytes, bytes]:
         event = raw_arrest(
-            event_id=next(same_feed), person=person(n), flagrant=False,
-            occurred_at=(now - dt.timedelta(days=days_ago)).isoformat(), reported_at=None,
-        )  # fmt: skip
+            event_id=next(same_feed),
+            person=person(n),
+            flagrant=False,
+            occurred_at=(now - dt.timedelta(days=days_ago)).isoformat(),
+            reported_at=None,
+        )
         return ("field.arrests.v1", event["event_id"].encode(), orjson.dumps(event))
 
-    env = worker_env(own_broker, app_settings.app_id, app_settings.data_dir,
-                     FIELDCOURT_PSEUDONYM_KEY=TEST_KEY, FIELDCOURT_PURGE_INTERVAL_S="1",
-                     FIELDCOURT_IDLE_FEED_S="2", FIELDCOURT_SESSION_TIMEOUT_S="8")  # fmt: skip
+    env = worker_env(
+        own_broker,
+        app_settings.app_id,
+        app_settings.data_dir,
+        FIELDCOURT_PSEUDONYM_KEY=TEST_KEY,
+        FIELDCOURT_PURGE_INTERVAL_S="1",
+        FIELDCOURT_IDLE_FEED_S="2",
+        FIELDCOURT_SESSION_TIMEOUT_S="8",
+    )
     proc = WorkerProcess(env, tmp_path / "worker").start()
     try:
         proc.wait_ready()
@@ -86,9 +99,11 @@ def test_subject_history_past_retention_is_purged_by_the_worker(
         # each later arrest of ``new`` gives the partition a record to purge from, once the
         # purge is due and the other feeds have fallen idle
         changelog = f"{app_settings.app_id}-subject-state-changelog"
-        deleted = run(wait_for_tombstone(app_settings, changelog, ref(old),
-                                         lambda: run(produce(app_settings.broker,
-                                                             [arrest(new, 1)]))))  # fmt: skip
+
+        def arrest_new_again() -> None:
+            run(produce(app_settings.broker, [arrest(new, 1)]))
+
+        deleted = run(wait_for_tombstone(app_settings, changelog, ref(old), arrest_new_again))
         assert deleted, "no purge of the old subject's history"
         assert "processing failed" not in proc.output()
         assert "Cannot modify table" not in proc.output()
@@ -106,8 +121,12 @@ async def wait_for_tombstone(
     appears; ``poke()`` every 2 s while waiting."""
     from aiokafka import AIOKafkaConsumer
 
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.broker,
-                                auto_offset_reset="earliest", enable_auto_commit=False)  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.broker,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     key = orjson.dumps(ref)
     try:

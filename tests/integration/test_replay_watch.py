@@ -55,11 +55,12 @@ def test_replay_publishes_a_file_in_event_time_order(
     mine = run_id.encode()
     found = run(
         consume_until(
-            app_settings.broker, list(FIELD_TOPICS),
+            app_settings.broker,
+            list(FIELD_TOPICS),
             lambda got: sum(r.key.startswith(mine) for r in got if r.key) >= len(records),
             timeout_s=20,
         )
-    )  # fmt: skip
+    )
     found = [r for r in found if r.key and r.key.startswith(mine)]
     assert sorted((r.topic, r.key.decode(), orjson.loads(r.value)) for r in found) == sorted(
         (topic, event["event_id"], event) for topic, event in records
@@ -116,15 +117,24 @@ def test_the_command_line_replays(
 
 def _case_event(case_id: str, event_type: str, section: str, **extra: Any) -> dict[str, Any]:
     return example(CaseEvent) | {
-        "case_id": case_id, "event_type": event_type, "section": section, **extra
-    }  # fmt: skip
+        "case_id": case_id,
+        "event_type": event_type,
+        "section": section,
+        **extra,
+    }
 
 
 def test_watch_shows_case_events_and_alerts_as_they_arrive(app_settings: Settings) -> None:
     tag = app_settings.app_id.replace("fc-test-", "")  # 8 hex digits: a valid id suffix
     opened = _case_event(f"C-{tag}a", "case_opened", "P12")
-    escalated = _case_event(f"C-{tag}a", "case_escalated", "P20", previous_section="P12",
-                            rule_ids=["p12.flagrant", "p20.recurrence"], version=2)  # fmt: skip
+    escalated = _case_event(
+        f"C-{tag}a",
+        "case_escalated",
+        "P20",
+        previous_section="P12",
+        rule_ids=["p12.flagrant", "p20.recurrence"],
+        version=2,
+    )
     alert = example(Alert) | {"alert_id": f"A-{tag}"}
     records = [
         (case_topic("P12"), opened["case_id"].encode(), orjson.dumps(opened)),
@@ -138,10 +148,14 @@ def test_watch_shows_case_events_and_alerts_as_they_arrive(app_settings: Setting
         ready = asyncio.Event()
         watching = asyncio.create_task(
             watch_async(
-                app_settings.broker, max_events=3, timeout_s=25, ready=ready, err=err,
+                app_settings.broker,
+                max_events=3,
+                timeout_s=25,
+                ready=ready,
+                err=err,
                 console=Console(file=out, width=200, highlight=False),
             )
-        )  # fmt: skip
+        )
         await asyncio.wait_for(ready.wait(), 15)
         await produce(app_settings.broker, records)
         return await watching
@@ -184,12 +198,14 @@ def test_simulate_publishes_through_the_same_code(
     assert f"simulate: {published}/{published} published" in out  # progress, not a terminal
     found = run(
         consume_until(
-            app_settings.broker, list(FIELD_TOPICS),
-            lambda got: sum(bool(r.key and r.key.startswith(prefix.encode())) for r in got)
-            >= published,
+            app_settings.broker,
+            list(FIELD_TOPICS),
+            lambda got: (
+                sum(bool(r.key and r.key.startswith(prefix.encode())) for r in got) >= published
+            ),
             timeout_s=20,
         )
-    )  # fmt: skip
+    )
     latest = max(
         dt.datetime.fromisoformat(orjson.loads(r.value)["occurred_at"])
         for r in found

@@ -97,8 +97,12 @@ async def test_settle_without_writes_returns_at_once() -> None:
 
 async def test_a_tracked_table_puts_each_changelog_write_in_the_ledger() -> None:
     ledger = ChangelogLedger(raise_instead_of_exit)
-    app = faust.App("fc-unit", Table=tracked_table_class(ledger), store="memory://",
-                    broker="kafka://127.0.0.1:9")  # fmt: skip
+    app = faust.App(
+        "fc-unit",
+        Table=tracked_table_class(ledger),
+        store="memory://",
+        broker="kafka://127.0.0.1:9",
+    )
     table = app.Table("state", default=None)
     table.send_changelog(0, b"key", b"value")
     table.send_changelog(0, b"key", None)
@@ -136,9 +140,11 @@ def test_without_a_readable_origin_a_record_starts_the_chain(headers: Any) -> No
 
 def test_dead_letter_headers_keep_the_senders_but_never_let_them_pose_as_ours() -> None:
     message = SimpleNamespace(
-        topic="field.arrests.v1", partition=2, offset=41,
+        topic="field.arrests.v1",
+        partition=2,
+        offset=41,
         headers=[("trace-id", b"abc"), ("error.reason", b"all fine"), ("source.offset", b"0")],
-    )  # fmt: skip
+    )
     headers = deadletter_headers(message, RejectedInput(Reason.INVALID_JSON, "not JSON"))
     assert headers == [
         ("trace-id", b"abc"),

@@ -27,14 +27,20 @@ def alert(alert_type: str, sector: str = "rosa-parks") -> dict[str, Any]:
 #: One record per outcome, in the order of ``OUTCOMES`` (the dead-letter count is separate).
 STORY: list[tuple[str, dict[str, Any]]] = [
     (P20, case(event_type="case_escalated", section="P20", previous_section="P12")),
-    (P20, case(section="P20", anchor={"kind": "address", "ref": "17 RUE QUINCAMPOIX 75004"},
-               subjects=[{"ref": "S-AAAABBBBCCCCDDDD", "roles": ["facilitator"]}])),
+    (
+        P20,
+        case(
+            section="P20",
+            anchor={"kind": "address", "ref": "17 RUE QUINCAMPOIX 75004"},
+            subjects=[{"ref": "S-AAAABBBBCCCCDDDD", "roles": ["facilitator"]}],
+        ),
+    ),
     ("court.p4.cases.v1", case(section="P4")),
     ("court.f3.cases.v1", case(section="F3", anchor={"kind": "network", "ref": "N-1"})),
     (ALERTS, alert("displacement")),
     (ALERTS, alert("trade_migration")),
     (ALERTS, alert("surge")),
-]  # fmt: skip
+]
 
 
 def watched(records: list[tuple[str, dict[str, Any]]]) -> WatchReport:
@@ -75,13 +81,28 @@ def test_look_alikes_do_not_count() -> None:
     alerts to another sector are not the story's beats."""
     look_alikes = [
         (P20, case(event_type="case_escalated", section="F3", previous_section="P20")),
-        (P20, case(event_type="case_escalated", section="P20", previous_section="P12",
-                   anchor={"kind": "address", "ref": "8 RUE CURIAL 75019"})),
-        (P20, case(section="P20", anchor={"kind": "address", "ref": "8 RUE CURIAL 75019"},
-                   subjects=[{"ref": "S-AAAABBBBCCCCDDDD", "roles": ["seller"]}])),
+        (
+            P20,
+            case(
+                event_type="case_escalated",
+                section="P20",
+                previous_section="P12",
+                anchor={"kind": "address", "ref": "8 RUE CURIAL 75019"},
+            ),
+        ),
+        (
+            P20,
+            case(
+                section="P20",
+                anchor={"kind": "address", "ref": "8 RUE CURIAL 75019"},
+                subjects=[{"ref": "S-AAAABBBBCCCCDDDD", "roles": ["seller"]}],
+            ),
+        ),
         ("court.f3.cases.v1", case(section="F3")),
-        *[(ALERTS, alert(kind, "stalingrad"))
-          for kind in ("displacement", "trade_migration", "surge")],
-    ]  # fmt: skip
+        *[
+            (ALERTS, alert(kind, "stalingrad"))
+            for kind in ("displacement", "trade_migration", "surge")
+        ],
+    ]
     report = watched([*look_alikes, STORY[2]])
     assert missing(report, 1) == [o.label for o in OUTCOMES[:-1] if o is not OUTCOMES[2]]

@@ -100,12 +100,22 @@ def value(metrics: Metrics, name: str, **labels: str) -> float | None:
 
 def case_event(event_type: str = "case_opened", section: str = "P12", **extra: object) -> CaseEvent:
     at = dt.datetime(2026, 4, 14, 21, 30, tzinfo=dt.UTC)
-    return CaseEvent.model_validate({
-        "event_type": event_type, "case_id": "C-0123456789abcdef", "section": section,
-        "anchor": Anchor(kind="subject", ref="S-ABCDEFGHIJKLMNOP"), "rule_ids": ["p12.flagrant"],
-        "reason": "Opened.", "subjects": [CaseSubject(ref="S-ABCDEFGHIJKLMNOP")],
-        "first_event_at": at, "last_event_at": at, "version": 1, "emitted_at": at, **extra,
-    })  # fmt: skip
+    return CaseEvent.model_validate(
+        {
+            "event_type": event_type,
+            "case_id": "C-0123456789abcdef",
+            "section": section,
+            "anchor": Anchor(kind="subject", ref="S-ABCDEFGHIJKLMNOP"),
+            "rule_ids": ["p12.flagrant"],
+            "reason": "Opened.",
+            "subjects": [CaseSubject(ref="S-ABCDEFGHIJKLMNOP")],
+            "first_event_at": at,
+            "last_event_at": at,
+            "version": 1,
+            "emitted_at": at,
+            **extra,
+        }
+    )
 
 
 def test_every_metric_has_its_name_type_and_labels(metrics: Metrics) -> None:
@@ -146,8 +156,8 @@ def test_ingest_recording(metrics: Metrics, clock: FakeClock, timer: FakeClock) 
     assert metrics.timed_enrichment(enrich, 2, b=3) == 5
 
     assert value(metrics, "fieldcourt_events_consumed_total", topic="field.arrests.v1") == 2
-    assert value(metrics, "fieldcourt_events_accepted_total", topic="field.arrests.v1",
-                 kind="arrest") == 2  # fmt: skip
+    accepted = "fieldcourt_events_accepted_total"
+    assert value(metrics, accepted, topic="field.arrests.v1", kind="arrest") == 2
     assert value(metrics, "fieldcourt_deadlettered_total", reason="invalid_json") == 1
     assert value(metrics, "fieldcourt_duplicates_dropped_total", topic="field.arrests.v1") == 1
     assert value(metrics, "fieldcourt_enrichment_duration_seconds_count") == 1
@@ -177,10 +187,22 @@ def test_a_case_escalation_counts_its_sections_rule_and_latencies(metrics: Metri
     metrics.case_emitted(escalated, "p20.recurrence", occurred, NOW - 0.2)
     metrics.case_emitted(case_event(), "p12.flagrant", occurred, None)
 
-    assert value(metrics, "fieldcourt_case_events_total", event_type="case_escalated",
-                 section="P20", rule="p20.recurrence") == 1  # fmt: skip
-    assert value(metrics, "fieldcourt_case_escalations_total", from_section="P12",
-                 to_section="P20", rule="p20.recurrence") == 1  # fmt: skip
+    case_events = value(
+        metrics,
+        "fieldcourt_case_events_total",
+        event_type="case_escalated",
+        section="P20",
+        rule="p20.recurrence",
+    )
+    assert case_events == 1
+    escalations = value(
+        metrics,
+        "fieldcourt_case_escalations_total",
+        from_section="P12",
+        to_section="P20",
+        rule="p20.recurrence",
+    )
+    assert escalations == 1
     assert value(metrics, "fieldcourt_case_latency_from_append_seconds_count") == 1
     assert value(metrics, "fieldcourt_case_latency_from_append_seconds_sum") == pytest.approx(0.2)
     from_append = "fieldcourt_case_latency_from_append_seconds_bucket"
@@ -251,5 +273,9 @@ def test_alert_rules_and_dashboard_use_only_metrics_that_exist() -> None:
     used = _used_names("\n".join(exprs))
     assert used, "the rules and the dashboard use our metrics"
     assert used <= set(EXPECTED), f"unknown: {used - set(EXPECTED)}"
-    assert {"fieldcourt_events_consumed_total", "fieldcourt_deadlettered_total",
-            "fieldcourt_case_events_total", "fieldcourt_consumer_lag_records"} <= used  # fmt: skip
+    assert {
+        "fieldcourt_events_consumed_total",
+        "fieldcourt_deadlettered_total",
+        "fieldcourt_case_events_total",
+        "fieldcourt_consumer_lag_records",
+    } <= used

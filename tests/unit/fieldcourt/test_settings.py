@@ -123,9 +123,14 @@ def _cli(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedPro
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("FIELDCOURT_")}
     env.update(FIELDCOURT_DATA_DIR=str(tmp_path / "data"), **settings)
     return subprocess.run(
-        [str(FIELDCOURT), *args], env=env, cwd=tmp_path, capture_output=True, text=True,
-        timeout=60, check=False,
-    )  # fmt: skip
+        [str(FIELDCOURT), *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def _closed_port() -> str:
@@ -150,41 +155,52 @@ def bad_sectors(tmp_path: Path) -> Path:
     ("args", "settings", "status", "line"),
     [
         pytest.param(
-            ["topics", "apply"], {"FIELDCOURT_BROKR": "x"}, 2,
+            ["topics", "apply"],
+            {"FIELDCOURT_BROKR": "x"},
+            2,
             "fieldcourt: invalid configuration: FIELDCOURT_BROKR: not a fieldcourt setting "
             "(did you mean FIELDCOURT_BROKER?)",
             id="unknown-variable",
         ),
         pytest.param(
-            ["worker"], {"FIELDCOURT_WEB_PORT": "70000"}, 2,
+            ["worker"],
+            {"FIELDCOURT_WEB_PORT": "70000"},
+            2,
             "fieldcourt: invalid configuration: FIELDCOURT_WEB_PORT: Input should be less "
             "than or equal to 65535",
             id="bad-value",
         ),
         pytest.param(
-            ["worker"], {"FIELDCOURT_RULES_FILE": "{bad_rules}"}, 2,
-            "fieldcourt worker: rules: {bad_rules}: rules.p20.recurrence.window_days: "
-            "must be > 0",
+            ["worker"],
+            {"FIELDCOURT_RULES_FILE": "{bad_rules}"},
+            2,
+            "fieldcourt worker: rules: {bad_rules}: rules.p20.recurrence.window_days: must be > 0",
             id="bad-rules-before-the-broker",
         ),
         pytest.param(
-            ["worker"], {"FIELDCOURT_SECTORS_FILE": "{bad_sectors}"}, 2,
+            ["worker"],
+            {"FIELDCOURT_SECTORS_FILE": "{bad_sectors}"},
+            2,
             "fieldcourt worker: sectors: {bad_sectors}: sectors must be a GeoJSON "
             "FeatureCollection",
             id="bad-sectors-before-the-broker",
         ),
         pytest.param(
-            ["topics", "apply"], {}, 1,
+            ["topics", "apply"],
+            {},
+            1,
             "fieldcourt topics: Kafka: cannot reach the broker at {broker} (FIELDCOURT_BROKER)",
             id="topics-broker-unreachable",
         ),
         pytest.param(
-            ["worker"], {}, 1,
+            ["worker"],
+            {},
+            1,
             "fieldcourt worker: Kafka: cannot reach the broker at {broker} (FIELDCOURT_BROKER)",
             id="worker-broker-unreachable",
         ),
     ],
-)  # fmt: skip
+)
 def test_the_command_reports_a_bad_configuration_or_broker_in_one_line(
     tmp_path: Path,
     bad_rules: Path,
@@ -196,8 +212,11 @@ def test_the_command_reports_a_bad_configuration_or_broker_in_one_line(
 ) -> None:
     """Exit 2 for the configuration, checked before any broker call (the broker here is a
     closed port), 1 for a broker that cannot be reached; one line on stderr, no traceback."""
-    values = {"bad_rules": str(bad_rules), "bad_sectors": str(bad_sectors),
-              "broker": _closed_port()}  # fmt: skip
+    values = {
+        "bad_rules": str(bad_rules),
+        "bad_sectors": str(bad_sectors),
+        "broker": _closed_port(),
+    }
     given = {name: value.format(**values) for name, value in settings.items()}
     result = _cli(tmp_path, *args, FIELDCOURT_BROKER=values["broker"], **given)
     assert (result.returncode, result.stderr) == (status, line.format(**values) + "\n")

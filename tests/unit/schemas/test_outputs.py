@@ -194,7 +194,13 @@ def test_blank_names_and_names_in_outputs_are_refused() -> None:
         CaseSubject(ref="Zorvanek Alrik")
     with pytest.raises(ValidationError):
         Alert.model_validate(
-            {"alert_type": "surge", "alert_id": "A-1", "sector": "x", "subjects": ["Zorvanek"],
-             "window": {"start": "2025-01-01T00:00:00Z", "end": "2025-01-02T00:00:00Z"},
-             "reason": "r", "emitted_at": "2025-01-02T00:00:00Z"}
-        )  # fmt: skip
+            {
+                "alert_type": "surge",
+                "alert_id": "A-1",
+                "sector": "x",
+                "subjects": ["Zorvanek"],
+                "window": {"start": "2025-01-01T00:00:00Z", "end": "2025-01-02T00:00:00Z"},
+                "reason": "r",
+                "emitted_at": "2025-01-02T00:00:00Z",
+            }
+        )

@@ -96,9 +96,31 @@ def test_distinct_addresses_keep_distinct_keys() -> None:
 
 
 _WORDS = st.sampled_from(
-    ["12", "3bis", "75019", "Paris", "rue", "r", "R.", "bd", "all", "St-Denis", "n°", "N", "B",
-     "Curial", "l'Ourcq", "Crimée", "ter", "pass", ",", ", ", "  ", "Œ"]
-)  # fmt: skip
+    [
+        "12",
+        "3bis",
+        "75019",
+        "Paris",
+        "rue",
+        "r",
+        "R.",
+        "bd",
+        "all",
+        "St-Denis",
+        "n°",
+        "N",
+        "B",
+        "Curial",
+        "l'Ourcq",
+        "Crimée",
+        "ter",
+        "pass",
+        ",",
+        ", ",
+        "  ",
+        "Œ",
+    ]
+)
 
 
 @given(st.lists(_WORDS, max_size=10).map(" ".join))

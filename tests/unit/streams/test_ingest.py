@@ -33,9 +33,12 @@ def reason(result: object) -> Reason:
 
 @pytest.mark.parametrize(
     ("topic", "factory"),
-    [(ARRESTS, raw_arrest), ("field.seizures.v1", raw_seizure),
-     ("field.dealing-addresses.v1", raw_dealing_address)],
-)  # fmt: skip
+    [
+        (ARRESTS, raw_arrest),
+        ("field.seizures.v1", raw_seizure),
+        ("field.dealing-addresses.v1", raw_dealing_address),
+    ],
+)
 def test_valid_events_are_accepted(topic: str, factory: object) -> None:
     obj = factory()  # type: ignore[operator]
     result = parse(orjson.dumps(obj), topic)
@@ -132,18 +135,23 @@ json_values = st.recursive(
 
 
 @settings(max_examples=150, deadline=None)
-@given(topic=st.sampled_from([ARRESTS, "field.seizures.v1", "field.dealing-addresses.v1"]),
-       value=st.binary(max_size=300) | json_values.map(orjson.dumps),
-       key=st.none() | st.binary(max_size=20))  # fmt: skip
+@given(
+    topic=st.sampled_from([ARRESTS, "field.seizures.v1", "field.dealing-addresses.v1"]),
+    value=st.binary(max_size=300) | json_values.map(orjson.dumps),
+    key=st.none() | st.binary(max_size=20),
+)
 def test_garbage_never_raises(topic: str, value: bytes, key: bytes | None) -> None:
     result = parse_record(topic, key, value, NOW)
     assert isinstance(result, Accepted | RejectedInput)
 
 
 @settings(max_examples=200, deadline=None)
-@given(field=st.sampled_from(["event_id", "occurred_at", "source", "location", "person",
-                              "offense", "flagrant", "role"]),
-       junk=json_values)  # fmt: skip
+@given(
+    field=st.sampled_from(
+        ["event_id", "occurred_at", "source", "location", "person", "offense", "flagrant", "role"]
+    ),
+    junk=json_values,
+)
 def test_any_field_replaced_by_junk_is_accepted_or_rejected_cleanly(
     field: str, junk: object
 ) -> None:

@@ -52,23 +52,28 @@ def event_sets(draw: st.DrawFn, days: int = 6, most: int = 14) -> list[EnrichedE
         kind = draw(st.sampled_from(["arrest", "arrest", "arrest", "seizure", "dealing"]))
         if kind == "arrest":
             who = draw(st.integers(1, 6))
-            events.append(arrest(
-                who, when, sector=sector, address=address,
-                flagrant=draw(st.booleans()), minor=MINOR[who],
+            event = arrest(
+                who,
+                when,
+                sector=sector,
+                address=address,
+                flagrant=draw(st.booleans()),
+                minor=MINOR[who],
                 offense=draw(st.sampled_from(["trafficking", "possession", "use", "violence"])),
                 operation=draw(st.sampled_from([None, "OP-1"])),
-            ))  # fmt: skip
+            )
         elif kind == "seizure":
-            events.append(seizure(
-                when, sector=sector, address=address,
+            event = seizure(
+                when,
+                sector=sector,
+                address=address,
                 persons=tuple(draw(st.sets(st.integers(1, 6), max_size=4))),
                 quantity_g=draw(st.sampled_from([5.0, 49.9, 50.0, 120.0])),
-            ))  # fmt: skip
+            )
         else:
-            events.append(dealing_address(
-                when, sector=sector, address=ADDRESS,
-                occupant=draw(st.sampled_from([None, 5, 6])),
-            ))  # fmt: skip
+            occupant = draw(st.sampled_from([None, 5, 6]))
+            event = dealing_address(when, sector=sector, address=ADDRESS, occupant=occupant)
+        events.append(event)
     return events
 
 
