@@ -20,11 +20,11 @@ from agents.io import (
     AgentIO,
     Purge,
     guarded,
+    hand_to_producer,
     origin_of,
     passed_on,
     progress_of,
     raw_topic,
-    send_acked,
 )
 from agents.transport import FieldcourtApp
 from fieldcourt.metrics import METRICS
@@ -112,7 +112,7 @@ def register_correlation(
 
     async def send_alerts(found: Iterable[Alert]) -> None:
         for alert in found:  # a public topic: no internal headers
-            await send_acked(alerts_topic, alert.sector.encode(), dumps(alert))
+            await hand_to_producer(alerts_topic, alert.sector.encode(), dumps(alert))
             METRICS.alert(alert.alert_type, alert.sector)
 
     def enriched(message: Any) -> EnrichedEvent:
@@ -129,7 +129,8 @@ def register_correlation(
         await handoff.send_matches(list(outcome.matches), headers)
         await send_alerts(outcome.alerts)
         for found in outcome.displacements:
-            await send_acked(displacements_topic, found.to_sector.encode(), dumps(found), headers)
+            to_sector = found.to_sector.encode()
+            await hand_to_producer(displacements_topic, to_sector, dumps(found), headers)
 
     async def on_address(message: Any) -> None:
         event, key = enriched(message), message.key.decode()
@@ -157,7 +158,7 @@ def register_correlation(
         origin = origin_of(message.headers, message.timestamp)
         for case_event in cases.process(match, _emitted_at(message)):
             target = sections[section_topic(case_event.section)]
-            await send_acked(target, case_event.case_id.encode(), dumps(case_event))
+            await hand_to_producer(target, case_event.case_id.encode(), dumps(case_event))
             METRICS.case_emitted(case_event, match.rule_id, match.occurred_at, origin)
 
     def view(partition: int) -> Callable[[Store], Store]:

@@ -18,10 +18,10 @@ import faust
 from agents.io import (
     AgentIO,
     guarded,
+    hand_to_producer,
     origin_header,
     progress_header,
     raw_topic,
-    send_acked,
 )
 from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
@@ -56,7 +56,7 @@ class Streams:
     async def send_matches(self, found: list[RuleMatch], headers: list[tuple[str, bytes]]) -> None:
         for match in found:
             # one partition: the key only documents which case the match is for
-            await send_acked(self.matches, match.anchor_ref.encode(), dumps(match), headers)
+            await hand_to_producer(self.matches, match.anchor_ref.encode(), dumps(match), headers)
 
 
 def register_ingest(
@@ -131,7 +131,7 @@ def register_ingest(
         for number, (destination, key) in enumerate(routed.destinations):
             if number:
                 FAULTS.reached(CrashPoint.BETWEEN_OUTPUTS)
-            await send_acked(streams.routes[destination], key.encode(), value, headers)
+            await hand_to_producer(streams.routes[destination], key.encode(), value, headers)
         await streams.send_matches(routed.matches, headers)
         METRICS.accepted(message.topic, enriched.kind, enriched.sector)
 

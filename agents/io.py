@@ -1,4 +1,4 @@
-"""Kafka plumbing shared by the agents: raw topics, acknowledged sends, the dead-letter writer."""
+"""Kafka plumbing shared by the agents: raw topics, producer hand-offs, the dead-letter writer."""
 
 from __future__ import annotations
 
@@ -28,12 +28,17 @@ DELIVERY_FAILED_EXIT = 70
 def raw_topic(app: faust.App, name: str, **kwargs: Any) -> faust.TopicT:
     """A topic of bytes: we decode ourselves, so a bad value never meets Faust's codecs."""
     return app.topic(
-        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
-        allow_empty=True, **kwargs,
-    )  # fmt: skip
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        allow_empty=True,
+        **kwargs,
+    )
 
 
-async def send_acked(
+async def hand_to_producer(
     topic: faust.TopicT,
     key: bytes | None,
     value: bytes | None,
@@ -196,9 +201,16 @@ class DeadLetter:
 
     async def send(self, message: Any, error: RejectedInput) -> None:
         METRICS.deadlettered(error.reason)
-        log.info("dead-letter %s %s[%s]@%s: %s", error.reason, message.topic,
-                 message.partition, message.offset, error.detail)  # fmt: skip
-        await send_acked(self.topic, message.key, message.value, deadletter_headers(message, error))
+        log.info(
+            "dead-letter %s %s[%s]@%s: %s",
+            error.reason,
+            message.topic,
+            message.partition,
+            message.offset,
+            error.detail,
+        )
+        headers = deadletter_headers(message, error)
+        await hand_to_producer(self.topic, message.key, message.value, headers)
 
 
 Handler = Callable[[Any], Awaitable[None]]
@@ -251,8 +263,9 @@ def guarded(
                 if purge is not None and schedule.due(message.partition):
                     purged = purge(message.partition)
                     METRICS.purged(name, purged)
-                    log.info("purged %d %s entries of partition %d", purged, name,
-                             message.partition)  # fmt: skip
+                    log.info(
+                        "purged %d %s entries of partition %d", purged, name, message.partition
+                    )
             except Exception as exc:
                 failure = describe_failure(exc)
                 where = f"{message.topic}[{message.partition}]@{message.offset}"
