@@ -43,7 +43,7 @@ HEADER = (
 )
 #: Where the schema files are, relative to the project root (``render`` makes it relative to
 #: the document).
-SCHEMA_DIR = Path(__file__).resolve().parent / "json"
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "json"
 #: Kafka append time (ms) of the field record that started a chain of internal records.
 ORIGIN_HEADER = "fieldcourt-origin-ms"
 
@@ -154,7 +154,7 @@ def message_kind(topic: str, app_id: str) -> MessageKind:
             )
         if stream in _INTERNAL and stream in INTERNAL_STREAMS:
             return replace(_INTERNAL[stream], headers="origin", internal=True)
-    raise UnknownTopic(f"{topic}: no message kind; describe it in schemas/asyncapi.py")
+    raise UnknownTopic(f"{topic}: no message kind; describe it in fieldcourt/asyncapi.py")
 
 
 def _camel(name: str) -> str:

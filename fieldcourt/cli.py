@@ -67,7 +67,7 @@ def _schemas(args: argparse.Namespace, settings: Settings) -> int:
     from schemas.export import export_schemas
 
     if args.schemas_action == "asyncapi":
-        from schemas.asyncapi import write_document
+        from fieldcourt.asyncapi import write_document
 
         print(write_document(Path(args.file), settings))
         return 0

@@ -19,9 +19,9 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fieldcourt.faults import CrashPlan
+from streams.pseudonym import PSEUDONYM_KEY_MIN_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PSEUDONYM_KEY_MIN_BYTES = 32
 ENV_PREFIX = "FIELDCOURT_"
 #: ``FIELDCOURT_*`` variables that are not settings: read by the test suite and benchmarks only.
 NOT_SETTINGS = frozenset({"FIELDCOURT_TEST_BOOTSTRAP"})

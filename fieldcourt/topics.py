@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fieldcourt.settings import Settings
+from schemas.cases import case_topic as case_topic
 
 DAY_MS = 24 * 3600 * 1000
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -53,10 +54,6 @@ SECTIONS = {
 FIELD_TOPICS = ("field.arrests.v1", "field.seizures.v1", "field.dealing-addresses.v1")
 DEADLETTER_TOPIC = "field.deadletter.v1"
 ALERTS_TOPIC = "cojc.alerts.v1"
-
-
-def case_topic(section: str) -> str:
-    return f"court.{section.lower()}.cases.v1"
 
 
 def internal_topic(settings: Settings, name: str) -> str:

@@ -68,3 +68,8 @@ class Alert(StrictModel):
     window: AlertWindow
     reason: str = Field(min_length=1)
     emitted_at: UtcDatetime
+
+
+def case_topic(section: str) -> str:
+    """The topic a section's case events are published on (contract §3)."""
+    return f"court.{section.lower()}.cases.v1"

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import unicodedata
 
-from fieldcourt.settings import PSEUDONYM_KEY_MIN_BYTES
 from schemas.common import Person
 
 SUBJECT_REF_PREFIX = "S-"
@@ -39,6 +38,10 @@ _FOLD = str.maketrans(
         "\u2014": "-",
     }
 )
+
+
+#: An HMAC key shorter than this is refused (settings check it at start too).
+PSEUDONYM_KEY_MIN_BYTES = 32
 
 
 class _CombiningMarks(dict[int, int | None]):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from fieldcourt.topics import case_topic
-from schemas.cases import Section
+from schemas.cases import Section, case_topic
 from streams.matches import RuleMatch
 
 #: The order a case climbs and never descends. P4 takes the place of P12 and P20 for minors,

@@ -20,9 +20,7 @@ import jsonschema
 import pytest
 import yaml
 
-from fieldcourt.settings import Settings
-from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC, FIELD_TOPICS, catalogue
-from schemas.asyncapi import (
+from fieldcourt.asyncapi import (
     JSON_SCHEMA_FORMAT,
     UnknownTopic,
     build_document,
@@ -31,6 +29,8 @@ from schemas.asyncapi import (
     render,
     write_document,
 )
+from fieldcourt.settings import Settings
+from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC, FIELD_TOPICS, catalogue
 from streams.errors import Reason
 
 ROOT = Path(__file__).resolve().parents[3]

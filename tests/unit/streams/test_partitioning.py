@@ -1,7 +1,10 @@
 import datetime as dt
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from streams.eventtime import Progress
-from streams.partitioning import PartitionView, partition_of, routing_key
+from streams.partitioning import PartitionView, murmur2, partition_of, routing_key
 from streams.pipeline import Pipeline
 from streams.state import SubjectState
 from tests.unit.streams.rules.builders import arrest, at, ref
@@ -46,3 +49,12 @@ def test_a_stage_purges_only_its_partition_and_only_past_retention() -> None:
     assert old not in store
     assert recent in store
     assert SubjectState(store).events(recent, at(199), at(201))
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=st.binary(max_size=64))
+def test_our_murmur2_is_the_kafka_clients(data: bytes) -> None:
+    """The producer (aiokafka, like the Java client) and our partition_of must agree."""
+    from aiokafka.partitioner import murmur2 as clients
+
+    assert murmur2(data) == clients(data)
