@@ -42,6 +42,7 @@ from agents.cache import CachedTable
 from agents.io import ChangelogLedger, tracked_table_class
 from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
+from streams.errors import FieldcourtError
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,10 @@ CONDUCTOR_INTERNALS = ("_tp_index",)
 OVERRIDDEN = ("seek_to_committed", "_commit_offsets", "perform_seek")
 
 
-class FaustInternalsMissing(RuntimeError):
+class FaustInternalsMissing(FieldcourtError):
     """Faust no longer has what ``agents.transport`` relies on (an upgrade moved it)."""
+
+    exit_status = 70
 
 
 def check_faust_internals(consumer: Any, conductor: Any) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldcourt.settings import Settings, SettingsError, load_settings
+from streams.errors import ConfigurationError, FieldcourtError
 
 if TYPE_CHECKING:
     from fieldcourt.topics import TopicChange, TopicSpec
@@ -76,7 +77,7 @@ def _schemas(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-class ConfigError(Exception):
+class ConfigError(ConfigurationError):
     """A configuration file is invalid; the message names the file and the bad entry."""
 
 
@@ -405,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
     except SettingsError as exc:
         print(f"fieldcourt: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_status
     try:
         return COMMANDS[args.command](args, settings)
     except KeyboardInterrupt:
@@ -423,13 +424,11 @@ def _failure(command: str, settings: Settings, exc: Exception) -> int | None:
     traceback."""
     from aiokafka.errors import KafkaConnectionError, KafkaError
 
-    from fieldcourt.kafka_local import BrokerError
     from fieldcourt.topics import TopicError
-    from streams.rules import RulesConfigError
 
-    if isinstance(exc, ConfigError | RulesConfigError):
+    if isinstance(exc, ConfigurationError):
         print(f"fieldcourt {command}: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_status
     if isinstance(exc, KafkaConnectionError):
         print(
             f"fieldcourt {command}: Kafka: cannot reach the broker at {settings.broker} "
@@ -439,9 +438,9 @@ def _failure(command: str, settings: Settings, exc: Exception) -> int | None:
         return 1
     if isinstance(exc, KafkaError | TopicError):
         return _kafka_failure(command, exc)
-    if isinstance(exc, BrokerError):
+    if isinstance(exc, FieldcourtError):
         print(f"fieldcourt: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_status
     return None
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fieldcourt.settings import PROJECT_ROOT, Settings
+from streams.errors import FieldcourtError
 
 FETCH_SCRIPT = PROJECT_ROOT / "deploy" / "kafka" / "fetch.sh"
 LOG4J_CONFIG = PROJECT_ROOT / "deploy" / "kafka" / "log4j2.yaml"
@@ -52,7 +53,7 @@ log.retention.check.interval.ms=60000
 """
 
 
-class BrokerError(Exception):
+class BrokerError(FieldcourtError):
     """The local broker could not be fetched, started or stopped; the message says why."""
 
 

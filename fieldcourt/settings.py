@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fieldcourt.faults import CrashPlan
+from streams.errors import ConfigurationError
 from streams.pseudonym import PSEUDONYM_KEY_MIN_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -158,7 +159,7 @@ class Settings(BaseSettings):
         return ",".join(f"kafka://{host}" for host in self.broker.split(","))
 
 
-class SettingsError(Exception):
+class SettingsError(ConfigurationError):
     """The configuration is invalid; the message names each bad variable."""
 
 

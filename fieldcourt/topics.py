@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from fieldcourt.settings import Settings
 from schemas.cases import case_topic as case_topic
+from streams.errors import FieldcourtError
 
 DAY_MS = 24 * 3600 * 1000
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -165,7 +166,7 @@ class TopicChange:
     detail: str = ""
 
 
-class TopicError(Exception):
+class TopicError(FieldcourtError):
     """The broker refused to create, describe or change a topic; the message names each."""
 
 

@@ -1,20 +1,29 @@
-"""Why an input is rejected: the dead-letter reasons and the errors that carry them.
+"""fieldcourt's errors, and why an input is rejected (the dead-letter reasons).
 
-::
+Errors are exceptions; a rejected input is a value (``RejectedInput``), returned by the parser
+and written to ``field.deadletter.v1``, never raised. Every error fieldcourt raises on purpose
+descends from ``FieldcourtError`` and carries the exit status the command line gives it::
 
-    FieldcourtError
-    └── RejectedInput                 an inbound record goes to field.deadletter.v1
-        ├── reason empty_value          a tombstone or empty value
-        ├── reason too_large            larger than the configured maximum
-        ├── reason invalid_encoding     not UTF-8
-        ├── reason invalid_json         not JSON
-        ├── reason not_an_object        JSON, but not an object
-        ├── reason schema_violation     does not match its topic's schema
-        ├── reason future_event         occurred_at more than 5 minutes in the future
-        ├── reason key_mismatch         record key is not the event_id (SPEC 3)
-        ├── reason conflicting_duplicate  a known event_id with another payload
-        ├── reason unknown_topic        a topic ingest does not know
-        └── reason processing_error     fieldcourt failed on it (a bug): kept, not lost
+    FieldcourtError                 exit 1
+    ├── ConfigurationError          exit 2   a setting, the rules or the sectors file is wrong
+    │   ├── SettingsError                    FIELDCOURT_* variables (fieldcourt/settings.py)
+    │   └── RulesConfigError                 the rules file (streams/rules/config.py)
+    ├── BrokerError                 exit 1   the local broker cannot start (kafka_local.py)
+    ├── TopicError                  exit 1   the broker refused a topic change (topics.py)
+    └── FaustInternalsMissing       exit 70  Faust lacks what our consumer fixes use (transport)
+
+    RejectedInput (a value)                  an inbound record goes to field.deadletter.v1
+    ├── reason empty_value          a tombstone or empty value
+    ├── reason too_large            larger than the configured maximum
+    ├── reason invalid_encoding     not UTF-8
+    ├── reason invalid_json         not JSON
+    ├── reason not_an_object        JSON, but not an object
+    ├── reason schema_violation     does not match its topic's schema
+    ├── reason future_event         occurred_at more than 5 minutes in the future
+    ├── reason key_mismatch         record key is not the event_id (contract §3)
+    ├── reason conflicting_duplicate  a known event_id with another payload
+    ├── reason unknown_topic        a topic ingest does not know
+    └── reason processing_error     fieldcourt failed on it (a bug): kept, not lost
 
 The reason travels in the ``error.reason`` header, a human-readable sentence in ``error.detail``.
 """
@@ -22,8 +31,10 @@ The reason travels in the ``error.reason`` header, a human-readable sentence in 
 from __future__ import annotations
 
 import traceback
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import ClassVar
 
 
 class Reason(StrEnum):
@@ -41,18 +52,31 @@ class Reason(StrEnum):
 
 
 class FieldcourtError(Exception):
-    """Base of fieldcourt's own errors."""
+    """Base of fieldcourt's own errors; ``exit_status`` is what the command line exits with."""
+
+    exit_status = 1
 
 
-class RejectedInput(FieldcourtError):
+class ConfigurationError(FieldcourtError):
+    """A setting or a configuration file is wrong: fix it and start again."""
+
+    exit_status = 2
+
+
+@dataclass(frozen=True)
+class RejectedInput:
     """An inbound record that cannot be accepted; it is dead-lettered, never dropped."""
 
-    MAX_DETAIL = 1000
+    MAX_DETAIL: ClassVar[int] = 1000
 
-    def __init__(self, reason: Reason, detail: str) -> None:
-        self.reason = reason
-        self.detail = detail[: self.MAX_DETAIL]
-        super().__init__(f"{reason}: {self.detail}")
+    reason: Reason
+    detail: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "detail", self.detail[: self.MAX_DETAIL])
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.detail}"
 
 
 def describe_failure(exc: BaseException) -> str:

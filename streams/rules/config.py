@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from schemas.field import Offense, Substance
+from streams.errors import ConfigurationError
 
 # Relative to this file, not to ``fieldcourt.__file__``: that is None when a stale install
 # leaves ``fieldcourt`` a namespace package. streams/ and fieldcourt/ are siblings.
@@ -38,7 +39,7 @@ SubstanceList = Annotated[tuple[Substance, ...], Field(min_length=1, strict=Fals
 SectorName = Annotated[str, Field(min_length=1)]
 
 
-class RulesConfigError(ValueError):
+class RulesConfigError(ConfigurationError, ValueError):
     """The rules file is unreadable or invalid; the message names each bad entry."""
 
 
