@@ -19,6 +19,7 @@ from agents.ingest import Streams
 from agents.io import (
     AgentIO,
     Purge,
+    deliver,
     guarded,
     hand_to_producer,
     origin_of,
@@ -31,15 +32,18 @@ from fieldcourt.metrics import METRICS
 from fieldcourt.settings import Settings
 from fieldcourt.topics import (
     ALERTS_TOPIC,
+    AUDIT_TOPIC,
     FIELD_TOPICS,
     SECTIONS,
     SINGLE_PARTITION_STREAMS,
     case_topic,
     internal_topic,
 )
+from schemas.audit import AuditRecord
 from schemas.cases import Alert
 from schemas.codec import dumps, loads
 from schemas.enriched import EnrichedEvent
+from streams.audit import alert_disclosure, audit_key, case_disclosure, combination
 from streams.cases import section_topic
 from streams.eventtime import FeedProgress, feed_name
 from streams.matches import RuleMatch
@@ -94,7 +98,7 @@ def register_correlation(
 
     streams = {route: topic(route.value) for route in Route}
     matches_topic, displacements_topic = topic(MATCHES), topic(DISPLACEMENTS)
-    alerts_topic = raw_topic(app, ALERTS_TOPIC)
+    alerts_topic, audit_topic = raw_topic(app, ALERTS_TOPIC), raw_topic(app, AUDIT_TOPIC)
     sections = {name: raw_topic(app, name) for name in map(case_topic, SECTIONS)}
     handoff = Streams(streams, matches_topic)
 
@@ -110,8 +114,13 @@ def register_correlation(
     network = NetworkStage(network_store, rules, progress=progress(network_store))
     cases = CaseStage(table("cases", partitions=1))
 
+    async def audited(record: AuditRecord) -> None:
+        """On the broker before what it records is handed on (contract §8)."""
+        await deliver(audit_topic, audit_key(record), dumps(record))
+
     async def send_alerts(found: Iterable[Alert]) -> None:
         for alert in found:  # a public topic: no internal headers
+            await audited(alert_disclosure(alert, ALERTS_TOPIC))
             await hand_to_producer(alerts_topic, alert.sector.encode(), dumps(alert))
             METRICS.alert(alert.alert_type, alert.sector)
 
@@ -156,9 +165,14 @@ def register_correlation(
     async def on_match(message: Any) -> None:
         match = loads(RuleMatch, message.value)
         origin = origin_of(message.headers, message.timestamp)
-        for case_event in cases.process(match, _emitted_at(message)):
-            target = sections[section_topic(case_event.section)]
-            await hand_to_producer(target, case_event.case_id.encode(), dumps(case_event))
+        emitted_at = _emitted_at(message)
+        case_events = cases.process(match, emitted_at)
+        if case_events:  # the match changed a case: it combined what it holds
+            await audited(combination(match, case_events[0].case_id, emitted_at))
+        for case_event in case_events:
+            name = section_topic(case_event.section)
+            await audited(case_disclosure(case_event, name))
+            await hand_to_producer(sections[name], case_event.case_id.encode(), dumps(case_event))
             METRICS.case_emitted(case_event, match.rule_id, match.occurred_at, origin)
 
     def view(partition: int) -> Callable[[Store], Store]:

@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import faust
 
@@ -43,7 +43,7 @@ async def hand_to_producer(
     key: bytes | None,
     value: bytes | None,
     headers: Headers = None,
-) -> None:
+) -> asyncio.Future[Any]:
     """Hand the record to the producer now; it is acknowledged before the offset is committed.
 
     Faust flushes the producer before every offset commit (``Consumer.commit`` in
@@ -63,6 +63,15 @@ async def hand_to_producer(
     else:
         future = await app.producer.send(topic.get_topic_name(), key, value, None, None, headers)
     future.add_done_callback(_crash_on_failure(topic))  # type: ignore[attr-defined]
+    return cast(asyncio.Future[Any], future)
+
+
+async def deliver(topic: faust.TopicT, key: bytes | None, value: bytes | None) -> None:
+    """Hand the record to the producer and wait until the broker has acknowledged it: for a
+    record that must be on the broker before another is handed on (an audit record before
+    the disclosure it records)."""
+    future = await hand_to_producer(topic, key, value)
+    await future
 
 
 def _crash_on_failure(topic: faust.TopicT) -> Callable[[Any], None]:

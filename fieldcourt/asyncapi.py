@@ -20,6 +20,7 @@ import yaml
 
 from fieldcourt.topics import (
     ALERTS_TOPIC,
+    AUDIT_TOPIC,
     DEADLETTER_TOPIC,
     INTERNAL_STREAMS,
     SECTIONS,
@@ -139,6 +140,13 @@ def message_kind(topic: str, app_id: str) -> MessageKind:
     if topic == ALERTS_TOPIC:
         return MessageKind(
             "alert", "Alert", "The sector of the payload (the COJC it is for).", "alert"
+        )
+    if topic == AUDIT_TOPIC:
+        return MessageKind(
+            "auditRecord",
+            "Audit record",
+            "The case id, else the subject reference, else `-`.",
+            "audit_record",
         )
     stream = topic.removeprefix(f"{app_id}-")
     if stream != topic:

@@ -55,6 +55,7 @@ SECTIONS = {
 FIELD_TOPICS = ("field.arrests.v1", "field.seizures.v1", "field.dealing-addresses.v1")
 DEADLETTER_TOPIC = "field.deadletter.v1"
 ALERTS_TOPIC = "cojc.alerts.v1"
+AUDIT_TOPIC = "audit.v1"
 
 
 def internal_topic(settings: Settings, name: str) -> str:
@@ -132,6 +133,15 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             writers=("fieldcourt rules",),
             readers=("COJC of each sector",),
             retention_ms=None,
+        )
+    )
+    specs.append(
+        TopicSpec(
+            AUDIT_TOPIC,
+            "one record per disclosure, combination, consultation and erasure (no names)",
+            writers=("fieldcourt",),
+            readers=("audit readers",),
+            retention_ms=3 * 365 * DAY_MS,
         )
     )
     specs += [

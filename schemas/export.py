@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from schemas.audit import AuditRecord
 from schemas.cases import Alert, CaseEvent
 from schemas.enriched import EnrichedEvent
 from schemas.field import Arrest, DealingAddress, Seizure
@@ -32,6 +33,11 @@ EVENT_TYPES: dict[str, tuple[type[BaseModel], str]] = {
     ),
     "case_event": (CaseEvent, "A case event, published by fieldcourt on court.<section>.cases.v1."),
     "alert": (Alert, "An alert for a sector's COJC, published by fieldcourt on cojc.alerts.v1."),
+    "audit_record": (
+        AuditRecord,
+        "What fieldcourt did with personal data: a disclosure, combination, consultation or "
+        "erasure, on audit.v1.",
+    ),
 }
 
 

@@ -15,7 +15,8 @@ from aiokafka.structs import ConsumerRecord
 from fieldcourt.faults import CRASH_EXIT
 from fieldcourt.kafka_local import LocalBroker, free_port
 from fieldcourt.settings import Settings, load_settings
-from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC, SECTIONS, case_topic
+from fieldcourt.topics import ALERTS_TOPIC, AUDIT_TOPIC, DEADLETTER_TOPIC, SECTIONS, case_topic
+from schemas.audit import AuditRecord
 from schemas.cases import Alert, CaseEvent
 from schemas.codec import loads
 from streams.pipeline import Pipeline
@@ -154,11 +155,36 @@ async def everything_written(settings: Settings) -> list[ConsumerRecord[bytes, b
         topics = [
             t
             for t in await admin.list_topics()
-            if t.startswith(f"{settings.app_id}-") or t in OUTPUTS or t == DEADLETTER_TOPIC
+            if t.startswith(f"{settings.app_id}-") or t in {*OUTPUTS, AUDIT_TOPIC}
         ]
     finally:
         await admin.close()
     return await consume_until(settings.broker, topics, lambda _: False, timeout_s=8)
+
+
+def assert_audited(outputs: Records, audit: Records) -> None:
+    """One disclosure record per case event and alert published (none missing, none extra),
+    one combination per match that changed a case; the run had no crash, so no replay."""
+    records = [loads(AuditRecord, r.value) for r in audit]
+    disclosed = sorted(
+        (r.case_id, r.detail) for r in records if r.action == "disclose" and r.case_id
+    )
+    published = sorted(
+        (event["case_id"], f"{event['event_type']} version {event['version']} on {r.topic}")
+        for r in outputs
+        if r.topic.startswith("court.")
+        for event in [orjson.loads(r.value)]
+    )
+    assert disclosed == published
+    alerts = sorted(
+        r.detail.split()[2] for r in records if r.action == "disclose" and not r.case_id
+    )
+    assert alerts == sorted(
+        orjson.loads(r.value)["alert_id"] for r in outputs if r.topic == ALERTS_TOPIC
+    )
+    combined = {r.case_id for r in records if r.action == "combine"}
+    assert combined <= {case_id for case_id, _ in published}
+    assert all(r.actor.startswith("fieldcourt/") for r in records if r.action == "combine")
 
 
 def test_scenario_yields_the_expected_cases_and_alerts_and_no_name_leaves_ingest(
@@ -174,6 +200,7 @@ def test_scenario_yields_the_expected_cases_and_alerts_and_no_name_leaves_ingest
     secrets = personal_data([*records, garbage])
     assert len(secrets) > 20
     written = run(everything_written(app_settings))
+    assert_audited(out, [r for r in written if r.topic == AUDIT_TOPIC])
     topics = {r.topic for r in written}
     assert any(t.endswith("-changelog") for t in topics)  # tables were scanned too
     rejected = [r for r in written if r.topic == DEADLETTER_TOPIC]

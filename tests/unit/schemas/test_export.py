@@ -23,6 +23,7 @@ def test_one_file_per_event_type() -> None:
     assert sorted(EVENT_TYPES) == [
         "alert",
         "arrest",
+        "audit_record",
         "case_event",
         "dealing_address",
         "enriched_event",

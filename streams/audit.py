@@ -1,0 +1,55 @@
+"""The audit records of automated processing: what each case event, alert and match disclosed
+or combined (contract §8). Plain functions; the agents write the records before what they
+record, so no disclosure is ever visible without its audit record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.audit import AuditRecord
+from schemas.cases import Alert, CaseEvent
+from streams.matches import RuleMatch
+
+#: The actor of automated processing; a rule's records name it after a slash.
+AUTOMATED = "fieldcourt"
+
+
+def case_disclosure(event: CaseEvent, topic: str) -> AuditRecord:
+    return AuditRecord(
+        action="disclose",
+        actor=AUTOMATED,
+        at=event.emitted_at,
+        case_id=event.case_id,
+        subjects=[s.ref for s in event.subjects],
+        evidence=list(event.evidence),
+        detail=f"{event.event_type} version {event.version} on {topic}",
+    )
+
+
+def alert_disclosure(alert: Alert, topic: str) -> AuditRecord:
+    return AuditRecord(
+        action="disclose",
+        actor=AUTOMATED,
+        at=alert.emitted_at,
+        subjects=list(alert.subjects),
+        evidence=list(alert.evidence),
+        detail=f"{alert.alert_type} alert {alert.alert_id} to {alert.sector} on {topic}",
+    )
+
+
+def combination(match: RuleMatch, case_id: str, at: datetime) -> AuditRecord:
+    """A rule match applied to a case: the events and subjects it brought together."""
+    return AuditRecord(
+        action="combine",
+        actor=f"{AUTOMATED}/{match.rule_id}",
+        at=at,
+        case_id=case_id,
+        subjects=[s.ref for s in match.subjects],
+        evidence=list(match.evidence),
+        detail=f"{match.rule_id} matched {match.anchor_kind} {match.anchor_ref}",
+    )
+
+
+def audit_key(record: AuditRecord) -> bytes:
+    """The record's key: its case id, else its first subject reference, else ``-``."""
+    return (record.case_id or (record.subjects[0] if record.subjects else "-")).encode()
