@@ -144,6 +144,12 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
     return parse
 
 
+def _purpose(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("a procedure number or a short reason, not blank")
+    return value.strip()
+
+
 def _kafka_failure(command: str, exc: Exception) -> int:
     print(f"fieldcourt {command}: Kafka: {exc}", file=sys.stderr)
     return 1
@@ -240,9 +246,12 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 def _watch(args: argparse.Namespace, settings: Settings) -> int:
     from aiokafka.errors import KafkaError
 
-    from fieldcourt.watch import watch
+    from fieldcourt.consult import record_consultation
+    from fieldcourt.watch import watch, watch_topics
 
+    topics = ", ".join(watch_topics(args.section, args.alerts))
     try:
+        asyncio.run(record_consultation(settings.broker, args.purpose, f"watch {topics}"))
         report = watch(
             settings.broker,
             section=args.section,
@@ -390,6 +399,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--section", type=str.upper, choices=["P12", "P20", "F3", "P4"], help="one section's cases"
     )
     watch.add_argument("--alerts", action="store_true", help="COJC alerts")
+    watch.add_argument(
+        "--purpose",
+        required=True,
+        type=_purpose,
+        help="why you consult: a procedure number or a short reason (recorded in audit.v1)",
+    )
     watch.add_argument(
         "--from-beginning",
         action="store_true",

@@ -53,3 +53,10 @@ def combination(match: RuleMatch, case_id: str, at: datetime) -> AuditRecord:
 def audit_key(record: AuditRecord) -> bytes:
     """The record's key: its case id, else its first subject reference, else ``-``."""
     return (record.case_id or (record.subjects[0] if record.subjects else "-")).encode()
+
+
+def consultation(actor: str, purpose: str, detail: str, at: datetime) -> AuditRecord:
+    """A read through one of fieldcourt's tools; ``purpose`` is required (contract §8)."""
+    if not purpose.strip():
+        raise ValueError("a consultation needs a purpose: a procedure number or a short reason")
+    return AuditRecord(action="consult", actor=actor, at=at, purpose=purpose.strip(), detail=detail)

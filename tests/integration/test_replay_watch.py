@@ -18,9 +18,11 @@ from fieldcourt.cli import main
 from fieldcourt.replay import replay
 from fieldcourt.settings import Settings
 from fieldcourt.simulate import SimulationConfig, simulate, write_jsonl
-from fieldcourt.topics import ALERTS_TOPIC, FIELD_TOPICS, case_topic
+from fieldcourt.topics import ALERTS_TOPIC, AUDIT_TOPIC, FIELD_TOPICS, case_topic
 from fieldcourt.watch import watch_async
+from schemas.audit import AuditRecord
 from schemas.cases import Alert, CaseEvent
+from schemas.codec import loads
 from tests.factories import BASE_TIME, raw_arrest
 from tests.kafka import consume_until, produce, run
 from tests.unit.schemas.examples import example
@@ -179,10 +181,21 @@ def test_watch_command_reads_from_the_beginning(
     alert = example(Alert) | {"alert_id": f"A-{tag}b", "alert_type": "surge", "from_sector": None}
     run(produce(app_settings.broker, [(ALERTS_TOPIC, b"rosa-parks", orjson.dumps(alert))]))
     monkeypatch.setenv("FIELDCOURT_BROKER", app_settings.broker)
-    argv = ["watch", "--alerts", "--from-beginning", "--timeout", "3"]
+    argv = ["watch", "--alerts", "--from-beginning", "--purpose", f"2026/{tag}", "--timeout", "3"]
     assert main(argv) == 0
     assert f"A-{tag}b" in capsys.readouterr().out
     assert main([*argv[:-1], "1", "--section", "P4", "--max-events", "100000"]) == 3
+    # one consultation per session, with its purpose and what was read, before anything shown
+    consulted = [
+        loads(AuditRecord, r.value)
+        for r in run(consume_until(app_settings.broker, [AUDIT_TOPIC], lambda _: False, 5))
+    ]
+    mine = [r for r in consulted if r.action == "consult" and r.purpose == f"2026/{tag}"]
+    assert [r.detail for r in mine] == [
+        f"watch {ALERTS_TOPIC}",
+        f"watch court.p4.cases.v1, {ALERTS_TOPIC}",
+    ]
+    assert all(r.actor for r in mine)
 
 
 def test_simulate_publishes_through_the_same_code(

@@ -127,10 +127,18 @@ def test_markup_in_a_reason_is_printed_as_text() -> None:
 
 def test_command_line_options() -> None:
     parser = build_parser()
-    args = parser.parse_args(["watch", "--section", "f3", "--alerts", "--max-events", "2"])
+    purpose = ["--purpose", "2026/000123"]
+    args = parser.parse_args(
+        ["watch", "--section", "f3", "--alerts", "--max-events", "2", *purpose]
+    )
     assert (args.section, args.alerts, args.max_events, args.timeout) == ("F3", True, 2, None)
+    assert args.purpose == "2026/000123"
     with pytest.raises(SystemExit):
-        parser.parse_args(["watch", "--section", "P99"])
+        parser.parse_args(["watch", "--section", "F3"])  # a consultation needs its purpose
+    with pytest.raises(SystemExit):
+        parser.parse_args(["watch", "--purpose", "  "])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["watch", "--section", "P99", *purpose])
     with pytest.raises(SystemExit):
         parser.parse_args(["watch", "--timeout", "0"])
     with pytest.raises(SystemExit):

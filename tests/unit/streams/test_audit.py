@@ -54,3 +54,15 @@ def test_an_alert_is_keyed_by_its_first_subject_or_a_dash() -> None:
     assert surge.detail == "surge alert A-1 to rosa-parks on cojc.alerts.v1"
     moved = alert_disclosure(alert(["S-AAAAAAAAAAAAAAAA"]), "cojc.alerts.v1")
     assert audit_key(moved) == b"S-AAAAAAAAAAAAAAAA"
+
+
+def test_a_consultation_needs_a_purpose() -> None:
+    import pytest
+
+    from streams.audit import consultation
+
+    record = consultation("alice", " 2026/000123 ", "watch court.p12.cases.v1", AT)
+    assert (record.action, record.actor, record.purpose) == ("consult", "alice", "2026/000123")
+    assert audit_key(record) == b"-"
+    with pytest.raises(ValueError, match="purpose"):
+        consultation("alice", "  ", "watch", AT)
