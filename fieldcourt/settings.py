@@ -77,6 +77,15 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(30.0, ge=6, le=300)
     #: How often each partition's state is purged of what is past its retention.
     purge_interval_s: float = Field(3600.0, gt=0)
+    # Retention per data category (contract §8), applied by `fieldcourt topics apply`.
+    #: Field topics: the police's records as sent, names included.
+    retention_field_days: float = Field(30.0, gt=0)
+    #: The dead-letter topic: rejected records unchanged, names included.
+    retention_deadletter_days: float = Field(30.0, gt=0)
+    #: fieldcourt's internal streams (pseudonymised events, matches).
+    retention_internal_days: float = Field(30.0, gt=0)
+    #: The audit topic.
+    retention_audit_days: float = Field(3 * 365.0, gt=0)
     #: A field-topic partition a stage has not heard from for this long no longer holds that
     #: stage's purges back (``streams.eventtime``).
     idle_feed_s: float = Field(3600.0, gt=0)

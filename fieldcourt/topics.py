@@ -90,6 +90,10 @@ INTERNAL_STREAMS: dict[str, str] = {
 }
 
 
+def _days(days: float) -> int:
+    return round(days * DAY_MS)
+
+
 def catalogue(settings: Settings) -> list[TopicSpec]:
     """Every topic of SPEC 3 plus fieldcourt's internal streams."""
     specs = [
@@ -98,7 +102,7 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             f"inbound {name.split('.')[1]} published by police systems",
             writers=POLICE,
             readers=("fieldcourt ingest",),
-            retention_ms=365 * DAY_MS,
+            retention_ms=_days(settings.retention_field_days),
             max_message_bytes=MAX_MESSAGE_BYTES,
             # the broker stamps each record: end-to-end latency starts at the append, whatever
             # the clock of the police system that sent it
@@ -112,7 +116,7 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             "rejected input, unchanged, with error headers",
             writers=("fieldcourt ingest",),
             readers=("operators", "police integrators"),
-            retention_ms=30 * DAY_MS,
+            retention_ms=_days(settings.retention_deadletter_days),
             max_message_bytes=MAX_MESSAGE_BYTES,
         )
     )
@@ -141,7 +145,7 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             "one record per disclosure, combination, consultation and erasure (no names)",
             writers=("fieldcourt",),
             readers=("audit readers",),
-            retention_ms=3 * 365 * DAY_MS,
+            retention_ms=_days(settings.retention_audit_days),
         )
     )
     specs += [
@@ -150,7 +154,7 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             description,
             writers=("fieldcourt",),
             readers=("fieldcourt",),
-            retention_ms=30 * DAY_MS,
+            retention_ms=_days(settings.retention_internal_days),
             partitions=1 if name in SINGLE_PARTITION_STREAMS else None,
         )
         for name, description in INTERNAL_STREAMS.items()
