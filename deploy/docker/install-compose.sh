@@ -12,17 +12,5 @@ if command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; 
     exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-    SUDO=()
-elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO=(sudo -n)
-else
-    echo "compose-tool: docker-compose is missing and installing it needs root:" >&2
-    echo "  apt-get update && apt-get install -y --no-install-recommends docker-compose" >&2
-    exit 1
-fi
-
-echo "compose-tool: installing Debian's docker-compose package (no Docker engine)"
-"${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose
+bash "$(dirname "$0")/../debian-install.sh" compose-tool docker-compose
 command -v docker-compose >/dev/null

@@ -10,17 +10,5 @@ if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1;
     exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-    SUDO=()
-elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO=(sudo -n)
-else
-    echo "prometheus-tools: promtool is missing and installing it needs root:" >&2
-    echo "  apt-get update && apt-get install -y prometheus" >&2
-    exit 1
-fi
-
-echo "prometheus-tools: installing Debian's prometheus package (prometheus, promtool)"
-"${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+bash "$(dirname "$0")/../debian-install.sh" prometheus-tools prometheus
 command -v promtool >/dev/null && command -v prometheus >/dev/null
