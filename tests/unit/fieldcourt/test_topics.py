@@ -48,3 +48,23 @@ async def test_a_refusal_that_does_not_catch_up_is_raised() -> None:
     admin = LaggingAdmin(has=4, lag=1_000)
     with pytest.raises(InvalidPartitionsError):
         await _add_partitions(admin, "t", 4, wait_s=0.5)
+
+
+def test_each_data_category_keeps_its_own_declared_retention() -> None:
+    from fieldcourt.settings import load_settings
+    from fieldcourt.topics import AUDIT_TOPIC, DAY_MS, DEADLETTER_TOPIC, FIELD_TOPICS, catalogue
+
+    settings = load_settings(
+        app_id="fc-ret",
+        retention_field_days=7,
+        retention_deadletter_days=14,
+        retention_internal_days=3,
+        retention_audit_days=3650,
+    )
+    kept = {spec.name: spec.configs()["retention.ms"] for spec in catalogue(settings)}
+    assert {kept[name] for name in FIELD_TOPICS} == {str(7 * DAY_MS)}
+    assert kept[DEADLETTER_TOPIC] == str(14 * DAY_MS)
+    assert kept[AUDIT_TOPIC] == str(3650 * DAY_MS)
+    assert kept["fc-ret-by-subject"] == str(3 * DAY_MS)
+    defaults = {spec.name: spec.configs()["retention.ms"] for spec in catalogue(load_settings())}
+    assert {defaults[name] for name in (*FIELD_TOPICS, DEADLETTER_TOPIC)} == {str(30 * DAY_MS)}
