@@ -57,11 +57,6 @@ class Deduplicator:
     def __init__(self, store: MutableMapping[str, Any]) -> None:
         self.store = store
 
-    def check(
-        self, event_id: str, fingerprint: str, position: Position, occurred_at: dt.datetime
-    ) -> Decision:
-        return self.admit(event_id, fingerprint, position, occurred_at).decision
-
     def admit(
         self,
         event_id: str,

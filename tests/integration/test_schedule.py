@@ -93,19 +93,8 @@ class Run:
         )
         proc = WorkerProcess(env, self.folder / f"worker{len(self.workers)}").start()
         self.workers.append(proc)
-        if not idle_ok:
-            proc.wait_ready()
-            return proc
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                status, body = proc.http_get("/readyz")
-            except OSError:
-                status, body = 0, ""
-            if status == 200 or "no partitions assigned" in body:
-                return proc
-            time.sleep(0.25)
-        raise AssertionError(f"worker did not join:\n{proc.output()[-3000:]}")
+        proc.wait_ready(idle_ok=idle_ok)
+        return proc
 
     def supervise(self) -> None:
         """Restart the newest worker if it stopped on its own (as systemd or Kubernetes would:
