@@ -17,6 +17,7 @@ from agents.io import AgentIO, ChangelogLedger, DeadLetter, raw_topic
 from agents.transport import FieldcourtApp
 from agents.web import register_web
 from fieldcourt.faults import FAULTS, CrashPlan
+from fieldcourt.kafka_auth import faust_credentials
 from fieldcourt.settings import ProcessingGuarantee, Settings, TableStore
 from fieldcourt.topics import DEADLETTER_TOPIC, MAX_MESSAGE_BYTES
 from streams.rules import load_rules
@@ -54,6 +55,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "web_graph_enabled": False,
         "web_metrics_enabled": False,
         "web_in_thread": False,
+        **faust_credentials(settings),
     }
 
 

@@ -23,6 +23,7 @@ from faust.tables.manager import TableManager
 from faust.types import AppT
 from faust.web.drivers.aiohttp import Web as AiohttpWeb
 
+from fieldcourt.kafka_auth import WORKER, ClientOptions, client_options
 from fieldcourt.metrics import METRICS, Metrics
 from fieldcourt.settings import Settings
 from streams.geofence import load_sectors
@@ -44,8 +45,8 @@ class BrokerView:
     thread serves its calls two at a time (a call of ours waiting there would stall fetching
     and committing)."""
 
-    def __init__(self, bootstrap: str, group: str) -> None:
-        self.bootstrap = bootstrap.split(",")
+    def __init__(self, kafka: ClientOptions, group: str) -> None:
+        self.kafka = kafka
         self.group = group
         self._clients: tuple[AIOKafkaConsumer, AIOKafkaAdminClient] | None = None
 
@@ -53,14 +54,12 @@ class BrokerView:
         if self._clients is None:
             timeout_ms = int(PROBE_TIMEOUT_S * 1000)
             reader = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap,
+                **self.kafka,
                 group_id=None,
                 enable_auto_commit=False,
                 request_timeout_ms=timeout_ms,
             )
-            admin = AIOKafkaAdminClient(
-                bootstrap_servers=self.bootstrap, request_timeout_ms=timeout_ms
-            )
+            admin = AIOKafkaAdminClient(**self.kafka, request_timeout_ms=timeout_ms)
             try:
                 await reader.start()
                 await admin.start()
@@ -110,7 +109,7 @@ class OperationsSensor(faust.Sensor):
         super().__init__(**kwargs)
         self.app = app
         self.metrics = metrics
-        self.broker = BrokerView(settings.broker, settings.app_id)
+        self.broker = BrokerView(client_options(settings, WORKER), settings.app_id)
         self.state_interval_s = settings.state_metrics_interval_s
         #: Why the broker is not known to be reachable; ``None`` once it answered the last probe.
         self.broker_error: str | None = "not probed yet"

@@ -26,6 +26,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fieldcourt.groups import consumed_topics, group_lag
+from fieldcourt.kafka_auth import WORKER, client_options
 from fieldcourt.kafka_local import LocalBroker, free_port
 from fieldcourt.settings import load_settings
 from fieldcourt.supervise import WorkerProcess, worker_env
@@ -92,7 +93,10 @@ def main() -> None:
     broker = None
     if not bootstrap:
         broker_settings = load_settings(
-            data_dir=tmp, kafka_port=free_port(), kafka_controller_port=free_port()
+            data_dir=tmp,
+            kafka_port=free_port(),
+            kafka_controller_port=free_port(),
+            kafka_security="plaintext",  # measures processing, not TLS
         )
         broker = LocalBroker(broker_settings)
         t0 = time.monotonic()
@@ -100,7 +104,13 @@ def main() -> None:
         print(f"broker started in {time.monotonic() - t0:.1f} s")
         bootstrap = broker.bootstrap
     app_id = f"fc-bench-{uuid.uuid4().hex[:6]}"
-    settings = load_settings(broker=bootstrap, app_id=app_id, data_dir=tmp, pseudonym_key=KEY)
+    settings = load_settings(
+        broker=bootstrap,
+        app_id=app_id,
+        data_dir=tmp,
+        pseudonym_key=KEY,
+        kafka_security="plaintext",
+    )
     worker = None
     try:
         asyncio.run(apply_topics(settings, catalogue(settings)))
@@ -110,9 +120,7 @@ def main() -> None:
         memory_s = time.perf_counter() - t0
         store = "memory" if "--memory" in sys.argv else "rocksdb"
         env = worker_env(
-            bootstrap,
-            app_id,
-            tmp,
+            settings,
             FIELDCOURT_PSEUDONYM_KEY=KEY,
             FIELDCOURT_PROCESSING_GUARANTEE=guarantee,
             FIELDCOURT_STORE=store,
@@ -125,7 +133,11 @@ def main() -> None:
         published_s = time.perf_counter() - t0
         time.sleep(1)
         shown = time.monotonic()
-        while (left := asyncio.run(group_lag(bootstrap, app_id, consumed_topics(settings)))) > 0:
+        while (
+            left := asyncio.run(
+                group_lag(client_options(settings, WORKER), app_id, consumed_topics(settings))
+            )
+        ) > 0:
             if time.monotonic() - shown > 10:
                 print(f"  {time.perf_counter() - t0:5.0f} s: {left} records still to process")
                 shown = time.monotonic()

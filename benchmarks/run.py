@@ -406,7 +406,10 @@ class Bench:
         data = OUT / "broker"
         shutil.rmtree(data, ignore_errors=True)
         settings = load_settings(
-            data_dir=data, kafka_port=free_port(), kafka_controller_port=free_port()
+            data_dir=data,
+            kafka_port=free_port(),
+            kafka_controller_port=free_port(),
+            kafka_security="plaintext",  # measures processing, not TLS
         )
         self.broker = LocalBroker(settings)
         t0 = time.monotonic()
@@ -417,7 +420,11 @@ class Bench:
 
     def settings(self, app_id: str) -> Settings:
         return load_settings(
-            broker=self.bootstrap, app_id=app_id, data_dir=OUT / "run", pseudonym_key=KEY
+            broker=self.bootstrap,
+            app_id=app_id,
+            data_dir=OUT / "run",
+            pseudonym_key=KEY,
+            kafka_security="plaintext",
         )
 
     def fresh_input(self, app_id: str) -> Settings:
@@ -600,8 +607,7 @@ class Bench:
     # -- fieldcourt end to end -----------------------------------------------------------
     def worker(self, settings: Settings, data_dir: Path, name: str) -> WorkerProcess:
         env = worker_env(
-            self.bootstrap,
-            settings.app_id,
+            settings,
             data_dir,
             FIELDCOURT_PSEUDONYM_KEY=KEY,
             FIELDCOURT_STORE=self.opts.store,

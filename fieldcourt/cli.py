@@ -7,14 +7,12 @@ import asyncio
 import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fieldcourt.settings import Settings, SettingsError, load_settings
 from streams.errors import ConfigurationError, FieldcourtError
-
-if TYPE_CHECKING:
-    from fieldcourt.topics import TopicChange, TopicSpec
 
 
 def _kafka(args: argparse.Namespace, settings: Settings) -> int:
@@ -23,6 +21,11 @@ def _kafka(args: argparse.Namespace, settings: Settings) -> int:
     broker = LocalBroker(settings)
     if args.action == "up":
         print(broker.up().describe())
+        if broker.secure:
+            print(
+                f"kafka: SASL/SCRAM over TLS; credentials in {broker.credentials}, development "
+                f"CA in {broker.tls.ca}; next: fieldcourt topics apply && fieldcourt acl apply"
+            )
     elif args.action == "down":
         print("kafka: stopped" if broker.down() else "kafka: was not running")
     elif args.action == "fetch":
@@ -35,7 +38,7 @@ def _kafka(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    from fieldcourt.topics import catalogue
+    from fieldcourt.topics import apply_topics, catalogue
 
     specs = catalogue(settings)
     if args.action == "list":
@@ -43,25 +46,22 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{spec.name:32} {spec.description}")
             print(f"{'':32} writers: {', '.join(spec.writers)}; readers: {', '.join(spec.readers)}")
         return 0
-    for change in _apply_topics(settings, specs):
+    for change in asyncio.run(apply_topics(settings, specs)):
         print(f"{change.action:10} {change.topic} {change.detail}".rstrip())
     return 0
 
 
-def _apply_topics(settings: Settings, specs: list[TopicSpec]) -> list[TopicChange]:
-    """``apply_topics`` without aiokafka's own log lines: with no logging configured they reach
-    stderr next to the one line ``main`` prints when the broker cannot be reached."""
-    import logging
+def _acl(args: argparse.Namespace, settings: Settings) -> int:
+    from fieldcourt.acl import apply_acls, derive_acls
 
-    from fieldcourt.topics import apply_topics
-
-    client_log = logging.getLogger("aiokafka")
-    level = client_log.level
-    client_log.setLevel(logging.CRITICAL)
-    try:
-        return asyncio.run(apply_topics(settings, specs))
-    finally:
-        client_log.setLevel(level)
+    acls = derive_acls(settings)
+    if args.action == "list":
+        for acl in acls:
+            print(acl.describe())
+        return 0
+    for change in asyncio.run(apply_acls(settings, acls)):
+        print(f"{change.action:10} {change.acl.describe()}")
+    return 0
 
 
 def _schemas(args: argparse.Namespace, settings: Settings) -> int:
@@ -97,10 +97,12 @@ def _check_config_files(settings: Settings) -> None:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from fieldcourt.topics import catalogue
+    from fieldcourt.kafka_auth import WORKER, refusals_explained
+    from fieldcourt.topics import prepare_worker_topics
 
     _check_config_files(settings)
-    _apply_topics(settings, catalogue(settings))
+    with refusals_explained():
+        asyncio.run(prepare_worker_topics(settings, WORKER))
     import faust
 
     from agents.app import create_app
@@ -156,8 +158,7 @@ def _kafka_failure(command: str, exc: Exception) -> int:
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from aiokafka.errors import KafkaError
-
+    from fieldcourt.kafka_auth import SIMULATOR, client_options
     from fieldcourt.replay import publish_records, records_from_events
     from fieldcourt.simulate import Simulation, SimulationConfig, shift_to_end_at, write_jsonl
 
@@ -186,18 +187,15 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
         count = write_jsonl(args.out, events)
         print(f"simulate: {count} events written to {args.out}")
     else:
-        try:
-            report = asyncio.run(
-                publish_records(
-                    records_from_events(events),
-                    settings.broker,
-                    speed=args.speed,
-                    progress=not args.no_progress,
-                    label="simulate",
-                )
+        report = asyncio.run(
+            publish_records(
+                records_from_events(events),
+                client_options(settings, SIMULATOR),
+                speed=args.speed,
+                progress=not args.no_progress,
+                label="simulate",
             )
-        except KafkaError as exc:
-            return _kafka_failure("simulate", exc)
+        )
         print(f"simulate: {report.published} events published to {settings.broker}")
     if events:
         first, last = events[0][1]["occurred_at"], events[-1][1]["occurred_at"]
@@ -209,14 +207,13 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    from aiokafka.errors import KafkaError
-
+    from fieldcourt.kafka_auth import REPLAY, client_options
     from fieldcourt.replay import replay
 
     try:
         report = replay(
             args.file,
-            settings.broker,
+            client_options(settings, REPLAY),
             speed=args.speed,
             as_fast_as_possible=args.as_fast_as_possible,
             progress=not args.no_progress,
@@ -224,8 +221,6 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as exc:
         print(f"fieldcourt replay: {exc}", file=sys.stderr)
         return 2
-    except KafkaError as exc:
-        return _kafka_failure("replay", exc)
     topics = ", ".join(f"{topic}: {n}" for topic, n in sorted(report.per_topic.items()))
     print(
         f"replay: {report.published} records published ({topics or 'none'}) "
@@ -244,24 +239,21 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _watch(args: argparse.Namespace, settings: Settings) -> int:
-    from aiokafka.errors import KafkaError
-
     from fieldcourt.consult import record_consultation
-    from fieldcourt.watch import watch, watch_topics
+    from fieldcourt.kafka_auth import client_options
+    from fieldcourt.watch import watch, watch_principal, watch_topics
 
     topics = ", ".join(watch_topics(args.section, args.alerts))
-    try:
-        asyncio.run(record_consultation(settings.broker, args.purpose, f"watch {topics}"))
-        report = watch(
-            settings.broker,
-            section=args.section,
-            alerts=args.alerts,
-            from_beginning=args.from_beginning,
-            max_events=args.max_events,
-            timeout_s=args.timeout,
-        )
-    except KafkaError as exc:
-        return _kafka_failure("watch", exc)
+    kafka = client_options(settings, watch_principal(args.section, args.alerts))
+    asyncio.run(record_consultation(kafka, args.purpose, f"watch {topics}"))
+    report = watch(
+        kafka,
+        section=args.section,
+        alerts=args.alerts,
+        from_beginning=args.from_beginning,
+        max_events=args.max_events,
+        timeout_s=args.timeout,
+    )
     print(
         f"watch: {report.shown} shown ({sum(report.cases.values())} case events, "
         f"{sum(report.alerts.values())} alerts)"
@@ -272,6 +264,7 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "kafka": _kafka,
     "topics": _topics,
+    "acl": _acl,
     "schemas": _schemas,
     "worker": _worker,
     "demo": _demo,
@@ -355,6 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
     kafka.add_argument("action", choices=["up", "status", "down", "fetch"])
     topics = sub.add_parser("topics", help="the topic catalogue")
     topics.add_argument("action", choices=["apply", "list"])
+    acl = sub.add_parser(
+        "acl",
+        help="the principals' rights (SPEC 8), derived from the topic catalogue",
+        description="apply: create the ACLs the broker lacks, as the admin principal "
+        "(idempotent); list: print them.",
+    )
+    acl.add_argument("action", choices=["apply", "list"])
     schemas = sub.add_parser("schemas", help="JSON Schemas of the events")
     schemas_sub = schemas.add_subparsers(dest="schemas_action", required=True)
     export = schemas_sub.add_parser("export", help="write one JSON Schema per event type")
@@ -422,8 +422,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"fieldcourt: {exc}", file=sys.stderr)
         return exc.exit_status
+    from fieldcourt.kafka_auth import refusals_explained
+
+    # the worker's and the demo's logs are their own
+    own_logs = args.command in ("worker", "demo")
     try:
-        return COMMANDS[args.command](args, settings)
+        with nullcontext() if own_logs else refusals_explained():
+            return COMMANDS[args.command](args, settings)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

@@ -8,6 +8,7 @@ import getpass
 
 from aiokafka import AIOKafkaProducer
 
+from fieldcourt.kafka_auth import ClientOptions
 from fieldcourt.topics import AUDIT_TOPIC
 from schemas.codec import dumps
 from streams.audit import audit_key, consultation
@@ -18,9 +19,9 @@ def who() -> str:
     return getpass.getuser()
 
 
-async def record_consultation(bootstrap: str, purpose: str, detail: str) -> None:
+async def record_consultation(kafka: ClientOptions, purpose: str, detail: str) -> None:
     record = consultation(who(), purpose, detail, dt.datetime.now(dt.UTC))
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka, acks="all", enable_idempotence=True)
     await producer.start()
     try:
         await producer.send_and_wait(AUDIT_TOPIC, dumps(record), key=audit_key(record))

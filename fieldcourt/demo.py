@@ -27,13 +27,15 @@ from types import FrameType
 from rich.console import Console
 from rich.table import Table
 
+from fieldcourt.acl import prepare_broker
 from fieldcourt.groups import consumed_topics, group_lag
+from fieldcourt.kafka_auth import ADMIN, DLQ_ADMIN, SIMULATOR, WORKER, client_options
 from fieldcourt.kafka_local import LocalBroker
 from fieldcourt.replay import Record, publish_records, records_from_events
 from fieldcourt.settings import Settings
 from fieldcourt.simulate import Simulation, SimulationConfig, shift_to_end_at
 from fieldcourt.supervise import WorkerProcess, worker_env
-from fieldcourt.topics import DEADLETTER_TOPIC, apply_topics, catalogue
+from fieldcourt.topics import DEADLETTER_TOPIC
 from fieldcourt.watch import WatchReport, watch_async
 
 console = Console(highlight=False)
@@ -94,11 +96,14 @@ def _running(settings: Settings, signals: _Signals) -> Iterator[WorkerProcess]:
         started = time.monotonic()
         status = broker.up()  # stops what it started if interrupted
         console.print(f"   {status.describe()} ({time.monotonic() - started:.1f} s)")
-        console.print("[bold]2.[/] applying the topic catalogue")
-        changes = asyncio.run(apply_topics(settings, catalogue(settings)))
-        console.print(f"   {sum(c.action == 'created' for c in changes)} topics created")
-        console.print("[bold]3.[/] starting a fieldcourt worker")
-        env = worker_env(settings.broker, settings.app_id, settings.data_dir)
+        console.print("[bold]2.[/] applying the topic catalogue and its ACLs")
+        topics, acls = asyncio.run(prepare_broker(settings))
+        console.print(
+            f"   {sum(c.action == 'created' for c in topics)} topics and "
+            f"{sum(c.action == 'created' for c in acls)} ACLs created ({settings.kafka_security})"
+        )
+        console.print("[bold]3.[/] starting a fieldcourt worker (principal fieldcourt)")
+        env = worker_env(settings)
         worker = WorkerProcess(env, settings.data_dir / "worker").start()
         worker.wait_ready()
         console.print(f"   worker ready (log: {worker.logs[-1]})")
@@ -123,20 +128,28 @@ def story(run: str, rate: float) -> list[Record]:
 
 async def _play(settings: Settings, records: list[Record], options: DemoOptions) -> WatchReport:
     ready, done = asyncio.Event(), asyncio.Event()
+    # the operator's view of every section and the alerts: the administrator's principal
     watcher = asyncio.create_task(
         watch_async(
-            settings.broker, console=console, ready=ready, until=done, timeout_s=options.timeout_s
+            client_options(settings, ADMIN),
+            console=console,
+            ready=ready,
+            until=done,
+            timeout_s=options.timeout_s,
         )
     )
     await ready.wait()
     span = f"{options.speed:,.0f}x real time"
     console.print(f"[bold]4.[/] playing {len(records)} field events of the story at {span} ...")
-    await publish_records(records, settings.broker, speed=options.speed, progress=False)
+    police = client_options(settings, SIMULATOR)
+    await publish_records(records, police, speed=options.speed, progress=False)
     deadline = time.monotonic() + options.timeout_s
     drained = 0
     while time.monotonic() < deadline and drained < 3 and not watcher.done():
         await asyncio.sleep(1.0)
-        lag = await group_lag(settings.broker, settings.app_id, consumed_topics(settings))
+        lag = await group_lag(
+            client_options(settings, WORKER), settings.app_id, consumed_topics(settings)
+        )
         drained = drained + 1 if lag == 0 else 0
     done.set()
     return await watcher
@@ -147,7 +160,7 @@ async def _deadlettered(settings: Settings) -> int:
 
     consumer = AIOKafkaConsumer(
         DEADLETTER_TOPIC,
-        bootstrap_servers=settings.broker,
+        **client_options(settings, DLQ_ADMIN),
         group_id=None,
         auto_offset_reset="earliest",
     )
@@ -249,6 +262,10 @@ def run_demo(settings: Settings, options: DemoOptions | None = None) -> int:
             "broker": f"127.0.0.1:{settings.kafka_port}",
             "data_dir": demo_dir,
             "app_id": f"fieldcourt-{run}",
+            # the demo's own broker: its credentials and CA in its data folder
+            "kafka_user": None,
+            "kafka_password_file": None,
+            "kafka_ca_file": None,
         }
     )
     with _interruptible() as signals:

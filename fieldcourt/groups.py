@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fieldcourt.kafka_auth import ClientOptions
 from fieldcourt.settings import Settings
 from fieldcourt.topics import FIELD_TOPICS, INTERNAL_STREAMS, internal_topic
 
@@ -11,15 +12,15 @@ def consumed_topics(settings: Settings) -> list[str]:
     return [*FIELD_TOPICS, *(internal_topic(settings, name) for name in INTERNAL_STREAMS)]
 
 
-async def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
+async def group_lag(kafka: ClientOptions, group: str, topics: list[str]) -> int:
     """Records of ``topics`` the group has yet to process; a partition it has committed
     nothing on counts whole, so work not yet started is never mistaken for work done."""
     from aiokafka import AIOKafkaConsumer
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.structs import TopicPartition
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka)
+    consumer = AIOKafkaConsumer(**kafka)
     await admin.start()
     await consumer.start()
     try:

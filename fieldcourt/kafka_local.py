@@ -2,12 +2,20 @@
 
 The jars come from Maven Central through ``deploy/kafka/fetch.sh``; this module formats the
 storage once, runs ``kafka.Kafka`` on Java 17 bound to 127.0.0.1 and stops it by its pid.
+
+By default (``FIELDCOURT_KAFKA_SECURITY=sasl_ssl``) clients authenticate with SCRAM-SHA-512
+over TLS and the StandardAuthorizer denies what no ACL allows: a development CA and broker
+certificate are made in ``<data dir>/kafka/tls``, every principal of ``kafka_auth.principals``
+gets a generated password in ``<data dir>/kafka/credentials.json`` (mode 0600) and a SCRAM
+credential at storage format. The controller listener takes the broker's own certificate
+(mutual TLS). ``fieldcourt acl apply`` grants the principals their rights.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -18,8 +26,20 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from fieldcourt.settings import PROJECT_ROOT, Settings
+from fieldcourt.devpki import TlsFiles, ensure_dev_tls
+from fieldcourt.kafka_auth import (
+    ADMIN,
+    BROKER,
+    SCRAM_MECHANISM,
+    client_options,
+    credentials_file,
+    ensure_credentials,
+    principals,
+    write_private,
+)
+from fieldcourt.settings import PROJECT_ROOT, KafkaSecurity, Settings
 from streams.errors import FieldcourtError
 
 FETCH_SCRIPT = PROJECT_ROOT / "deploy" / "kafka" / "fetch.sh"
@@ -31,11 +51,6 @@ SERVER_PROPERTIES = """\
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{controller_port}
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs={log_dir}
 num.partitions=1
 default.replication.factor=1
@@ -51,6 +66,69 @@ message.max.bytes=16777216
 replica.fetch.max.bytes=16777216
 log.retention.check.interval.ms=60000
 """
+
+LISTENERS = """\
+listeners={name}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners={name}://127.0.0.1:{port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name={name}
+listener.security.protocol.map={name}:{name},CONTROLLER:{controller}
+"""
+#: What clients authenticating (the default) adds to the listeners: SCRAM, TLS, the authorizer.
+SASL_SSL = """\
+sasl.enabled.mechanisms={mechanism}
+sasl.mechanism.inter.broker.protocol={mechanism}
+listener.name.sasl_ssl.{mechanism_lower}.sasl.jaas.config={jaas}
+listener.name.controller.ssl.client.auth=required
+ssl.principal.mapping.rules=RULE:^CN=([a-zA-Z0-9._-]+),.*$/$1/,DEFAULT
+ssl.keystore.type=PEM
+ssl.keystore.location={keystore}
+ssl.truststore.type=PEM
+ssl.truststore.location={ca}
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:{broker};User:{admin}
+"""
+#: A client configuration for Kafka's own command-line tools, as the admin principal.
+ADMIN_CLIENT_PROPERTIES = """\
+# Written by fieldcourt: Kafka's own tools as {admin} (--command-config this file).
+security.protocol=SASL_SSL
+sasl.mechanism={mechanism}
+sasl.jaas.config={jaas}
+ssl.truststore.type=PEM
+ssl.truststore.location={ca}
+"""
+
+
+def scram_jaas(principal: str, password: str) -> str:
+    return (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{principal}" password="{password}";'
+    )
+
+
+def server_properties(
+    settings: Settings, log_dir: Path, tls: TlsFiles | None, passwords: dict[str, str]
+) -> str:
+    """The broker's configuration: plaintext, or SASL_SSL with the StandardAuthorizer."""
+    ports = {"port": settings.kafka_port, "controller_port": settings.kafka_controller_port}
+    text = SERVER_PROPERTIES.format(log_dir=log_dir, **ports)
+    if tls is None:
+        return text + LISTENERS.format(name="PLAINTEXT", controller="PLAINTEXT", **ports)
+    listeners = LISTENERS.format(name="SASL_SSL", controller="SSL", **ports)
+    return (
+        text
+        + listeners
+        + SASL_SSL.format(
+            mechanism=SCRAM_MECHANISM,
+            mechanism_lower=SCRAM_MECHANISM.lower(),
+            jaas=scram_jaas(BROKER, passwords[BROKER]),
+            keystore=tls.keystore,
+            ca=tls.ca,
+            broker=BROKER,
+            admin=ADMIN,
+        )
+    )
 
 
 class BrokerError(FieldcourtError):
@@ -79,6 +157,10 @@ class LocalBroker:
         self.root = settings.data_dir / "kafka"
         self.log_dir = self.root / "logs"
         self.config_file = self.root / "server.properties"
+        #: Kafka's own tools as the admin principal: ``--command-config`` this file.
+        self.admin_properties = self.root / "admin.properties"
+        self.credentials = credentials_file(settings)
+        self.tls = TlsFiles(self.root / "tls")
         self.pid_file = self.root / "broker.pid"
         self.log_file = self.root / "broker.log"
         self.libs = settings.kafka_home / "libs"
@@ -110,23 +192,77 @@ class LocalBroker:
             self.fetch()
         return f"{self.libs}/*"
 
-    def _write_config(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.config_file.write_text(
-            SERVER_PROPERTIES.format(
-                port=self.settings.kafka_port,
-                controller_port=self.settings.kafka_controller_port,
-                log_dir=self.log_dir,
-            )
-        )
+    @property
+    def secure(self) -> bool:
+        return self.settings.kafka_security is KafkaSecurity.SASL_SSL
 
-    def _format_once(self, java: str, classpath: str) -> None:
-        if (self.log_dir / "meta.properties").exists():
+    def _formatted(self) -> bool:
+        return (self.log_dir / "meta.properties").exists()
+
+    def _passwords(self) -> dict[str, str]:
+        """Every principal's password, generated at the first start. Storage formatted
+        without them (plaintext, or an older fieldcourt) has no SCRAM credentials to check."""
+        path = self.credentials
+        if self._formatted() and not path.exists():
+            raise BrokerError(
+                f"the broker's storage in {self.log_dir} was formatted without SCRAM users "
+                f"(no {path}): stop the broker and delete {self.root} to start afresh "
+                "(development data), or set FIELDCOURT_KAFKA_SECURITY=plaintext"
+            )
+        names = principals(self.settings)
+        known = ensure_credentials(path, names) if not self._formatted() else _load(path)
+        absent = [name for name in names if name not in known]
+        if absent:
+            raise BrokerError(
+                f"principals {', '.join(absent)} were added after the broker's storage was "
+                f"formatted; create their SCRAM credentials with Kafka's kafka-configs tool "
+                f"(--command-config {self.admin_properties}) and add them to {path}, or delete "
+                f"{self.root} to start afresh (development data)"
+            )
+        return known
+
+    def _write_config(self) -> dict[str, str]:
+        """Write ``server.properties`` (and the admin client's properties); the passwords."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tls, passwords = None, {}
+        if self.secure:
+            passwords = self._passwords()
+            tls = ensure_dev_tls(self.tls.directory)
+            jaas = scram_jaas(ADMIN, passwords[ADMIN])
+            write_private(
+                self.admin_properties,
+                ADMIN_CLIENT_PROPERTIES.format(
+                    admin=ADMIN, mechanism=SCRAM_MECHANISM, jaas=jaas, ca=tls.ca
+                ),
+            )
+        # the broker's own password is in it: readable by its owner only
+        write_private(
+            self.config_file, server_properties(self.settings, self.log_dir, tls, passwords)
+        )
+        return passwords
+
+    def _format_once(self, java: str, classpath: str, passwords: dict[str, str]) -> None:
+        if self._formatted():
             return
         cluster_id = uuid.uuid4().hex[:22]
-        tool = [java, *self._log_opts(), "-cp", classpath, "kafka.tools.StorageTool"]
-        command = [*tool, "format", "-t", cluster_id, "-c", str(self.config_file)]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+        arguments = [
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(self.config_file),
+        ]
+        for name, secret in passwords.items():
+            arguments += ["--add-scram", f"{SCRAM_MECHANISM}=[name={name},password={secret}]"]
+        # The passwords go through a Java argument file (mode 0600), never the command line.
+        argfile = self.root / "format.args"
+        write_private(argfile, "\n".join(arguments) + "\n")
+        command = [java, *self._log_opts(), "-cp", classpath, f"@{argfile}"]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+        finally:
+            argfile.unlink()
         if result.returncode != 0:
             raise BrokerError(f"formatting KRaft storage failed:\n{result.stdout}{result.stderr}")
 
@@ -170,8 +306,8 @@ class LocalBroker:
                 raise BrokerError(f"port {port} on 127.0.0.1 is taken by another process")
         java = self.java()
         classpath = self._classpath()
-        self._write_config()
-        self._format_once(java, classpath)
+        passwords = self._write_config()
+        self._format_once(java, classpath, passwords)
         heap = self.settings.kafka_heap
         jvm = [f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1"]
         jvm += ["-Djava.awt.headless=true", *self._log_opts()]
@@ -205,10 +341,27 @@ class LocalBroker:
                     f"the broker exited with code {proc.returncode}; last lines of "
                     f"{self.log_file}:\n{_tail(self.log_file)}"
                 )
-            if _port_open(self.settings.kafka_port) and asyncio.run(_answers(self.bootstrap)):
+            if _port_open(self.settings.kafka_port) and asyncio.run(_answers(self._client())):
                 return
             time.sleep(0.2)
         raise BrokerError(f"the broker did not answer within {timeout_s:.0f}s; see {self.log_file}")
+
+    def access(self) -> dict[str, Any]:
+        """The settings by which a client reaches this broker (its address, and when clients
+        authenticate its credentials file and development CA)."""
+        found: dict[str, Any] = {
+            "broker": self.bootstrap,
+            "kafka_security": self.settings.kafka_security,
+        }
+        if self.secure:
+            found["kafka_password_file"] = self.credentials
+            found["kafka_ca_file"] = self.tls.ca
+        return found
+
+    def _client(self) -> dict[str, Any]:
+        """The readiness probe's client options: the admin principal on this broker."""
+        local = self.settings.model_copy(update={**self.access(), "kafka_user": None})
+        return client_options(local, ADMIN)
 
     def down(self, timeout_s: float = 30.0) -> bool:
         """Stop the broker cleanly (SIGTERM), then forcibly; True if one was running."""
@@ -231,11 +384,16 @@ class LocalBroker:
         return True
 
 
-async def _answers(bootstrap: str) -> bool:
+def _load(path: Path) -> dict[str, str]:
+    known: dict[str, str] = json.loads(path.read_text())
+    return known
+
+
+async def _answers(options: dict[str, Any]) -> bool:
     """True once the broker serves metadata (not merely accepts TCP connections)."""
     from aiokafka import AIOKafkaClient
 
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    client = AIOKafkaClient(**options, request_timeout_ms=3000)
     try:
         await asyncio.wait_for(client.bootstrap(), timeout=5)
         return bool(client.cluster.brokers())

@@ -51,6 +51,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from fieldcourt.kafka_auth import ClientOptions
 from fieldcourt.topics import FIELD_TOPICS
 
 #: A gap between two events never takes longer than this in wall time (seconds).
@@ -322,11 +323,11 @@ class Sink(Protocol):
 class KafkaSink:
     """A plain aiokafka producer: acks from all replicas, idempotent, key = event_id."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, kafka: ClientOptions) -> None:
         from aiokafka import AIOKafkaProducer
 
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
+            **kafka,
             acks="all",
             enable_idempotence=True,
             # Up to the field topics' limit, so that ingest, not the producer, judges size.
@@ -404,7 +405,7 @@ async def publish(
 
 async def publish_records(
     records: Sequence[Record],
-    bootstrap: str,
+    kafka: ClientOptions,
     *,
     speed: float | None = None,
     max_gap_s: float = DEFAULT_MAX_GAP_S,
@@ -417,7 +418,7 @@ async def publish_records(
     """Publish to Kafka with a progress display; ``speed=None`` publishes at once."""
     started = clock.monotonic()
     view = progress_view(progress, out, label, interval_s)
-    async with KafkaSink(bootstrap) as sink:
+    async with KafkaSink(kafka) as sink:
         per_topic = await publish(
             records, sink, speed=speed, max_gap_s=max_gap_s, progress=view, clock=clock
         )
@@ -426,7 +427,7 @@ async def publish_records(
 
 async def replay_async(
     path: str | Path,
-    bootstrap: str,
+    kafka: ClientOptions,
     speed: float | None = None,
     as_fast_as_possible: bool = False,
     progress: bool = True,
@@ -448,7 +449,7 @@ async def replay_async(
     ordered = in_event_time_order(records)
     report = await publish_records(
         ordered,
-        bootstrap,
+        kafka,
         speed=pace,
         max_gap_s=max_gap_s,
         progress=progress,

@@ -38,6 +38,13 @@ class TableStore(StrEnum):
     ROCKSDB = "rocksdb"
 
 
+class KafkaSecurity(StrEnum):
+    """How clients reach the broker: SASL/SCRAM over TLS, or plaintext (development only)."""
+
+    SASL_SSL = "sasl_ssl"
+    PLAINTEXT = "plaintext"
+
+
 class ProcessingGuarantee(StrEnum):
     AT_LEAST_ONCE = "at_least_once"
     EXACTLY_ONCE = "exactly_once"
@@ -96,13 +103,29 @@ class Settings(BaseSettings):
     #: RocksDB table is counted by a scan of its keys).
     state_metrics_interval_s: float = Field(30.0, gt=0)
 
+    # Access to Kafka (contract §8): how every client authenticates.
+    kafka_security: KafkaSecurity = KafkaSecurity.SASL_SSL
+    #: The principal this process authenticates as; unset: the tool's own (``fieldcourt``
+    #: for the worker, ``police-replay`` for replay, ``section-p12`` for ``watch --section
+    #: P12``..., see ``fieldcourt/kafka_auth.py``).
+    kafka_user: str | None = Field(None, min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    #: A file holding the password: the password alone (a mounted secret), or the local
+    #: broker's credentials file (JSON, one password per principal). Unset in development: the
+    #: local broker's ``<data dir>/kafka/credentials.json``; required in production.
+    kafka_password_file: Path | None = None
+    #: The CA that signed the broker's certificate (PEM). Unset: the local broker's development
+    #: CA in development, the system's trusted CAs in production.
+    kafka_ca_file: Path | None = None
+    #: One ``police-<system>`` principal per publishing system (comma-separated names).
+    police_systems: str = Field("replay,simulator", pattern=r"^[a-z0-9-]+(,[a-z0-9-]+)*$")
+
     # The local broker that `fieldcourt kafka up` runs (development, tests, demo).
     kafka_home: Path = PROJECT_ROOT / ".kafka"
     kafka_port: Port = 9092
     kafka_controller_port: Port = 9093
     kafka_heap: str = Field("512m", pattern=r"^[0-9]+[kmgKMG]$")
 
-    @field_validator("rules_file", "sectors_file")
+    @field_validator("rules_file", "sectors_file", "kafka_password_file", "kafka_ca_file")
     @classmethod
     def _existing_file(cls, path: Path | None) -> Path | None:
         """Checked at start: a wrong path must not wait for the first event to fail."""
@@ -120,13 +143,7 @@ class Settings(BaseSettings):
             raise ValueError(
                 "give FIELDCOURT_PSEUDONYM_KEY or FIELDCOURT_PSEUDONYM_KEY_FILE, not both"
             )
-        path = Path(str(data["pseudonym_key_file"]))
-        try:
-            key = path.read_text().strip()
-        except OSError as exc:
-            raise ValueError(
-                f"FIELDCOURT_PSEUDONYM_KEY_FILE: cannot read {path}: {exc.strerror}"
-            ) from None
+        key = read_secret(Path(str(data["pseudonym_key_file"])), "FIELDCOURT_PSEUDONYM_KEY_FILE")
         return {**data, "pseudonym_key": key}
 
     @model_validator(mode="after")
@@ -146,6 +163,17 @@ class Settings(BaseSettings):
             if self.environment is Environment.PRODUCTION:
                 raise ValueError("FIELDCOURT_CRASH_AT is for tests: refused in production")
             CrashPlan.parse(self.crash_at)
+        if self.environment is Environment.PRODUCTION:
+            if self.kafka_security is KafkaSecurity.PLAINTEXT:
+                raise ValueError(
+                    "FIELDCOURT_KAFKA_SECURITY=plaintext is for development: refused in "
+                    "production, where clients authenticate over TLS (sasl_ssl)"
+                )
+            if self.kafka_password_file is None:
+                raise ValueError(
+                    "FIELDCOURT_KAFKA_PASSWORD_FILE is required in production: the password "
+                    "of the Kafka principal, read from a file (a mounted secret)"
+                )
         if self.kafka_port == self.kafka_controller_port:
             raise ValueError(
                 "FIELDCOURT_KAFKA_PORT and FIELDCOURT_KAFKA_CONTROLLER_PORT must differ"
@@ -166,6 +194,15 @@ class Settings(BaseSettings):
     @property
     def broker_url(self) -> str:
         return ",".join(f"kafka://{host}" for host in self.broker.split(","))
+
+
+def read_secret(path: Path, variable: str) -> str:
+    """A secret read from a file (a mounted secret), stripped; ``ValueError`` naming
+    ``variable`` when it cannot be read."""
+    try:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ValueError(f"{variable}: cannot read {path}: {exc.strerror}") from None
 
 
 class SettingsError(ConfigurationError):

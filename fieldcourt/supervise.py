@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 
+from fieldcourt.kafka_auth import client_env
 from fieldcourt.kafka_local import free_port
 from fieldcourt.settings import PROJECT_ROOT, Settings
 
@@ -101,13 +102,14 @@ class WorkerProcess:
             return self.proc.wait(10)
 
 
-def worker_env(bootstrap: str, app_id: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment of a worker: ours without other FIELDCOURT_* settings, plus these."""
+def worker_env(settings: Settings, data_dir: Path | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a worker of ``settings``' broker and app id (in ``data_dir``, by
+    default theirs): ours without other FIELDCOURT_* settings, plus these."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCOURT_")}
+    env.update(client_env(settings))
     env.update(
-        FIELDCOURT_BROKER=bootstrap,
-        FIELDCOURT_APP_ID=app_id,
-        FIELDCOURT_DATA_DIR=str(data_dir),
+        FIELDCOURT_APP_ID=settings.app_id,
+        FIELDCOURT_DATA_DIR=str(data_dir or settings.data_dir),
         FIELDCOURT_WEB_PORT=str(free_port()),
         PYTHONUNBUFFERED="1",
     )

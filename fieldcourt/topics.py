@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fieldcourt import kafka_auth as principal
 from fieldcourt.settings import Settings
 from schemas.cases import case_topic as case_topic
 from streams.errors import FieldcourtError
@@ -32,6 +33,10 @@ class TopicSpec:
     partitions: int | None = None  # None: the settings' topic_partitions
     max_message_bytes: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    #: Kafka principals granted WRITE and READ by ``fieldcourt acl apply``. Internal topics
+    #: leave them empty: the worker holds everything under the app id's prefix.
+    write_by: tuple[str, ...] = ()
+    read_by: tuple[str, ...] = ()
 
     def configs(self) -> dict[str, str]:
         conf = {
@@ -56,11 +61,16 @@ FIELD_TOPICS = ("field.arrests.v1", "field.seizures.v1", "field.dealing-addresse
 DEADLETTER_TOPIC = "field.deadletter.v1"
 ALERTS_TOPIC = "cojc.alerts.v1"
 AUDIT_TOPIC = "audit.v1"
+OUTCOMES_TOPIC = "court.outcomes.v1"
+
+
+def internal_prefix(settings: Settings) -> str:
+    """Internal topics belong to the Faust app id (SPEC 3)."""
+    return f"{settings.app_id}-"
 
 
 def internal_topic(settings: Settings, name: str) -> str:
-    """Internal topics belong to the Faust app id (SPEC 3)."""
-    return f"{settings.app_id}-{name}"
+    return f"{internal_prefix(settings)}{name}"
 
 
 # Internal stream names (prefixed with the app id).
@@ -90,6 +100,24 @@ INTERNAL_STREAMS: dict[str, str] = {
 }
 
 
+#: SPEC 8's inbound court outcomes: its rights are granted now, while the topic joins the
+#: catalogue with its schema and consumer (issue 12, item 4).
+OUTCOMES_ACCESS = TopicSpec(
+    OUTCOMES_TOPIC,
+    "what the court decided about a case (dismissal, acquittal, conviction, closure)",
+    writers=("the court's case management system",),
+    readers=("fieldcourt",),
+    write_by=(principal.COURT_REGISTRY,),
+    read_by=(principal.WORKER,),
+)
+
+
+def access_catalogue(settings: Settings) -> list[TopicSpec]:
+    """The catalogue, and the topics whose rights are granted before they are in it."""
+    specs = catalogue(settings)
+    return specs if OUTCOMES_TOPIC in {s.name for s in specs} else [*specs, OUTCOMES_ACCESS]
+
+
 def _days(days: float) -> int:
     return round(days * DAY_MS)
 
@@ -107,6 +135,8 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             # the broker stamps each record: end-to-end latency starts at the append, whatever
             # the clock of the police system that sent it
             extra={"message.timestamp.type": "LogAppendTime"},
+            write_by=tuple(principal.police_principals(settings)),
+            read_by=(principal.WORKER,),
         )
         for name in FIELD_TOPICS
     ]
@@ -118,6 +148,8 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             readers=("operators", "police integrators"),
             retention_ms=_days(settings.retention_deadletter_days),
             max_message_bytes=MAX_MESSAGE_BYTES,
+            write_by=(principal.WORKER,),
+            read_by=(principal.DLQ_ADMIN,),
         )
     )
     specs += [
@@ -127,6 +159,8 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             writers=("fieldcourt case manager",),
             readers=(f"section {label} dashboards",),
             retention_ms=None,
+            write_by=(principal.WORKER,),
+            read_by=(principal.SECTION_PRINCIPALS[section],),
         )
         for section, label in SECTIONS.items()
     ]
@@ -137,6 +171,8 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             writers=("fieldcourt rules",),
             readers=("COJC of each sector",),
             retention_ms=None,
+            write_by=(principal.WORKER,),
+            read_by=(principal.COJC,),
         )
     )
     specs.append(
@@ -146,6 +182,9 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             writers=("fieldcourt",),
             readers=("audit readers",),
             retention_ms=_days(settings.retention_audit_days),
+            # the sections and the COJC record their own consultations (``fieldcourt watch``)
+            write_by=(principal.WORKER, *principal.SECTION_PRINCIPALS.values(), principal.COJC),
+            read_by=(principal.AUDIT_READER,),
         )
     )
     specs += [
@@ -195,15 +234,20 @@ def _raise_refusals(refusals: list[str]) -> None:
         raise TopicError("the broker refused:\n" + "\n".join(f"  {r}" for r in refusals))
 
 
-async def apply_topics(settings: Settings, specs: list[TopicSpec]) -> list[TopicChange]:
+async def apply_topics(
+    settings: Settings, specs: list[TopicSpec], as_principal: str = principal.ADMIN
+) -> list[TopicChange]:
     """Make the broker hold every topic of ``specs`` as declared; report each topic's change.
+    The administrator creates the catalogue; a worker, its own internal topics.
 
     ``TopicError`` when the broker refuses a creation or a change (too high a replication
     factor for the cluster, an invalid config value, no authorisation, ...).
     """
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(
+        **principal.client_options(settings, as_principal), request_timeout_ms=15000
+    )
     try:
         await admin.start()
         existing = set(await admin.list_topics())
@@ -219,6 +263,32 @@ async def apply_topics(settings: Settings, specs: list[TopicSpec]) -> list[Topic
         return changes
     finally:
         await admin.close()
+
+
+async def prepare_worker_topics(settings: Settings, as_principal: str) -> list[TopicChange]:
+    """What a worker does before it joins: create its own internal topics, and check that the
+    catalogue's other topics exist (the administrator creates them: ``topics apply``)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    prefix = internal_prefix(settings)
+    specs = catalogue(settings)
+    changes = await apply_topics(
+        settings, [s for s in specs if s.name.startswith(prefix)], as_principal
+    )
+    admin = AIOKafkaAdminClient(**principal.client_options(settings, as_principal))
+    try:
+        await admin.start()
+        visible = set(await admin.list_topics())  # the topics this principal may describe
+    finally:
+        await admin.close()
+    absent = [s.name for s in specs if not s.name.startswith(prefix) and s.name not in visible]
+    if absent:
+        raise TopicError(
+            f"topics missing or not granted to {principal.principal_of(settings, as_principal)}: "
+            f"{', '.join(absent)}; run `fieldcourt topics apply` and `fieldcourt acl apply` "
+            "(as the administrator) first"
+        )
+    return changes
 
 
 async def _create(

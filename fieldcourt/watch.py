@@ -26,6 +26,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from fieldcourt import kafka_auth
+from fieldcourt.kafka_auth import ClientOptions
 from fieldcourt.topics import ALERTS_TOPIC, SECTIONS, case_topic
 from schemas.cases import Alert, CaseEvent
 from schemas.codec import loads
@@ -52,6 +54,16 @@ def watch_topics(section: str | None, alerts: bool) -> list[str]:
         return [case_topic(s) for s in SECTION_NAMES] + [ALERTS_TOPIC]
     topics = [] if section is None else [case_topic(section)]
     return topics + ([ALERTS_TOPIC] if alerts else [])
+
+
+def watch_principal(section: str | None, alerts: bool) -> str:
+    """Who reads by default: a section reads its own topic, the COJC the alerts; watching
+    more than one of them needs the administrator (or ``FIELDCOURT_KAFKA_USER``)."""
+    if section is not None and not alerts:
+        return kafka_auth.SECTION_PRINCIPALS[section.lower()]
+    if section is None and alerts:
+        return kafka_auth.COJC
+    return kafka_auth.ADMIN
 
 
 def _when(moment: dt.datetime) -> str:
@@ -157,11 +169,11 @@ def render(topic: str, value: bytes, report: WatchReport) -> str | None:
     return describe_case(event)
 
 
-async def _existing(bootstrap: str, topics: list[str], err: TextIO) -> list[str]:
+async def _existing(kafka: ClientOptions, topics: list[str], err: TextIO) -> list[str]:
     """The topics that exist; a consumer subscribed to a missing one would wait for ever."""
     from aiokafka import AIOKafkaConsumer
 
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    probe = AIOKafkaConsumer(**kafka, group_id=None)
     try:
         await probe.start()
         existing = await probe.topics()
@@ -185,7 +197,7 @@ async def _position(consumer: Any, from_beginning: bool) -> None:
 
 
 async def watch_async(
-    bootstrap: str,
+    kafka: ClientOptions,
     *,
     section: str | None = None,
     alerts: bool = False,
@@ -211,14 +223,14 @@ async def watch_async(
     topics = watch_topics(section.upper() if section else None, alerts)
     report = WatchReport()
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    present = await _existing(bootstrap, topics, err)
+    present = await _existing(kafka, topics, err)
     if not present:
         print("watch: none of the topics exists; is the topic catalogue applied?", file=err)
         return report
     # No group: all partitions, no committed offsets, any number of watchers.
     consumer = AIOKafkaConsumer(
         *present,
-        bootstrap_servers=bootstrap,
+        **kafka,
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",
@@ -262,7 +274,7 @@ async def watch_async(
 
 
 def watch(
-    bootstrap: str,
+    kafka: ClientOptions,
     *,
     section: str | None = None,
     alerts: bool = False,
@@ -274,7 +286,7 @@ def watch(
     """``watch_async`` in its own event loop (the command line)."""
     return asyncio.run(
         watch_async(
-            bootstrap,
+            kafka,
             section=section,
             alerts=alerts,
             from_beginning=from_beginning,

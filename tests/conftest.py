@@ -6,47 +6,41 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from fieldcourt.kafka_local import LocalBroker, free_port
+from fieldcourt.acl import prepare_broker
 from fieldcourt.settings import Settings, load_settings
-from fieldcourt.topics import apply_topics, catalogue
-from tests.kafka import WorkerProcess, run, worker_env
+from tests.kafka import WorkerProcess, local_broker, run, worker_env
 
 TEST_KEY = "test-key-" + "0" * 40
 
 
 @pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Bootstrap address of a real broker: ``FIELDCOURT_TEST_BOOTSTRAP`` or one we start."""
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """How to reach a real broker (settings: its address, and how clients authenticate):
+    ``FIELDCOURT_TEST_BOOTSTRAP`` (with the ``FIELDCOURT_KAFKA_*`` of the environment) or one
+    we start, with SASL/SCRAM over TLS and the StandardAuthorizer."""
     given = os.environ.get("FIELDCOURT_TEST_BOOTSTRAP")
     if given:
-        yield given
+        yield {"broker": given}
         return
-    settings = load_settings(
-        data_dir=tmp_path_factory.mktemp("broker"),
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-    )
-    broker = LocalBroker(settings)
-    broker.up()
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.down()
+    with local_broker(tmp_path_factory.mktemp("broker")) as broker:
+        yield broker.access()
 
 
 @pytest.fixture
-def app_settings(kafka_broker: str, tmp_path: Path) -> Settings:
-    """Settings of a fresh app (own app id, internal topics and data folder), topics applied."""
+def app_settings(kafka_broker: dict[str, Any], tmp_path: Path) -> Settings:
+    """Settings of a fresh app (own app id, internal topics and data folder), topics and
+    their ACLs applied."""
     settings = load_settings(
-        broker=kafka_broker,
+        **kafka_broker,
         app_id=f"fc-test-{uuid.uuid4().hex[:8]}",
         data_dir=tmp_path / "data",
         pseudonym_key=TEST_KEY,
     )
-    run(apply_topics(settings, catalogue(settings)))
+    run(prepare_broker(settings))
     return settings
 
 
@@ -57,9 +51,7 @@ def worker(app_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Wor
 
     def start(**extra_env: str) -> WorkerProcess:
         env = worker_env(
-            app_settings.broker,
-            app_settings.app_id,
-            app_settings.data_dir,
+            app_settings,
             FIELDCOURT_PSEUDONYM_KEY=TEST_KEY,
             FIELDCOURT_SESSION_TIMEOUT_S="8",
             **extra_env,

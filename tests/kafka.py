@@ -1,13 +1,16 @@
 """Test helpers for the real broker: plain aiokafka clients and a worker run as a real process.
 
-Nothing here goes through fieldcourt's own Kafka code, so the tests see what any client sees.
+Nothing here goes through fieldcourt's own Kafka code but ``client_options``, which turns the
+settings into the address and credentials of a principal (by default the administrator, who
+may read and write every topic), so the tests see what any client sees.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +18,37 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 
+from fieldcourt.kafka_auth import ADMIN, client_options
+from fieldcourt.kafka_local import LocalBroker, free_port
+from fieldcourt.settings import Settings, load_settings
 from fieldcourt.supervise import WorkerProcess, worker_env
 
-__all__ = ["WorkerProcess", "consume_until", "produce", "read_table", "run", "worker_env"]
+__all__ = [
+    "WorkerProcess",
+    "consume_until",
+    "local_broker",
+    "produce",
+    "read_table",
+    "run",
+    "worker_env",
+]
+
+
+@contextmanager
+def local_broker(data_dir: Path, **settings: Any) -> Iterator[LocalBroker]:
+    """A broker of its own on free ports (authentication on unless ``settings`` say
+    otherwise), data in ``data_dir``; stopped on exit. ``broker.access()`` tells clients how
+    to reach it."""
+    broker = LocalBroker(
+        load_settings(
+            data_dir=data_dir, kafka_port=free_port(), kafka_controller_port=free_port(), **settings
+        )
+    )
+    broker.up()
+    try:
+        yield broker
+    finally:
+        broker.down()
 
 
 #: (topic, key, value) or (topic, key, value, headers)
@@ -27,11 +58,13 @@ Outgoing = (
 )
 
 
-async def produce(bootstrap: str, records: Iterable[Outgoing]) -> list[RecordMetadata]:
+async def produce(
+    settings: Settings, records: Iterable[Outgoing], principal: str = ADMIN
+) -> list[RecordMetadata]:
     """Publish records in order with a plain producer, waiting for each ack; where the broker
     put each one."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **client_options(settings, principal),
         max_request_size=16 * 1024 * 1024,
         acks="all",
         enable_idempotence=True,
@@ -48,13 +81,14 @@ async def produce(bootstrap: str, records: Iterable[Outgoing]) -> list[RecordMet
 
 
 async def consume_until(
-    bootstrap: str,
+    settings: Settings,
     topics: list[str],
     done: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
     timeout_s: float = 60.0,
     *,
     isolation_level: str = "read_uncommitted",
     settle_s: float = 0.0,
+    principal: str = ADMIN,
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Read the topics from the beginning until ``done(records)`` or the timeout; return all.
 
@@ -62,7 +96,7 @@ async def consume_until(
     """
     consumer = AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=bootstrap,
+        **client_options(settings, principal),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,

@@ -14,6 +14,8 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from fieldcourt.acl import derive_acls
+from fieldcourt.kafka_auth import ADMIN, client_options
 from fieldcourt.kafka_local import free_port
 from fieldcourt.settings import Settings, load_settings
 from fieldcourt.topics import DAY_MS, DEADLETTER_TOPIC, catalogue
@@ -69,9 +71,10 @@ def unchanged(found: dict[str, list[str]]) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def admin_client(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
-    """A plain admin client, as an operator's tool would use (not through fieldcourt)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def admin_client(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A plain admin client as the administrator, as an operator's tool would use (not
+    through fieldcourt's topic code)."""
+    admin = AIOKafkaAdminClient(**client_options(settings, ADMIN))
     await admin.start()
     try:
         yield admin
@@ -80,15 +83,15 @@ async def admin_client(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
 
 
 async def as_operator(
-    bootstrap: str, request: Callable[[AIOKafkaAdminClient], Awaitable[object]]
+    settings: Settings, request: Callable[[AIOKafkaAdminClient], Awaitable[object]]
 ) -> object:
-    async with admin_client(bootstrap) as admin:
+    async with admin_client(settings) as admin:
         return await request(admin)
 
 
-async def describe(bootstrap: str, names: list[str]) -> dict[str, tuple[int, dict[str, str]]]:
+async def describe(settings: Settings, names: list[str]) -> dict[str, tuple[int, dict[str, str]]]:
     """Each topic's partition count and configs, as the broker reports them."""
-    async with admin_client(bootstrap) as admin:
+    async with admin_client(settings) as admin:
         partitions = {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics(names)}
         responses = await admin.describe_configs(
             [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
@@ -101,8 +104,8 @@ async def describe(bootstrap: str, names: list[str]) -> dict[str, tuple[int, dic
     return {name: (partitions[name], configs[name]) for name in names}
 
 
-async def topic_names(bootstrap: str) -> list[str]:
-    async with admin_client(bootstrap) as admin:
+async def topic_names(settings: Settings) -> list[str]:
+    async with admin_client(settings) as admin:
         return list(await admin.list_topics())
 
 
@@ -133,7 +136,7 @@ def assert_broker_matches_catalogue(settings: Settings, timeout_s: float = 30.0)
     }
     deadline = time.monotonic() + timeout_s
     while True:
-        described = run(describe(settings.broker, list(want)))
+        described = run(describe(settings, list(want)))
         have = {
             name: (partitions, {key: configs.get(key) for key in want[name][1]})
             for name, (partitions, configs) in described.items()
@@ -149,7 +152,6 @@ def test_up_status_apply_twice_down_up_again_keeps_data(
 ) -> None:
     env = broker_env
     settings = load_settings()
-    bootstrap = settings.broker
     try:
         status = fieldcourt(env, "kafka", "status")
         assert status.returncode == 3
@@ -157,10 +159,14 @@ def test_up_status_apply_twice_down_up_again_keeps_data(
 
         up = fieldcourt(env, "kafka", "up")
         assert up.returncode == 0, up.stderr
-        assert bootstrap in up.stdout
+        assert settings.broker in up.stdout
         assert fieldcourt(env, "kafka", "status").returncode == 0
         assert len(broker_processes(tmp_path)) == 1
         formatted_as = cluster_id(tmp_path)
+        # development secrets readable by their owner only
+        for secret in ("credentials.json", "server.properties", "admin.properties"):
+            assert (tmp_path / "kafka" / secret).stat().st_mode & 0o777 == 0o600, secret
+        assert (tmp_path / "kafka" / "tls" / "ca.key").stat().st_mode & 0o777 == 0o600
 
         again = fieldcourt(env, "kafka", "up")  # idempotent: no second broker
         assert again.returncode == 0
@@ -169,7 +175,7 @@ def test_up_status_apply_twice_down_up_again_keeps_data(
         # a topic someone created by hand, with too few partitions and the broker's defaults
         # (its max.message.bytes, 16 MiB, is already the catalogue's)
         by_hand = NewTopic("field.seizures.v1", 2, 1)
-        run(as_operator(bootstrap, lambda admin: admin.create_topics([by_hand])))
+        run(as_operator(settings, lambda admin: admin.create_topics([by_hand])))
         first = actions(fieldcourt(env, "topics", "apply"))
         assert first.pop("field.seizures.v1") == [
             "partitions 2->4",
@@ -180,12 +186,20 @@ def test_up_status_apply_twice_down_up_again_keeps_data(
         assert_broker_matches_catalogue(settings)
         assert unchanged(actions(fieldcourt(env, "topics", "apply")))
 
+        # the ACLs of the catalogue: created once, then found there
+        derived = [acl.describe() for acl in derive_acls(settings)]
+        granted = fieldcourt(env, "acl", "apply")
+        assert granted.returncode == 0, granted.stderr
+        assert granted.stdout.splitlines() == [f"{'created':10} {acl}" for acl in derived]
+        again = fieldcourt(env, "acl", "apply").stdout.splitlines()
+        assert again == [f"{'unchanged':10} {acl}" for acl in derived]
+
         # an operator shortens the dead-letter retention behind the catalogue's back
         deadletter = next(spec for spec in catalogue(settings) if spec.name == DEADLETTER_TOPIC)
         shortened = {**deadletter.configs(), "retention.ms": str(DAY_MS)}
         resource = ConfigResource(ConfigResourceType.TOPIC, DEADLETTER_TOPIC, shortened)
-        run(as_operator(bootstrap, lambda admin: admin.alter_configs([resource])))
-        _, configs = run(describe(bootstrap, [DEADLETTER_TOPIC]))[DEADLETTER_TOPIC]
+        run(as_operator(settings, lambda admin: admin.alter_configs([resource])))
+        _, configs = run(describe(settings, [DEADLETTER_TOPIC]))[DEADLETTER_TOPIC]
         assert configs["retention.ms"] == str(DAY_MS)
         corrected = actions(fieldcourt(env, "topics", "apply"))
         assert corrected.pop(DEADLETTER_TOPIC) == ["configs retention.ms"]
@@ -194,7 +208,7 @@ def test_up_status_apply_twice_down_up_again_keeps_data(
         assert unchanged(actions(fieldcourt(env, "topics", "apply")))
 
         kept_key, kept_value = b"lifecycle-kept", b'{"synthetic": true}'
-        run(produce(bootstrap, [(DEADLETTER_TOPIC, kept_key, kept_value)]))
+        run(produce(settings, [(DEADLETTER_TOPIC, kept_key, kept_value)]))
 
         down = fieldcourt(env, "kafka", "down")
         assert down.returncode == 0
@@ -206,7 +220,7 @@ def test_up_status_apply_twice_down_up_again_keeps_data(
         assert cluster_id(tmp_path) == formatted_as  # the storage was not formatted again
         found = run(
             consume_until(
-                bootstrap, [DEADLETTER_TOPIC], lambda rs: any(r.key == kept_key for r in rs)
+                settings, [DEADLETTER_TOPIC], lambda rs: any(r.key == kept_key for r in rs)
             )
         )
         assert [r.value for r in found if r.key == kept_key] == [kept_value]
@@ -222,7 +236,7 @@ def test_up_status_apply_twice_down_up_again_keeps_data(
         assert "cannot create fc-refused-by-subject: InvalidReplicationFactorError" in (
             refused.stderr
         )
-        assert not [name for name in run(topic_names(bootstrap)) if name.startswith("fc-refused")]
+        assert not [name for name in run(topic_names(settings)) if name.startswith("fc-refused")]
     finally:
         fieldcourt(env, "kafka", "down")
     assert broker_processes(tmp_path) == []

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
+from fieldcourt.kafka_auth import ADMIN, client_options
 from fieldcourt.settings import Settings
 from fieldcourt.topics import DEADLETTER_TOPIC, internal_topic
 from tests.factories import raw_arrest, raw_dealing_address, raw_seizure
@@ -38,9 +39,9 @@ class Outgoing:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
-async def publish(bootstrap: str, records: Sequence[Outgoing]) -> list[RecordMetadata]:
+async def publish(settings: Settings, records: Sequence[Outgoing]) -> list[RecordMetadata]:
     """Publish in order with a plain producer; where the broker put each record."""
-    return await produce(bootstrap, [(r.topic, r.key, r.value, r.headers) for r in records])
+    return await produce(settings, [(r.topic, r.key, r.value, r.headers) for r in records])
 
 
 def counter_samples(exposition: str, name: str) -> dict[str, float]:
@@ -121,8 +122,8 @@ def test_valid_duplicate_conflicting_and_malformed_inputs_are_each_accounted_onc
     ]
 
     proc = worker()
-    run(publish(app_settings.broker, [*valid, duplicate]))
-    landed = run(publish(app_settings.broker, [out for _, out in bad]))  # after the duplicate
+    run(publish(app_settings, [*valid, duplicate]))
+    landed = run(publish(app_settings, [out for _, out in bad]))  # after the duplicate
 
     # every arrest has a subject, so ingest hands every valid one to the link graph's stream
     valid_topic = internal_topic(app_settings, LINKS)
@@ -131,7 +132,7 @@ def test_valid_duplicate_conflicting_and_malformed_inputs_are_each_accounted_onc
     def outputs(count: int) -> list[ConsumerRecord[bytes, bytes]]:
         records = run(
             consume_until(
-                app_settings.broker,
+                app_settings,
                 [valid_topic, DEADLETTER_TOPIC],
                 lambda recs: sum(mark in event_key(r) for r in recs) >= count,
                 timeout_s=90,
@@ -171,7 +172,7 @@ def test_valid_duplicate_conflicting_and_malformed_inputs_are_each_accounted_onc
 
     # the worker came through all of it: a valid event published afterwards is forwarded
     late = raw_arrest(event_id=f"{run_id}-late")
-    run(publish(app_settings.broker, [Outgoing(ARRESTS, k("late"), _bytes(late))]))
+    run(publish(app_settings, [Outgoing(ARRESTS, k("late"), _bytes(late))]))
     assert k("late") in [event_key(r) for r in outputs(len(valid) + len(bad) + 1)]
     assert proc.proc is not None
     assert proc.proc.poll() is None  # still running
@@ -191,7 +192,7 @@ def test_a_restarted_worker_recovers_its_dedupe_table_from_the_changelog(
     def forwarded(count: int) -> list[bytes]:
         records = run(
             consume_until(
-                app_settings.broker,
+                app_settings,
                 [valid_topic],
                 lambda recs: sum(mark in event_key(r) for r in recs) >= count,
                 timeout_s=60,
@@ -201,7 +202,7 @@ def test_a_restarted_worker_recovers_its_dedupe_table_from_the_changelog(
         return sorted(event_key(r) for r in records if mark in event_key(r))
 
     one = worker(FIELDCOURT_DATA_DIR=str(tmp_path / "first"))
-    run(produce(app_settings.broker, [(ARRESTS, first["event_id"].encode(), _bytes(first))]))
+    run(produce(app_settings, [(ARRESTS, first["event_id"].encode(), _bytes(first))]))
     assert forwarded(1) == [first["event_id"].encode()]
     assert one.stop() == 0  # clean shutdown on SIGTERM
 
@@ -210,7 +211,7 @@ def test_a_restarted_worker_recovers_its_dedupe_table_from_the_changelog(
         (ARRESTS, first["event_id"].encode(), _bytes(first)),  # a redelivery
         (ARRESTS, second["event_id"].encode(), _bytes(second)),
     ]
-    run(produce(app_settings.broker, again))
+    run(produce(app_settings, again))
     assert forwarded(2) == sorted([first["event_id"].encode(), second["event_id"].encode()])
 
 
@@ -222,7 +223,7 @@ def test_the_broker_stamps_field_records_whatever_the_senders_clock(
     a_day_ago_ms = int((dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).timestamp() * 1000)
 
     async def send_with_a_wrong_clock() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=app_settings.broker)
+        producer = AIOKafkaProducer(**client_options(app_settings, ADMIN))
         await producer.start()
         try:
             await producer.send_and_wait(ARRESTS, b"{}", key=key, timestamp_ms=a_day_ago_ms)
@@ -231,9 +232,7 @@ def test_the_broker_stamps_field_records_whatever_the_senders_clock(
 
     before_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
     run(send_with_a_wrong_clock())
-    found = run(
-        consume_until(app_settings.broker, [ARRESTS], lambda rs: any(r.key == key for r in rs))
-    )
+    found = run(consume_until(app_settings, [ARRESTS], lambda rs: any(r.key == key for r in rs)))
     record = next(r for r in found if r.key == key)
     assert record.timestamp_type == 1  # LogAppendTime
     assert record.timestamp >= before_ms - 1000  # the broker's clock, not the sender's

@@ -21,9 +21,9 @@ import orjson
 import pytest
 import yaml
 
+from fieldcourt.acl import prepare_broker
 from fieldcourt.kafka_local import LocalBroker, free_port
 from fieldcourt.settings import PROJECT_ROOT, Settings, load_settings
-from fieldcourt.topics import apply_topics, catalogue
 from tests.conftest import TEST_KEY
 from tests.factories import raw_arrest, raw_person
 from tests.kafka import WorkerProcess, produce, run, worker_env
@@ -200,7 +200,7 @@ def test_worker_serves_only_its_endpoint_and_prometheus_counts_what_flowed(
 
         proc.send_signal(signal.SIGSTOP)
         try:
-            run(produce(app_settings.broker, records))
+            run(produce(app_settings, records))
             time.sleep(HELD_S)
         finally:
             proc.send_signal(signal.SIGCONT)
@@ -230,16 +230,14 @@ def test_readiness_follows_the_broker(tmp_path: Path) -> None:
     proc: WorkerProcess | None = None
     try:
         settings = load_settings(
-            broker=broker.bootstrap,
+            **broker.access(),
             app_id=f"fc-ready-{uuid.uuid4().hex[:8]}",
             data_dir=tmp_path / "data",
             pseudonym_key=TEST_KEY,
         )
-        run(apply_topics(settings, catalogue(settings)))
+        run(prepare_broker(settings))
         env = worker_env(
-            settings.broker,
-            settings.app_id,
-            settings.data_dir,
+            settings,
             FIELDCOURT_PSEUDONYM_KEY=TEST_KEY,
             FIELDCOURT_SESSION_TIMEOUT_S="8",
             **FAST_METADATA,

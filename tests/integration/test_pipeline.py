@@ -13,8 +13,8 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from fieldcourt.faults import CRASH_EXIT
-from fieldcourt.kafka_local import LocalBroker, free_port
-from fieldcourt.settings import Settings, load_settings
+from fieldcourt.kafka_auth import ADMIN, client_options
+from fieldcourt.settings import Settings
 from fieldcourt.topics import ALERTS_TOPIC, AUDIT_TOPIC, DEADLETTER_TOPIC, SECTIONS, case_topic
 from schemas.audit import AuditRecord
 from schemas.cases import Alert, CaseEvent
@@ -24,7 +24,7 @@ from streams.pseudonym import fold
 from streams.state import AddressState, SectorState, SubjectState
 from tests.conftest import TEST_KEY
 from tests.factories import raw_arrest, raw_person
-from tests.kafka import WorkerProcess, consume_until, produce, read_table, run
+from tests.kafka import WorkerProcess, consume_until, local_broker, produce, read_table, run
 from tests.outputs import assert_same_outcome, outcome_of
 from tests.scenario import ARRESTS, differences, oracle, outcome, phases, scenario
 
@@ -34,27 +34,18 @@ OUTPUTS = [*map(case_topic, SECTIONS), ALERTS_TOPIC, DEADLETTER_TOPIC]
 
 
 @pytest.fixture
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A broker for each test alone: a worker reads the inbound topics from the beginning, and
     another scenario's history, earlier on the same field partitions, would be weeks ahead of
     this scenario's first events, which would then be late at their source and trigger
     nothing; the session's history would also eat the phases' time budget."""
-    settings = load_settings(
-        data_dir=tmp_path_factory.mktemp("pipeline-broker"),
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-    )
-    broker = LocalBroker(settings)
-    broker.up()
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.down()
+    with local_broker(tmp_path_factory.mktemp("pipeline-broker")) as broker:
+        yield broker.access()
 
 
 def publish(settings: Settings, records: list[tuple[str, dict[str, Any]]]) -> None:
     wire = [(t, r["event_id"].encode(), orjson.dumps(r)) for t, r in records]
-    run(produce(settings.broker, wire))
+    run(produce(settings, wire))
 
 
 Records = list[ConsumerRecord[bytes, bytes]]
@@ -72,7 +63,7 @@ def collect(settings: Settings, expected: Pipeline, timeout_s: float = 120) -> R
     def answered(found: Records) -> bool:
         return reached(found, expected)
 
-    return run(consume_until(settings.broker, OUTPUTS, answered, timeout_s, settle_s=3))
+    return run(consume_until(settings, OUTPUTS, answered, timeout_s, settle_s=3))
 
 
 def start_of_scenario() -> dt.datetime:
@@ -149,7 +140,7 @@ async def everything_written(settings: Settings) -> list[ConsumerRecord[bytes, b
     """Every record of every topic fieldcourt writes: internal, changelogs, outputs, DLQ."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker)
+    admin = AIOKafkaAdminClient(**client_options(settings, ADMIN))
     await admin.start()
     try:
         topics = [
@@ -159,7 +150,7 @@ async def everything_written(settings: Settings) -> list[ConsumerRecord[bytes, b
         ]
     finally:
         await admin.close()
-    return await consume_until(settings.broker, topics, lambda _: False, timeout_s=8)
+    return await consume_until(settings, topics, lambda _: False, timeout_s=8)
 
 
 def assert_audited(outputs: Records, audit: Records) -> None:

@@ -13,44 +13,37 @@ from typing import Any
 import orjson
 import pytest
 
-from fieldcourt.kafka_local import LocalBroker, free_port
+from fieldcourt.acl import prepare_broker
+from fieldcourt.kafka_auth import ADMIN, client_options
 from fieldcourt.settings import Settings, load_settings
-from fieldcourt.topics import apply_topics, catalogue
 from schemas.codec import dumps_obj, loads
 from schemas.common import Person
 from streams.partitioning import partition_of
 from streams.pseudonym import Pseudonymiser
 from tests.conftest import TEST_KEY
 from tests.factories import raw_arrest, raw_person
-from tests.kafka import WorkerProcess, produce, read_table, run, worker_env
+from tests.kafka import WorkerProcess, local_broker, produce, read_table, run, worker_env
 
 pytestmark = pytest.mark.kafka
 
 
 @pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[str]:
+def own_broker(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A broker of this test's own: other tests' events on the field partitions would drive
     the feeds' progress that decides this test's purge."""
-    settings = load_settings(
-        data_dir=tmp_path / "own", kafka_port=free_port(), kafka_controller_port=free_port()
-    )
-    broker = LocalBroker(settings)
-    broker.up()
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.down()
+    with local_broker(tmp_path / "own") as broker:
+        yield broker.access()
 
 
 def test_subject_history_past_retention_is_purged_by_the_worker(
-    own_broker: str, tmp_path: Path
+    own_broker: dict[str, Any], tmp_path: Path
 ) -> None:
     """A subject last seen 300 days before its partition's feeds: its history is deleted (a
     tombstone on the state's changelog, gone from the store), its neighbour's is kept."""
     app_settings = load_settings(
-        broker=own_broker, app_id="fc-purge", data_dir=tmp_path / "d", pseudonym_key=TEST_KEY
+        **own_broker, app_id="fc-purge", data_dir=tmp_path / "d", pseudonym_key=TEST_KEY
     )
-    run(apply_topics(app_settings, catalogue(app_settings)))
+    run(prepare_broker(app_settings))
     run_id = app_settings.app_id
     pseudonyms = Pseudonymiser(TEST_KEY.encode())
     partitions = app_settings.topic_partitions
@@ -84,9 +77,7 @@ def test_subject_history_past_retention_is_purged_by_the_worker(
         return ("field.arrests.v1", event["event_id"].encode(), orjson.dumps(event))
 
     env = worker_env(
-        own_broker,
-        app_settings.app_id,
-        app_settings.data_dir,
+        app_settings,
         FIELDCOURT_PSEUDONYM_KEY=TEST_KEY,
         FIELDCOURT_PURGE_INTERVAL_S="1",
         FIELDCOURT_IDLE_FEED_S="2",
@@ -95,13 +86,13 @@ def test_subject_history_past_retention_is_purged_by_the_worker(
     proc = WorkerProcess(env, tmp_path / "worker").start()
     try:
         proc.wait_ready()
-        run(produce(app_settings.broker, [arrest(old, 300), arrest(new, 1)]))
+        run(produce(app_settings, [arrest(old, 300), arrest(new, 1)]))
         # each later arrest of ``new`` gives the partition a record to purge from, once the
         # purge is due and the other feeds have fallen idle
         changelog = f"{app_settings.app_id}-subject-state-changelog"
 
         def arrest_new_again() -> None:
-            run(produce(app_settings.broker, [arrest(new, 1)]))
+            run(produce(app_settings, [arrest(new, 1)]))
 
         deleted = run(wait_for_tombstone(app_settings, changelog, ref(old), arrest_new_again))
         assert deleted, "no purge of the old subject's history"
@@ -123,7 +114,7 @@ async def wait_for_tombstone(
 
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=settings.broker,
+        **client_options(settings, ADMIN),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )

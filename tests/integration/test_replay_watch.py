@@ -15,6 +15,7 @@ import pytest
 from rich.console import Console
 
 from fieldcourt.cli import main
+from fieldcourt.kafka_auth import ADMIN, REPLAY, client_env, client_options
 from fieldcourt.replay import replay
 from fieldcourt.settings import Settings
 from fieldcourt.simulate import SimulationConfig, simulate, write_jsonl
@@ -28,6 +29,12 @@ from tests.kafka import consume_until, produce, run
 from tests.unit.schemas.examples import example
 
 pytestmark = pytest.mark.kafka
+
+
+def reach(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line reaches the test broker, from the environment as in production."""
+    for name, value in client_env(settings).items():
+        monkeypatch.setenv(name, value)
 
 
 def _feed(run_id: str, path: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -49,7 +56,7 @@ def test_replay_publishes_a_file_in_event_time_order(
     run_id = app_settings.app_id
     path = tmp_path / "feed.jsonl"
     records = _feed(run_id, path)
-    report = replay(path, app_settings.broker, as_fast_as_possible=True)
+    report = replay(path, client_options(app_settings, REPLAY), as_fast_as_possible=True)
     assert report.published == len(records)
     assert [bad.line for bad in report.bad_lines] == [11, 12]
     assert "line 11: invalid JSON" in capsys.readouterr().err
@@ -57,7 +64,7 @@ def test_replay_publishes_a_file_in_event_time_order(
     mine = run_id.encode()
     found = run(
         consume_until(
-            app_settings.broker,
+            app_settings,
             list(FIELD_TOPICS),
             lambda got: sum(r.key.startswith(mine) for r in got if r.key) >= len(records),
             timeout_s=20,
@@ -87,12 +94,14 @@ def test_replay_at_a_speed_takes_the_scaled_time(app_settings: Settings, tmp_pat
         for event_id, when in zip(ids, at, strict=True)
     ]
     write_jsonl(path, events)
-    assert replay(path, app_settings.broker, speed=4, progress=False).published == 5
+    assert (
+        replay(path, client_options(app_settings, REPLAY), speed=4, progress=False).published == 5
+    )
 
     keys = {event_id.encode() for event_id in ids}
     found = run(
         consume_until(
-            app_settings.broker,
+            app_settings,
             ["field.arrests.v1"],
             lambda got: sum(r.key in keys for r in got) >= len(keys),
             timeout_s=20,
@@ -109,7 +118,7 @@ def test_the_command_line_replays(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("FIELDCOURT_BROKER", app_settings.broker)
+    reach(app_settings, monkeypatch)
     path = tmp_path / "one.jsonl"
     write_jsonl(path, [("field.arrests.v1", raw_arrest(event_id=f"{app_settings.app_id}-c"))])
     assert main(["replay", str(path), "--as-fast-as-possible"]) == 0
@@ -150,7 +159,7 @@ def test_watch_shows_case_events_and_alerts_as_they_arrive(app_settings: Setting
         ready = asyncio.Event()
         watching = asyncio.create_task(
             watch_async(
-                app_settings.broker,
+                client_options(app_settings, ADMIN),
                 max_events=3,
                 timeout_s=25,
                 ready=ready,
@@ -159,7 +168,7 @@ def test_watch_shows_case_events_and_alerts_as_they_arrive(app_settings: Setting
             )
         )
         await asyncio.wait_for(ready.wait(), 15)
-        await produce(app_settings.broker, records)
+        await produce(app_settings, records)
         return await watching
 
     report = run(scenario())
@@ -179,8 +188,8 @@ def test_watch_command_reads_from_the_beginning(
 ) -> None:
     tag = app_settings.app_id.replace("fc-test-", "")
     alert = example(Alert) | {"alert_id": f"A-{tag}b", "alert_type": "surge", "from_sector": None}
-    run(produce(app_settings.broker, [(ALERTS_TOPIC, b"rosa-parks", orjson.dumps(alert))]))
-    monkeypatch.setenv("FIELDCOURT_BROKER", app_settings.broker)
+    run(produce(app_settings, [(ALERTS_TOPIC, b"rosa-parks", orjson.dumps(alert))]))
+    reach(app_settings, monkeypatch)
     argv = ["watch", "--alerts", "--from-beginning", "--purpose", f"2026/{tag}", "--timeout", "3"]
     assert main(argv) == 0
     assert f"A-{tag}b" in capsys.readouterr().out
@@ -188,7 +197,7 @@ def test_watch_command_reads_from_the_beginning(
     # one consultation per session, with its purpose and what was read, before anything shown
     consulted = [
         loads(AuditRecord, r.value)
-        for r in run(consume_until(app_settings.broker, [AUDIT_TOPIC], lambda _: False, 5))
+        for r in run(consume_until(app_settings, [AUDIT_TOPIC], lambda _: False, 5))
     ]
     mine = [r for r in consulted if r.action == "consult" and r.purpose == f"2026/{tag}"]
     assert [r.detail for r in mine] == [
@@ -201,7 +210,7 @@ def test_watch_command_reads_from_the_beginning(
 def test_simulate_publishes_through_the_same_code(
     app_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("FIELDCOURT_BROKER", app_settings.broker)
+    reach(app_settings, monkeypatch)
     prefix = app_settings.app_id
     argv = ["simulate", "--publish", "--no-story", "--days", "0.2", "--rate", "60"]
     assert main([*argv, "--prefix", prefix, "--end-at", "now"]) == 0
@@ -211,7 +220,7 @@ def test_simulate_publishes_through_the_same_code(
     assert f"simulate: {published}/{published} published" in out  # progress, not a terminal
     found = run(
         consume_until(
-            app_settings.broker,
+            app_settings,
             list(FIELD_TOPICS),
             lambda got: (
                 sum(bool(r.key and r.key.startswith(prefix.encode())) for r in got) >= published

@@ -28,19 +28,14 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
-from fieldcourt.kafka_local import LocalBroker, free_port
+from fieldcourt.acl import prepare_broker
+from fieldcourt.kafka_auth import SIMULATOR, client_options
+from fieldcourt.kafka_local import LocalBroker
 from fieldcourt.settings import Settings, load_settings
 from fieldcourt.simulate import Simulation, SimulationConfig, shift_to_end_at
-from fieldcourt.topics import (
-    ALERTS_TOPIC,
-    DEADLETTER_TOPIC,
-    SECTIONS,
-    apply_topics,
-    case_topic,
-    catalogue,
-)
+from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC, SECTIONS, case_topic
 from tests.conftest import TEST_KEY
-from tests.kafka import WorkerProcess, consume_until, run, worker_env
+from tests.kafka import WorkerProcess, consume_until, local_broker, run, worker_env
 from tests.outputs import assert_same_outcome, outcome_of
 from tests.scenario import differences, oracle, outcome
 
@@ -85,8 +80,7 @@ class Run:
         """A new worker, once ready; ``idle_ok``: or once it joined the group and was given
         nothing (Faust's assignor may leave a third worker idle on four partitions)."""
         env = worker_env(
-            self.settings.broker,
-            self.settings.app_id,
+            self.settings,
             self.folder / f"store{len(self.workers)}",
             FIELDCOURT_PSEUDONYM_KEY=TEST_KEY,
             FIELDCOURT_SESSION_TIMEOUT_S="8",
@@ -118,34 +112,27 @@ class Run:
 def fresh(tmp_path: Path) -> Iterator[Run]:
     """A broker of its own: lateness is judged on each field partition's whole content, so
     another run's events on the same partitions would make this run's events late."""
-    settings = load_settings(
-        data_dir=tmp_path / "broker",
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-    )
-    broker = LocalBroker(settings)
-    broker.up()
-    app = load_settings(
-        broker=broker.bootstrap,
-        app_id=f"fc-sched-{uuid.uuid4().hex[:6]}",
-        data_dir=tmp_path / "app",
-        pseudonym_key=TEST_KEY,
-    )
-    run(apply_topics(app, catalogue(app)))
-    state = Run(broker, app, tmp_path)
-    try:
-        yield state
-    finally:
-        for proc in state.workers:
-            proc.stop(signal.SIGKILL)
-        broker.down()
+    with local_broker(tmp_path / "broker") as broker:
+        app = load_settings(
+            **broker.access(),
+            app_id=f"fc-sched-{uuid.uuid4().hex[:6]}",
+            data_dir=tmp_path / "app",
+            pseudonym_key=TEST_KEY,
+        )
+        run(prepare_broker(app))
+        state = Run(broker, app, tmp_path)
+        try:
+            yield state
+        finally:
+            for proc in state.workers:
+                proc.stop(signal.SIGKILL)
 
 
-async def publish(bootstrap: str, records: list[Record], pace_s_per_day: float = 0.0) -> None:
+async def publish(settings: Settings, records: list[Record], pace_s_per_day: float = 0.0) -> None:
     """Publish in this order, keyed by ``event_id``. Unpaced: one burst, every send in flight
     at once. Paced: in event-time order, ``pace_s_per_day`` of wall time per day of event time."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+        **client_options(settings, SIMULATOR), acks="all", enable_idempotence=True, linger_ms=5
     )
     await producer.start()
     try:
@@ -176,7 +163,7 @@ def read_outputs(
     records: list[ConsumerRecord[bytes, bytes]] = []
     while time.monotonic() < deadline:
         run_.supervise()
-        records = run(consume_until(settings.broker, OUTPUTS, done, timeout_s=20, settle_s=5))
+        records = run(consume_until(settings, OUTPUTS, done, timeout_s=20, settle_s=5))
         if done(records):
             return records
     return records
@@ -196,10 +183,10 @@ def play(
     target = outcome(expected.case_events, expected.alerts)
     run_.start_worker()
     cut = len(records) // 2 if midway else len(records)
-    run(publish(run_.settings.broker, records[:cut], pace))
+    run(publish(run_.settings, records[:cut], pace))
     during()
     if records[cut:]:
-        run(publish(run_.settings.broker, records[cut:], pace))
+        run(publish(run_.settings, records[cut:], pace))
 
     def done(found: list[ConsumerRecord[bytes, bytes]]) -> bool:
         return not differences(target, outcome_of(found))
@@ -241,7 +228,7 @@ def test_one_burst_with_a_worker_joining_and_the_first_killed(
 def test_one_burst_with_the_broker_killed_and_restarted(fresh: Run, stream: list[Record]) -> None:
     def broker_crash() -> None:
         # mid-stream: the first hundred case events are out, most of the input is not
-        run(consume_until(fresh.settings.broker, OUTPUTS, lambda found: len(found) >= 100))
+        run(consume_until(fresh.settings, OUTPUTS, lambda found: len(found) >= 100))
         fresh.kill_broker()
         time.sleep(2)  # down for a while: the worker's requests fail meanwhile
         fresh.broker.up()  # the same data folder: the log as it was at the kill

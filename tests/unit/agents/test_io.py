@@ -113,7 +113,7 @@ async def test_the_app_tracks_every_table_and_settles_before_each_commit(tmp_pat
     from agents.app import create_app
     from agents.transport import FieldcourtApp, FieldcourtConsumer
 
-    app = create_app(load_settings(data_dir=tmp_path, store="memory"))
+    app = create_app(load_settings(data_dir=tmp_path, store="memory", kafka_security="plaintext"))
     assert isinstance(app, FieldcourtApp)
     assert app.tables
     for table in app.tables.values():

@@ -14,7 +14,11 @@ KEY = "k" * 40
 def test_the_key_is_read_from_its_file(tmp_path: Path) -> None:
     secret = tmp_path / "pseudonym.key"
     secret.write_text(KEY + "\n")
-    settings = load_settings(pseudonym_key_file=secret, environment="production")
+    password = tmp_path / "kafka.password"
+    password.write_text("kafka-secret\n")
+    settings = load_settings(
+        pseudonym_key_file=secret, kafka_password_file=password, environment="production"
+    )
     assert settings.pseudonym_key_bytes() == KEY.encode()
     assert KEY not in repr(settings)  # a secret, never printed
 

@@ -57,7 +57,7 @@ def test_every_table_has_its_changelog_in_the_catalogue(tmp_path: Path) -> None:
     from agents.app import create_app
     from fieldcourt.topics import catalogue
 
-    settings = load_settings(data_dir=tmp_path, store="memory")
+    settings = load_settings(data_dir=tmp_path, store="memory", kafka_security="plaintext")
     app = create_app(settings)
     specs = {spec.name: spec for spec in catalogue(settings)}
     for table in app.tables.values():
@@ -187,17 +187,35 @@ def bad_sectors(tmp_path: Path) -> Path:
         ),
         pytest.param(
             ["topics", "apply"],
-            {},
+            {"FIELDCOURT_KAFKA_SECURITY": "plaintext"},
             1,
             "fieldcourt topics: Kafka: cannot reach the broker at {broker} (FIELDCOURT_BROKER)",
             id="topics-broker-unreachable",
         ),
         pytest.param(
             ["worker"],
-            {},
+            {"FIELDCOURT_KAFKA_SECURITY": "plaintext"},
             1,
             "fieldcourt worker: Kafka: cannot reach the broker at {broker} (FIELDCOURT_BROKER)",
             id="worker-broker-unreachable",
+        ),
+        pytest.param(
+            ["replay", "{bad_rules}"],
+            {},
+            2,
+            "fieldcourt replay: no Kafka credentials: {data}/kafka/credentials.json does not "
+            "exist (start the local broker with `fieldcourt kafka up`, or set "
+            "FIELDCOURT_KAFKA_PASSWORD_FILE)",
+            id="no-credentials-before-the-broker",
+        ),
+        pytest.param(
+            ["acl", "apply"],
+            {"FIELDCOURT_KAFKA_PASSWORD_FILE": "{bad_rules}"},
+            2,
+            "fieldcourt acl: no CA to verify the broker: {data}/kafka/tls/ca.pem does not "
+            "exist (start the local broker with `fieldcourt kafka up`, or set "
+            "FIELDCOURT_KAFKA_CA_FILE)",
+            id="no-ca-before-the-broker",
         ),
     ],
 )
@@ -216,6 +234,7 @@ def test_the_command_reports_a_bad_configuration_or_broker_in_one_line(
         "bad_rules": str(bad_rules),
         "bad_sectors": str(bad_sectors),
         "broker": _closed_port(),
+        "data": str(tmp_path / "data"),
     }
     given = {name: value.format(**values) for name, value in settings.items()}
     result = _cli(tmp_path, *args, FIELDCOURT_BROKER=values["broker"], **given)
