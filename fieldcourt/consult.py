@@ -22,8 +22,8 @@ def who() -> str:
 async def record_consultation(kafka: ClientOptions, purpose: str, detail: str) -> None:
     record = consultation(who(), purpose, detail, dt.datetime.now(dt.UTC))
     producer = AIOKafkaProducer(**kafka, acks="all", enable_idempotence=True)
-    await producer.start()
     try:
+        await producer.start()  # a refused start leaves connections to close
         await producer.send_and_wait(AUDIT_TOPIC, dumps(record), key=audit_key(record))
     finally:
         await producer.stop()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import socket
 import subprocess
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -341,7 +343,7 @@ class LocalBroker:
                     f"the broker exited with code {proc.returncode}; last lines of "
                     f"{self.log_file}:\n{_tail(self.log_file)}"
                 )
-            if _port_open(self.settings.kafka_port) and asyncio.run(_answers(self._client())):
+            if _port_open(self.settings.kafka_port) and _probe(self._client()):
                 return
             time.sleep(0.2)
         raise BrokerError(f"the broker did not answer within {timeout_s:.0f}s; see {self.log_file}")
@@ -387,6 +389,17 @@ class LocalBroker:
 def _load(path: Path) -> dict[str, str]:
     known: dict[str, str] = json.loads(path.read_text())
     return known
+
+
+def _probe(options: dict[str, Any]) -> bool:
+    """``_answers`` in an event loop of its own. A TLS handshake that the starting broker
+    leaves unanswered is cancelled by the client's timeout, and asyncio then leaves its socket
+    to the garbage collector: collected here, without the ResourceWarning of each attempt."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        answered = asyncio.run(_answers(options))
+        gc.collect()
+    return answered
 
 
 async def _answers(options: dict[str, Any]) -> bool:

@@ -169,6 +169,12 @@ def render(topic: str, value: bytes, report: WatchReport) -> str | None:
     return describe_case(event)
 
 
+def _or_denied(kafka: ClientOptions) -> str:
+    """The broker lists only the topics a principal may describe: say so."""
+    who = kafka.get("sasl_plain_username")
+    return f" or {who} may not read it" if who else ""
+
+
 async def _existing(kafka: ClientOptions, topics: list[str], err: TextIO) -> list[str]:
     """The topics that exist; a consumer subscribed to a missing one would wait for ever."""
     from aiokafka import AIOKafkaConsumer
@@ -181,7 +187,10 @@ async def _existing(kafka: ClientOptions, topics: list[str], err: TextIO) -> lis
         await probe.stop()
     for topic in topics:
         if topic not in existing:
-            print(f"watch: topic {topic} does not exist (yet); not watched", file=err)
+            print(
+                f"watch: topic {topic} does not exist (yet){_or_denied(kafka)}; not watched",
+                file=err,
+            )
     return [topic for topic in topics if topic in existing]
 
 
@@ -225,7 +234,11 @@ async def watch_async(
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     present = await _existing(kafka, topics, err)
     if not present:
-        print("watch: none of the topics exists; is the topic catalogue applied?", file=err)
+        print(
+            "watch: none of the topics exists or may be read; are the topic catalogue and its "
+            "ACLs applied?",
+            file=err,
+        )
         return report
     # No group: all partitions, no committed offsets, any number of watchers.
     consumer = AIOKafkaConsumer(

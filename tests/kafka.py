@@ -69,8 +69,8 @@ async def produce(
         acks="all",
         enable_idempotence=True,
     )
-    await producer.start()
     try:
+        await producer.start()  # a refused start leaves connections to close
         placed = []
         for topic, key, value, *headers in records:
             sent = list(headers[0]) if headers else None
@@ -104,10 +104,10 @@ async def consume_until(
         fetch_max_bytes=64 * 1024 * 1024,
         max_partition_fetch_bytes=32 * 1024 * 1024,
     )
-    await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     deadline = time.monotonic() + timeout_s
     try:
+        await consumer.start()  # a refused start leaves connections to close
         while time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
             for part in batch.values():
