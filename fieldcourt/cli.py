@@ -30,6 +30,11 @@ def _kafka(args: argparse.Namespace, settings: Settings) -> int:
         print("kafka: stopped" if broker.down() else "kafka: was not running")
     elif args.action == "fetch":
         broker.fetch()
+    elif args.action == "secrets":
+        from fieldcourt.compose_secrets import write_secrets
+
+        for path in write_secrets(settings):
+            print(path)
     else:
         status = broker.status()
         print(status.describe())
@@ -345,7 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     kafka = sub.add_parser("kafka", help="the local Apache Kafka broker (development, tests)")
-    kafka.add_argument("action", choices=["up", "status", "down", "fetch"])
+    kafka.add_argument(
+        "action",
+        choices=["up", "status", "down", "fetch", "secrets"],
+        help="secrets: the development secrets of docker-compose.yml's broker, in the data folder",
+    )
     topics = sub.add_parser("topics", help="the topic catalogue")
     topics.add_argument("action", choices=["apply", "list"])
     acl = sub.add_parser(

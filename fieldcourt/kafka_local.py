@@ -109,6 +109,29 @@ def scram_jaas(principal: str, password: str) -> str:
     )
 
 
+def write_admin_properties(path: Path, password: str, tls: TlsFiles) -> None:
+    jaas = scram_jaas(ADMIN, password)
+    text = ADMIN_CLIENT_PROPERTIES.format(
+        admin=ADMIN, mechanism=SCRAM_MECHANISM, jaas=jaas, ca=tls.ca
+    )
+    write_private(path, text)
+
+
+def new_cluster_id() -> str:
+    return uuid.uuid4().hex[:22]
+
+
+def write_format_arguments(
+    path: Path, config: Path, cluster_id: str, passwords: dict[str, str], *extra: str
+) -> None:
+    """A Java argument file (mode 0600) that formats the KRaft storage with a SCRAM credential
+    per principal: ``java -cp <libs> @path``. The passwords never reach a command line."""
+    arguments = ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), *extra]
+    for name, secret in passwords.items():
+        arguments += ["--add-scram", f"{SCRAM_MECHANISM}=[name={name},password={secret}]"]
+    write_private(path, "\n".join(arguments) + "\n")
+
+
 def server_properties(
     settings: Settings, log_dir: Path, tls: TlsFiles | None, passwords: dict[str, str]
 ) -> str:
@@ -218,8 +241,8 @@ class LocalBroker:
             raise BrokerError(
                 f"principals {', '.join(absent)} were added after the broker's storage was "
                 f"formatted; create their SCRAM credentials with Kafka's kafka-configs tool "
-                f"(--command-config {self.admin_properties}) and add them to {path}, or delete "
-                f"{self.root} to start afresh (development data)"
+                f"(--add-config-file, --command-config {self.admin_properties}) and add them "
+                f"to {path}, or delete {self.root} to start afresh (development data)"
             )
         return known
 
@@ -230,13 +253,7 @@ class LocalBroker:
         if self.secure:
             passwords = self._passwords()
             tls = ensure_dev_tls(self.tls.directory)
-            jaas = scram_jaas(ADMIN, passwords[ADMIN])
-            write_private(
-                self.admin_properties,
-                ADMIN_CLIENT_PROPERTIES.format(
-                    admin=ADMIN, mechanism=SCRAM_MECHANISM, jaas=jaas, ca=tls.ca
-                ),
-            )
+            write_admin_properties(self.admin_properties, passwords[ADMIN], tls)
         # the broker's own password is in it: readable by its owner only
         write_private(
             self.config_file, server_properties(self.settings, self.log_dir, tls, passwords)
@@ -246,20 +263,8 @@ class LocalBroker:
     def _format_once(self, java: str, classpath: str, passwords: dict[str, str]) -> None:
         if self._formatted():
             return
-        cluster_id = uuid.uuid4().hex[:22]
-        arguments = [
-            "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            cluster_id,
-            "-c",
-            str(self.config_file),
-        ]
-        for name, secret in passwords.items():
-            arguments += ["--add-scram", f"{SCRAM_MECHANISM}=[name={name},password={secret}]"]
-        # The passwords go through a Java argument file (mode 0600), never the command line.
         argfile = self.root / "format.args"
-        write_private(argfile, "\n".join(arguments) + "\n")
+        write_format_arguments(argfile, self.config_file, new_cluster_id(), passwords)
         command = [java, *self._log_opts(), "-cp", classpath, f"@{argfile}"]
         try:
             result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603

@@ -7,7 +7,10 @@ resolves it (interpolation, named volumes, ``depends_on``); the tests skip when 
 knows: every ``FIELDCOURT_*`` variable is a setting that fieldcourt accepts, the broker address
 is one the broker advertises, published ports are the ones the services listen on, a
 ``service_healthy`` dependency has a health check probing a real listener, named volumes are
-declared and the worker's holds its data folder, the image runs the broker version the tests run.
+declared and the worker's holds its data folder, the image runs the broker version the tests
+run, and every secret file a service reads (the broker's keystore, a password file, the CA) is
+one that ``kafka-secrets`` makes on the volume they share (``fieldcourt kafka secrets``, run
+here for real).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from unittest import mock
 import pytest
 import yaml
 
+from fieldcourt.compose_secrets import write_secrets
 from fieldcourt.settings import ENV_PREFIX, PROJECT_ROOT, Settings, SettingsError, load_settings
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
@@ -32,6 +36,10 @@ COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 OPERATOR_ENV = {"FIELDCOURT_PSEUDONYM_KEY": "compose-test-key-" + "7" * 32}
 DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$")  # Compose's duration format
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[?-])([^}]*))?\}")
+SERVICES = {"kafka-secrets", "kafka", "kafka-access", "worker"}
+SECRETS = "kafka-secrets"  # the service that makes them, and the volume that holds them
+#: A path in a command, a health check or a setting (up to a quote, a space or a separator).
+PATH = re.compile(r"(/[^\s'\";]+)")
 PORT_MAPPING = re.compile(r"^(?:(?P<ip>[0-9.]+):)?(?P<host>\d+):(?P<container>\d+)(?:/tcp)?$")
 
 
@@ -86,7 +94,13 @@ def listener_ports(kafka_env: Mapping[str, str]) -> dict[str, int]:
 
 def settings_from(env: Mapping[str, str]) -> Settings | str:
     """The settings fieldcourt starts with when its environment is exactly ``env``, or what
-    it says to refuse them."""
+    it says to refuse them. Files on the secrets volume (checked by ``secret_problems``) are
+    stood in for by an existing file."""
+    stand_in = str(COMPOSE_FILE)
+    env = {
+        k: stand_in if k.endswith("_FILE") and v.startswith("/secrets/") else v
+        for k, v in env.items()
+    }
     with mock.patch.dict(os.environ, env, clear=True):
         try:
             return load_settings()
@@ -101,13 +115,57 @@ def kafka_version() -> str:
     return found.group(1)
 
 
+def mounts(service: Mapping[str, Any]) -> dict[str, str]:
+    """Named volume -> where the service mounts it."""
+    found = {}
+    for volume in service.get("volumes") or []:
+        source, _, target = str(volume).partition(":")
+        if not source.startswith((".", "/", "~")):
+            found[source] = target.split(":")[0]
+    return found
+
+
+def made_secrets() -> set[str]:
+    """What ``fieldcourt kafka secrets`` writes, relative to its data folder."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return {str(path.relative_to(tmp)) for path in write_secrets(load_settings(data_dir=tmp))}
+
+
+def secret_problems(services: Mapping[str, Any]) -> list[str]:
+    """Every path a service reads on the secrets volume is a file ``kafka-secrets`` makes."""
+    maker = services[SECRETS]
+    root = environment(maker).get("FIELDCOURT_DATA_DIR")
+    if root is None or mounts(maker).get(SECRETS) != root:
+        return [f"{SECRETS}: its data folder is not the {SECRETS} volume"]
+    made, problems = made_secrets(), []
+    for name, service in services.items():
+        target = mounts(service).get(SECRETS)
+        if name == SECRETS or target is None:
+            continue
+        text = " ".join(
+            [
+                *environment(service).values(),
+                *map(str, service.get("command") or []),
+                *map(str, (service.get("healthcheck") or {}).get("test") or []),
+            ]
+        )
+        for path in PATH.findall(text):
+            relative = path.removeprefix(target + "/")
+            if path.startswith(target + "/") and relative not in made:
+                problems.append(f"{name}: {path} is not a file {SECRETS} makes")
+    return problems
+
+
 def compose_problems(doc: Mapping[str, Any], variables: Mapping[str, str]) -> list[str]:
     """What is wrong with the compose document ``doc`` for fieldcourt, one line each."""
     problems: list[str] = []
     services: dict[str, Any] = doc.get("services") or {}
-    if set(services) != {"kafka", "worker"}:
-        return [f"services: expected kafka and worker, found {sorted(services)}"]
+    if set(services) != SERVICES:
+        return [f"services: expected {sorted(SERVICES)}, found {sorted(services)}"]
     kafka, worker = services["kafka"], services["worker"]
+    problems += secret_problems(services)
 
     image = str(kafka.get("image", ""))
     if image != f"apache/kafka:{kafka_version()}":
@@ -145,7 +203,8 @@ def compose_problems(doc: Mapping[str, Any], variables: Mapping[str, str]) -> li
         problems.append(f"FIELDCOURT_BROKER {broker!r}: the broker listens on no such port")
 
     # Published ports: valid, on the host's loopback, to a port the service listens on.
-    listening = {"kafka": set(listeners.values()), "worker": set()}
+    listening: dict[str, set[int]] = {name: set() for name in services}
+    listening["kafka"] = set(listeners.values())
     if settings is not None:
         listening["worker"] = {settings.web_port}
         if settings.web_bind in ("127.0.0.1", "localhost") and worker.get("ports"):
@@ -186,12 +245,10 @@ def compose_problems(doc: Mapping[str, Any], variables: Mapping[str, str]) -> li
 
     # Named volumes: declared, used, and the worker's holds its data folder.
     declared = set(doc.get("volumes") or {})
-    mounted: dict[str, dict[str, str]] = {}
-    for name, service in services.items():
-        for volume in service.get("volumes") or []:
-            source, _, target = str(volume).partition(":")
-            if not source.startswith((".", "/", "~")):
-                mounted.setdefault(name, {})[target.split(":")[0]] = source
+    mounted = {
+        name: {target: source for source, target in mounts(service).items()}
+        for name, service in services.items()
+    }
     used = {source for targets in mounted.values() for source in targets.values()}
     problems += [f"volume {v!r} is used but not declared" for v in sorted(used - declared)]
     problems += [f"volume {v!r} is declared but not used" for v in sorted(declared - used)]
@@ -280,7 +337,7 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
         ),
         (
             _set("services.kafka.healthcheck", None),
-            "worker waits for kafka to be healthy; it has no healthcheck",
+            "kafka-access waits for kafka to be healthy; it has no healthcheck",
         ),
         (
             _set("services.kafka.healthcheck.interval", "five"),
@@ -295,6 +352,21 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
             "kafka image 'apache/kafka:latest' is not the broker the tests run",
         ),
         (_set("volumes.worker-data", None), "volume 'worker-data' is used but not declared"),
+        (
+            _set(
+                "services.worker.environment.FIELDCOURT_KAFKA_PASSWORD_FILE",
+                "/secrets/kafka/passwords/nobody",
+            ),
+            "worker: /secrets/kafka/passwords/nobody is not a file kafka-secrets makes",
+        ),
+        (
+            _set("services.kafka.environment.KAFKA_SSL_KEYSTORE_LOCATION", "/secrets/broker.jks"),
+            "kafka: /secrets/broker.jks is not a file kafka-secrets makes",
+        ),
+        (
+            _set("services.kafka-secrets.volumes", ["kafka-secrets:/elsewhere"]),
+            "kafka-secrets: its data folder is not the kafka-secrets volume",
+        ),
         (
             _set("services.worker.volumes", ["worker-data:/var/lib/fieldcourt"]),
             "worker: no volume holds its data folder /data",
@@ -365,13 +437,16 @@ def test_docker_compose_config_accepts_and_resolves_the_file() -> None:
     result = compose_config(COMPOSE_FILE, OPERATOR_ENV)
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
-    assert set(resolved["services"]) == {"kafka", "worker"}
+    assert set(resolved["services"]) == SERVICES
     worker_env = environment(resolved["services"]["worker"])
     assert worker_env["FIELDCOURT_PSEUDONYM_KEY"] == OPERATOR_ENV["FIELDCOURT_PSEUDONYM_KEY"]
     assert resolved["services"]["worker"]["depends_on"] == {
+        "kafka-access": {"condition": "service_completed_successfully"}
+    }
+    assert resolved["services"]["kafka-access"]["depends_on"] == {
         "kafka": {"condition": "service_healthy"}
     }
-    assert set(resolved["volumes"]) == {"kafka-data", "worker-data"}
+    assert set(resolved["volumes"]) == {"kafka-data", "kafka-secrets", "worker-data"}
 
 
 def test_docker_compose_config_requires_the_pseudonym_key() -> None:
