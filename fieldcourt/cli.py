@@ -21,6 +21,8 @@ def _kafka(args: argparse.Namespace, settings: Settings) -> int:
     broker = LocalBroker(settings)
     if args.action == "up":
         print(broker.up().describe())
+        if broker.added:
+            print(f"kafka: SCRAM credentials created for {', '.join(broker.added)}")
         if broker.secure:
             print(
                 f"kafka: SASL/SCRAM over TLS; credentials in {broker.credentials}, development "
@@ -30,6 +32,10 @@ def _kafka(args: argparse.Namespace, settings: Settings) -> int:
         print("kafka: stopped" if broker.down() else "kafka: was not running")
     elif args.action == "fetch":
         broker.fetch()
+    elif args.action == "rotate":
+        rotated = broker.rotate()
+        print(f"kafka: new passwords for {', '.join(rotated)} in {broker.credentials}")
+        print("kafka: restart their clients (a worker reads its password at start)")
     elif args.action == "secrets":
         from fieldcourt.compose_secrets import write_secrets
 
@@ -352,8 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     kafka = sub.add_parser("kafka", help="the local Apache Kafka broker (development, tests)")
     kafka.add_argument(
         "action",
-        choices=["up", "status", "down", "fetch", "secrets"],
-        help="secrets: the development secrets of docker-compose.yml's broker, in the data folder",
+        choices=["up", "status", "down", "fetch", "rotate", "secrets"],
+        help="rotate: new passwords for the principals of the running broker; secrets: the "
+        "development secrets of docker-compose.yml's broker, in the data folder",
     )
     topics = sub.add_parser("topics", help="the topic catalogue")
     topics.add_argument("action", choices=["apply", "list"])

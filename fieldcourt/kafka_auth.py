@@ -78,14 +78,28 @@ def dev_ca_file(settings: Settings) -> Path:
     return settings.data_dir / "kafka" / "tls" / "ca.pem"
 
 
+def load_credentials(path: Path) -> dict[str, str]:
+    """The passwords per principal of a credentials file (JSON); none if it does not exist."""
+    known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    return known
+
+
+def new_passwords(names: list[str]) -> dict[str, str]:
+    return {name: secrets.token_urlsafe(24) for name in names}
+
+
+def save_credentials(path: Path, passwords: dict[str, str]) -> dict[str, str]:
+    """Add or replace ``passwords`` in the credentials file (mode 0600); all it holds."""
+    known = {**load_credentials(path), **passwords}
+    write_private(path, json.dumps(known, indent=2) + "\n")
+    return known
+
+
 def ensure_credentials(path: Path, names: list[str]) -> dict[str, str]:
     """The passwords of ``names`` in ``path`` (JSON, mode 0600), generating the missing ones."""
-    known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    known = load_credentials(path)
     missing = [name for name in names if name not in known]
-    if missing:
-        known.update({name: secrets.token_urlsafe(24) for name in missing})
-        write_private(path, json.dumps(known, indent=2) + "\n")
-    return known
+    return save_credentials(path, new_passwords(missing)) if missing else known
 
 
 def write_private(path: Path, text: str) -> None:

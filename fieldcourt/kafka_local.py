@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import os
 import re
 import shutil
@@ -38,9 +37,11 @@ from fieldcourt.kafka_auth import (
     client_options,
     credentials_file,
     ensure_credentials,
+    load_credentials,
     principals,
     write_private,
 )
+from fieldcourt.scram import add_principals, rotate
 from fieldcourt.settings import PROJECT_ROOT, KafkaSecurity, Settings
 from streams.errors import FieldcourtError
 
@@ -191,6 +192,8 @@ class LocalBroker:
         self.libs = settings.kafka_home / "libs"
         self.bootstrap = f"127.0.0.1:{settings.kafka_port}"
         self._proc: subprocess.Popen[bytes] | None = None  # set when this object started it
+        #: Principals whose SCRAM credentials the last ``up`` created on a formatted broker.
+        self.added: list[str] = []
 
     # -- fetching and formatting -------------------------------------------------------------
     def fetch(self) -> None:
@@ -234,17 +237,9 @@ class LocalBroker:
                 f"(no {path}): stop the broker and delete {self.root} to start afresh "
                 "(development data), or set FIELDCOURT_KAFKA_SECURITY=plaintext"
             )
-        names = principals(self.settings)
-        known = ensure_credentials(path, names) if not self._formatted() else _load(path)
-        absent = [name for name in names if name not in known]
-        if absent:
-            raise BrokerError(
-                f"principals {', '.join(absent)} were added after the broker's storage was "
-                f"formatted; create their SCRAM credentials with Kafka's kafka-configs tool "
-                f"(--add-config-file, --command-config {self.admin_properties}) and add them "
-                f"to {path}, or delete {self.root} to start afresh (development data)"
-            )
-        return known
+        if self._formatted():  # principals added since: ``add_principals`` once it answers
+            return load_credentials(path)
+        return ensure_credentials(path, principals(self.settings))
 
     def _write_config(self) -> dict[str, str]:
         """Write ``server.properties`` (and the admin client's properties); the passwords."""
@@ -307,6 +302,7 @@ class LocalBroker:
         """Start the broker unless it runs already; return once it answers Kafka requests."""
         if self._pid() is not None:
             self.wait_ready(timeout_s)
+            self.added = self._add_principals()
             return self.status()
         for port in (self.settings.kafka_port, self.settings.kafka_controller_port):
             if _port_open(port):
@@ -331,6 +327,7 @@ class LocalBroker:
         try:
             self.pid_file.write_text(str(proc.pid))
             self.wait_ready(timeout_s, proc)
+            self.added = self._add_principals()
         except BaseException:
             # A failure, Ctrl-C or SIGTERM (as an exception): the broker runs in its own
             # session, so no signal reaches it and nobody else would stop it.
@@ -352,6 +349,18 @@ class LocalBroker:
                 return
             time.sleep(0.2)
         raise BrokerError(f"the broker did not answer within {timeout_s:.0f}s; see {self.log_file}")
+
+    def _add_principals(self) -> list[str]:
+        """Principals of the settings the broker was formatted without (a new police system):
+        their SCRAM credentials set as the administrator, their passwords saved."""
+        if not self.secure:
+            return []
+        return add_principals(self.credentials, principals(self.settings), self._client())
+
+    def rotate(self) -> list[str]:
+        """New passwords for every principal but the broker's, on the running broker."""
+        self.wait_ready(10.0)
+        return rotate(self.credentials, self._client())
 
     def access(self) -> dict[str, Any]:
         """The settings by which a client reaches this broker (its address, and when clients
@@ -389,11 +398,6 @@ class LocalBroker:
             self._proc.wait()
             self._proc = None
         return True
-
-
-def _load(path: Path) -> dict[str, str]:
-    known: dict[str, str] = json.loads(path.read_text())
-    return known
 
 
 def _probe(options: dict[str, Any]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -13,12 +14,13 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaConnectionError
 
 from fieldcourt.acl import derive_acls
-from fieldcourt.kafka_auth import ADMIN, client_options
+from fieldcourt.kafka_auth import ADMIN, REPLAY, client_options
 from fieldcourt.kafka_local import free_port
 from fieldcourt.settings import Settings, load_settings
-from fieldcourt.topics import DAY_MS, DEADLETTER_TOPIC, catalogue
+from fieldcourt.topics import DAY_MS, DEADLETTER_TOPIC, FIELD_TOPICS, catalogue
 from tests.kafka import consume_until, produce, run
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -193,6 +195,32 @@ def test_up_status_apply_twice_down_up_again_keeps_data(
         assert granted.stdout.splitlines() == [f"{'created':10} {acl}" for acl in derived]
         again = fieldcourt(env, "acl", "apply").stdout.splitlines()
         assert again == [f"{'unchanged':10} {acl}" for acl in derived]
+
+        # a police system added after the storage was formatted: its credential on the next up
+        more = env | {"FIELDCOURT_POLICE_SYSTEMS": "replay,simulator,dspap"}
+        added = fieldcourt(more, "kafka", "up")
+        assert "kafka: SCRAM credentials created for police-dspap" in added.stdout, added.stderr
+        granted = fieldcourt(more, "acl", "apply").stdout.splitlines()
+        assert [line.split()[1:3] for line in granted if line.startswith("created")] == [
+            ["police-dspap", "WRITE"]
+        ] * len(FIELD_TOPICS)
+        arrest = (FIELD_TOPICS[0], b"lifecycle-dspap", b"{}")
+        assert run(produce(settings, [arrest], principal="police-dspap"))
+
+        # rotation: new passwords on the running broker, the old ones refused
+        credentials = tmp_path / "kafka" / "credentials.json"
+        old = json.loads(credentials.read_text())
+        rotated = fieldcourt(env, "kafka", "rotate")
+        assert rotated.returncode == 0, rotated.stderr
+        new = json.loads(credentials.read_text())
+        assert new["broker"] == old["broker"]  # in the broker's own configuration
+        assert all(new[name] != old[name] for name in old if name != "broker")
+        assert run(produce(settings, [arrest], principal=REPLAY))
+        stale = tmp_path / "stale.password"
+        stale.write_text(old[REPLAY])
+        stale_settings = settings.model_copy(update={"kafka_password_file": stale})
+        with pytest.raises(KafkaConnectionError):
+            run(produce(stale_settings, [arrest], principal=REPLAY))
 
         # an operator shortens the dead-letter retention behind the catalogue's back
         deadletter = next(spec for spec in catalogue(settings) if spec.name == DEADLETTER_TOPIC)
