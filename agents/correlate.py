@@ -19,7 +19,6 @@ from agents.ingest import Streams
 from agents.io import (
     AgentIO,
     Purge,
-    deliver,
     guarded,
     hand_to_producer,
     origin_of,
@@ -114,14 +113,16 @@ def register_correlation(
     network = NetworkStage(network_store, rules, progress=progress(network_store))
     cases = CaseStage(table("cases", partitions=1))
 
+    disclosures = io.disclosures
+
     async def audited(record: AuditRecord) -> None:
         """On the broker before what it records is handed on (contract §8)."""
-        await deliver(audit_topic, audit_key(record), dumps(record))
+        await disclosures.audit(audit_topic, audit_key(record), dumps(record))
 
     async def send_alerts(found: Iterable[Alert]) -> None:
         for alert in found:  # a public topic: no internal headers
             await audited(alert_disclosure(alert, ALERTS_TOPIC))
-            await hand_to_producer(alerts_topic, alert.sector.encode(), dumps(alert))
+            disclosures.disclose(alerts_topic, alert.sector.encode(), dumps(alert))
             METRICS.alert(alert.alert_type, alert.sector)
 
     def enriched(message: Any) -> EnrichedEvent:
@@ -172,7 +173,7 @@ def register_correlation(
         for case_event in case_events:
             name = section_topic(case_event.section)
             await audited(case_disclosure(case_event, name))
-            await hand_to_producer(sections[name], case_event.case_id.encode(), dumps(case_event))
+            disclosures.disclose(sections[name], case_event.case_id.encode(), dumps(case_event))
             METRICS.case_emitted(case_event, match.rule_id, match.occurred_at, origin)
 
     def view(partition: int) -> Callable[[Store], Store]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -23,6 +23,7 @@ from agents.io import (
     progress_header,
     raw_topic,
 )
+from agents.transport import FieldcourtApp
 from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
 from fieldcourt.settings import Settings
@@ -65,11 +66,9 @@ def register_ingest(
     enricher = Enricher(
         Pseudonymiser(settings.pseudonym_key_bytes()), load_sectors(settings.sectors_file)
     )
-    dedupe_table = app.Table(
-        "dedupe",
-        default=None,
-        partitions=settings.topic_partitions,
-        help="event_id -> payload fingerprint, first source position, source verdict",
+    # event_id -> payload fingerprint, first source position, source verdict
+    dedupe_table = cast(FieldcourtApp, app).cached_table(
+        "dedupe", partitions=settings.topic_partitions
     )
     dedupe = Deduplicator(dedupe_table)
     clock = SourceClock(dedupe_table, rules.lateness)
