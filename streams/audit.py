@@ -8,6 +8,7 @@ from datetime import datetime
 
 from schemas.audit import AuditRecord
 from schemas.cases import Alert, CaseEvent
+from schemas.outcomes import Outcome
 from streams.matches import RuleMatch
 
 #: The actor of automated processing; a rule's records name it after a slash.
@@ -47,6 +48,20 @@ def combination(match: RuleMatch, case_id: str, at: datetime) -> AuditRecord:
         subjects=[s.ref for s in match.subjects],
         evidence=list(match.evidence),
         detail=f"{match.rule_id} matched {match.anchor_kind} {match.anchor_ref}",
+    )
+
+
+def erasure(outcome: Outcome, case_id: str, ref: str, at: datetime) -> AuditRecord:
+    """A subject cleared by the court and erased from fieldcourt's state (contract §8)."""
+    return AuditRecord(
+        action="erase",
+        actor=f"{AUTOMATED}/court-outcome",
+        at=at,
+        purpose=f"court outcome {outcome.outcome_id}, procedure {outcome.procedure_ref}",
+        case_id=case_id,
+        subjects=[ref],
+        detail=f"{outcome.outcome}: removed from {case_id}; events, windows, alert slots and "
+        "links erased from every stage",
     )
 
 
