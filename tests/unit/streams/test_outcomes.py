@@ -3,36 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from typing import Any
 
 import orjson
 import pytest
 
 from schemas.codec import dumps, dumps_obj
-from schemas.outcomes import OUTCOMES_TOPIC, OutcomeCommand
+from schemas.outcomes import OutcomeCommand
 from streams.cases import CaseManager, case_id_for
 from streams.errors import Reason, RejectedInput
-from streams.ingest import Accepted, outcome_command, parse_outcome
+from streams.ingest import Accepted, parse_outcome
 from streams.matches import MatchSubject
 from streams.pipeline import Pipeline
 from streams.state import SubjectState
 from tests.factories import raw_outcome
+from tests.scenario import outcome_command_of
 from tests.unit.streams import case_builders as cb
 from tests.unit.streams.rules.builders import ADDRESS, HALLES, ROSA, arrest, at, ref, seizure
 from tests.unit.streams.rules.builders import dealing_address as report
 
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-_offsets = itertools.count()
 
 
 def command(case_id: str, **overrides: Any) -> OutcomeCommand:
     """An outcome as ingest hands it to the case manager."""
-    value = dumps_obj(raw_outcome(case_id, **overrides))
-    accepted = parse_outcome(case_id.encode(), value, NOW)
-    assert isinstance(accepted, Accepted), accepted
-    position = (OUTCOMES_TOPIC, 0, next(_offsets))
-    return outcome_command(accepted, position, (case_id.encode(), value))
+    return outcome_command_of(raw_outcome(case_id, **overrides))
 
 
 # parsing: the field topics' path, with the outcome's own key and time

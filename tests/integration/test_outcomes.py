@@ -1,0 +1,172 @@
+"""Court outcomes on the real broker (contract §8): closures, acquittals, erasure, dead letters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka.structs import ConsumerRecord
+
+from fieldcourt.settings import Settings
+from fieldcourt.topics import (
+    ALERTS_TOPIC,
+    AUDIT_TOPIC,
+    DEADLETTER_TOPIC,
+    OUTCOMES_TOPIC,
+    SECTIONS,
+    case_topic,
+)
+from schemas.audit import AuditRecord
+from schemas.cases import CaseEvent
+from schemas.codec import loads
+from streams.cases import case_id_for
+from streams.pipeline import Pipeline
+from streams.pseudonym import Pseudonymiser
+from tests.conftest import TEST_KEY
+from tests.factories import make_person, raw_arrest, raw_outcome, raw_person, raw_seizure
+from tests.kafka import WorkerProcess, consume_until, produce, run
+from tests.outputs import assert_same_outcome, outcome_of
+from tests.scenario import ARRESTS, SEIZURES, differences, oracle, outcome
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+OUTPUTS = [*map(case_topic, SECTIONS), ALERTS_TOPIC, DEADLETTER_TOPIC]
+Records = list[ConsumerRecord[bytes, bytes]]
+Published = list[tuple[str, dict[str, Any]]]
+
+
+def ref_of(index: int) -> str:
+    return Pseudonymiser(TEST_KEY.encode()).ref(make_person(index))
+
+
+def publish(settings: Settings, records: Published) -> None:
+    wire = [(t, (r.get("event_id") or r["case_id"]).encode(), orjson.dumps(r)) for t, r in records]
+    run(produce(settings.broker, wire))
+
+
+def reach(settings: Settings, expected: Pipeline, dead_letters: int) -> Records:
+    """Every output record once they hold ``expected`` and its dead letters (and 3 s more)."""
+    want = outcome(expected.case_events, expected.alerts)
+
+    def done(found: Records) -> bool:
+        letters = sum(1 for r in found if r.topic == DEADLETTER_TOPIC)
+        return letters >= dead_letters and not differences(want, outcome_of(found))
+
+    return run(consume_until(settings.broker, OUTPUTS, done, timeout_s=120, settle_s=3))
+
+
+def audit_records(settings: Settings, done: Callable[[list[AuditRecord]], bool]) -> Records:
+    def parsed(found: Records) -> bool:
+        return done([loads(AuditRecord, r.value) for r in found])
+
+    return run(consume_until(settings.broker, [AUDIT_TOPIC], parsed, timeout_s=60, settle_s=2))
+
+
+def erased(records: list[AuditRecord]) -> list[AuditRecord]:
+    return [r for r in records if r.action == "erase"]
+
+
+def test_outcomes_close_cases_erase_the_acquitted_and_dead_letter_the_unknown(
+    app_settings: Settings, worker: Callable[..., WorkerProcess]
+) -> None:
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=20)
+    run_id = app_settings.app_id
+
+    def arrest(n: int, day: int) -> tuple[str, dict[str, Any]]:
+        when = start + dt.timedelta(days=day)
+        return ARRESTS, raw_arrest(
+            event_id=f"{run_id}-arrest-{n}",
+            person=raw_person(0),
+            occurred_at=when,
+            reported_at=when + dt.timedelta(hours=1),
+        )
+
+    when = start + dt.timedelta(days=1, hours=3)
+    seizure = raw_seizure(
+        event_id=f"{run_id}-seizure",
+        occurred_at=when,
+        reported_at=when,
+        weapons=1,
+        persons=[raw_person(1), raw_person(2)],
+    )
+    acquitted, convicted = ref_of(0), ref_of(1)
+    acquitted_case = case_id_for("subject", acquitted)
+    convicted_case = case_id_for("subject", convicted)
+    decided = (start + dt.timedelta(days=15)).isoformat()
+    acquittal = raw_outcome(
+        acquitted_case, outcome="acquitted", subject_ref=acquitted, decided_at=decided
+    )
+    conviction = raw_outcome(convicted_case, outcome="convicted", decided_at=decided)
+    unknown = raw_outcome(case_id_for("subject", "S-AAAAAAAAAAAAAAAA"), decided_at=decided)
+    broken = {**raw_outcome(convicted_case, decided_at=decided), "outcome": "pardoned"}
+
+    proc = worker()
+    # two flagrant arrests of one person, and a seizure with a weapon and two others on it
+    before: Published = [arrest(1, 0), arrest(2, 1), (SEIZURES, seizure)]
+    publish(app_settings, before)
+    reach(app_settings, oracle(before, TEST_KEY.encode()), dead_letters=0)
+
+    court: Published = [(OUTCOMES_TOPIC, o) for o in (acquittal, conviction, unknown, broken)]
+    publish(app_settings, court)
+    expected = oracle([*before, *court[:3]], TEST_KEY.encode())
+    assert [(c.outcome.case_id, r.reason) for c, r in expected.refused] == [
+        (unknown["case_id"], "unknown_case")
+    ]
+    reach(app_settings, expected, dead_letters=2)
+    # the erasure is on every stage's partitions before its record: what follows starts clean
+    audit_records(app_settings, lambda found: len(erased(found)) == 1)
+
+    # a third arrest within 30 days: without the erasure it would be a p20.recurrence
+    after = [arrest(3, 2)]
+    publish(app_settings, after)
+    everything = [*before, *court[:3], *after]
+    expected = oracle(everything, TEST_KEY.encode())
+    out = reach(app_settings, expected, dead_letters=2)
+    assert_same_outcome(out, outcome(expected.case_events, expected.alerts), dead_letters=2)
+    assert proc.proc is not None
+    assert proc.proc.poll() is None  # no worker died of any of it
+
+    cases = [loads(CaseEvent, r.value) for r in out if r.topic.startswith("court.")]
+    assert all("p20.recurrence" not in e.rule_ids for e in cases)
+    history = sorted((e.version, e.event_type) for e in cases if e.case_id == acquitted_case)
+    assert history == [
+        (1, "case_opened"),
+        (2, "case_updated"),
+        (3, "case_closed"),  # the acquittal left it without subjects
+        (4, "case_opened"),  # reopened by the new arrest alone
+    ]
+    reopened = max((e for e in cases if e.case_id == acquitted_case), key=lambda e: e.version)
+    assert reopened.evidence == [f"{run_id}-arrest-3"]
+    closed = [e for e in cases if e.case_id == convicted_case and e.event_type == "case_closed"]
+    assert len(closed) == 1
+    assert [s.ref for s in closed[0].subjects] == [convicted]
+
+    letters = {dict(r.headers)["error.reason"]: r for r in out if r.topic == DEADLETTER_TOPIC}
+    assert sorted(letters) == [b"schema_violation", b"unknown_case"]
+    for reason, raw in ((b"unknown_case", unknown), (b"schema_violation", broken)):
+        letter = letters[reason]
+        assert letter.value == orjson.dumps(raw)  # unchanged bytes
+        assert letter.key == raw["case_id"].encode()
+        assert dict(letter.headers)["source.topic"] == OUTCOMES_TOPIC.encode()
+
+    audit = audit_records(app_settings, lambda found: len(erased(found)) == 1)
+    records = [loads(AuditRecord, r.value) for r in audit]
+    (erasure,) = erased(records)
+    assert (erasure.case_id, erasure.subjects) == (acquitted_case, [acquitted])
+    assert acquittal["outcome_id"] in (erasure.purpose or "")
+    disclosed = sorted(
+        (r.case_id, r.detail) for r in records if r.action == "disclose" and r.case_id
+    )
+    published = sorted(
+        (e.case_id, f"{e.event_type} version {e.version} on {case_topic(e.section)}") for e in cases
+    )
+    assert disclosed == published
+    names = {
+        spelling.encode()
+        for index in (0, 1, 2)
+        for spelling in (make_person(index).last_name, make_person(index).first_name)
+    }
+    assert not [name for name in names for r in audit if name in r.value]
