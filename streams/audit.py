@@ -4,6 +4,7 @@ record, so no disclosure is ever visible without its audit record."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from schemas.audit import AuditRecord
@@ -70,8 +71,18 @@ def audit_key(record: AuditRecord) -> bytes:
     return (record.case_id or (record.subjects[0] if record.subjects else "-")).encode()
 
 
-def consultation(actor: str, purpose: str, detail: str, at: datetime) -> AuditRecord:
-    """A read through one of fieldcourt's tools; ``purpose`` is required (contract §8)."""
+def consultation(
+    actor: str, purpose: str, detail: str, at: datetime, subjects: Sequence[str] = ()
+) -> AuditRecord:
+    """A read through one of fieldcourt's tools; ``purpose`` is required (contract §8).
+    ``subjects``: the references looked up, for a lookup about given people."""
     if not purpose.strip():
         raise ValueError("a consultation needs a purpose: a procedure number or a short reason")
-    return AuditRecord(action="consult", actor=actor, at=at, purpose=purpose.strip(), detail=detail)
+    return AuditRecord(
+        action="consult",
+        actor=actor,
+        at=at,
+        purpose=purpose.strip(),
+        subjects=list(subjects),
+        detail=detail,
+    )

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -27,12 +30,13 @@ from streams.pipeline import Pipeline
 from streams.pseudonym import Pseudonymiser
 from tests.conftest import TEST_KEY
 from tests.factories import make_person, raw_arrest, raw_outcome, raw_person, raw_seizure
-from tests.kafka import WorkerProcess, consume_until, produce, run
+from tests.kafka import WorkerProcess, consume_until, produce, run, worker_env
 from tests.outputs import assert_same_outcome, outcome_of
 from tests.scenario import ARRESTS, SEIZURES, differences, oracle, outcome
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
+FIELDCOURT = Path(sys.executable).parent / "fieldcourt"
 OUTPUTS = [*map(case_topic, SECTIONS), ALERTS_TOPIC, DEADLETTER_TOPIC]
 Records = list[ConsumerRecord[bytes, bytes]]
 Published = list[tuple[str, dict[str, Any]]]
@@ -69,8 +73,25 @@ def erased(records: list[AuditRecord]) -> list[AuditRecord]:
     return [r for r in records if r.action == "erase"]
 
 
+def lookup(
+    settings: Settings, purpose: str, *, stdin: str = "", identity_file: Path | None = None
+) -> str:
+    """``fieldcourt subject lookup`` run as a real process; its standard output."""
+    argv = [str(FIELDCOURT), "subject", "lookup", "--purpose", purpose]
+    if identity_file is not None:
+        argv += ["--identity-file", str(identity_file)]
+    env = worker_env(
+        settings.broker, settings.app_id, settings.data_dir, FIELDCOURT_PSEUDONYM_KEY=TEST_KEY
+    )
+    done = subprocess.run(
+        argv, input=stdin, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_outcomes_close_cases_erase_the_acquitted_and_dead_letter_the_unknown(
-    app_settings: Settings, worker: Callable[..., WorkerProcess]
+    app_settings: Settings, worker: Callable[..., WorkerProcess], tmp_path: Path
 ) -> None:
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=20)
     run_id = app_settings.app_id
@@ -152,8 +173,30 @@ def test_outcomes_close_cases_erase_the_acquitted_and_dead_letter_the_unknown(
         assert letter.key == raw["case_id"].encode()
         assert dict(letter.headers)["source.topic"] == OUTCOMES_TOPIC.encode()
 
+    # rights of access: the officer's lookups list the right cases, each one audited
+    person = {**raw_person(0), "aliases": ["not used"]}
+    identity = tmp_path / "identity.json"
+    identity.write_bytes(orjson.dumps(person))
+    shown = lookup(app_settings, f"{run_id}/DPO-1", identity_file=identity)
+    assert f"{acquitted}: 1 case(s) hold this subject" in shown
+    assert f"{acquitted_case}  P12  open    v4  subject case  roles seller" in shown
+    second = raw_person(1)
+    typed = f"\n{second['last_name']}\n{second['first_name']}\n{second['birth_date']}\n"
+    shown = lookup(app_settings, f"{run_id}/DPO-2", stdin=typed)
+    assert f"{convicted_case}  F3   closed  v2  subject case  roles seized_with" in shown
+    assert acquitted_case not in shown
+    shown = lookup(app_settings, f"{run_id}/DPO-3", stdin=f"{run_id}-nobody\n")
+    assert "no case holds this subject" in shown
+
     audit = audit_records(app_settings, lambda found: len(erased(found)) == 1)
     records = [loads(AuditRecord, r.value) for r in audit]
+    consulted = sorted((r.purpose, r.subjects) for r in records if r.action == "consult")
+    nobody = Pseudonymiser(TEST_KEY.encode()).ref_of_key(f"{run_id}-nobody")
+    assert consulted == [
+        (f"{run_id}/DPO-1", [acquitted]),
+        (f"{run_id}/DPO-2", [convicted]),
+        (f"{run_id}/DPO-3", [nobody]),
+    ]
     (erasure,) = erased(records)
     assert (erasure.case_id, erasure.subjects) == (acquitted_case, [acquitted])
     assert acquittal["outcome_id"] in (erasure.purpose or "")
@@ -164,9 +207,7 @@ def test_outcomes_close_cases_erase_the_acquitted_and_dead_letter_the_unknown(
         (e.case_id, f"{e.event_type} version {e.version} on {case_topic(e.section)}") for e in cases
     )
     assert disclosed == published
-    names = {
-        spelling.encode()
-        for index in (0, 1, 2)
-        for spelling in (make_person(index).last_name, make_person(index).first_name)
-    }
+    people = [make_person(index) for index in (0, 1, 2)]
+    names = {p.last_name.encode() for p in people} | {p.first_name.encode() for p in people}
+    names |= {p.birth_date.isoformat().encode() for p in people if p.birth_date is not None}
     assert not [name for name in names for r in audit if name in r.value]
