@@ -36,6 +36,7 @@ from agents.io import (
     raw_topic,
 )
 from agents.transport import FieldcourtApp
+from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
 from fieldcourt.settings import Settings
 from fieldcourt.topics import (
@@ -215,6 +216,7 @@ def register_correlation(
             settled = cases.settle(command, emitted_at)
             found = await apply_outcome(command, settled, emitted_at, io, erasures, audited)
             await publish(found, "court.outcome", command.outcome.decided_at, origin)
+            FAULTS.reached(CrashPoint.AFTER_OUTCOME)
             return
         match = loads(RuleMatch, message.value)
         case_events = cases.process(match, emitted_at)

@@ -131,8 +131,9 @@ async def apply_outcome(
 ) -> list[CaseEvent]:
     """What the case agent does with an outcome the case manager ``settled`` at ``at``:
     dead-letter it if refused; else erase each cleared subject everywhere (acknowledged),
-    then record the erasure. Returns the case events, which the caller audits and publishes
-    like a match's."""
+    then record the erasure at the time the outcome was first applied (a redelivered or
+    replayed outcome writes the same record). Returns the case events, which the caller
+    audits and publishes like a match's."""
     if settled.rejected is not None:
         await io.deadletter.send(InboundRecord.of(command), settled.rejected)
         return []
@@ -140,5 +141,5 @@ async def apply_outcome(
     case_id = settled.events[0].case_id if settled.events else outcome.case_id
     for ref in settled.erased:
         await targets.send(Erasure(subject_ref=ref, outcome_id=outcome.outcome_id, case_id=case_id))
-        await audited(erasure(outcome, case_id, ref, at))
+        await audited(erasure(outcome, case_id, ref, settled.at or at))
     return settled.events

@@ -101,16 +101,13 @@ class CaseManager:
                     f"outcome_id {outcome.outcome_id!r} was already received with another payload"
                 )
                 return Settled.refused(RejectedInput(Reason.CONFLICTING_DUPLICATE, detail))
-            self._commit(known)
-            return Settled(events=self._events(known), erased=tuple(known["erased"]))
+            return self._settled(known)
         target_id = self.resolve(outcome.case_id)
         decided = decide_outcome(outcome, self.case(target_id), emitted_at)
         if decided.rejected is not None:
             return decided
         record = self._once(key, lambda: {**decided.record(emitted_at), "fp": fingerprint})
-        if record is None:
-            return decided  # changes nothing, erases nothing
-        return Settled(events=self._events(record), erased=tuple(record["erased"]))
+        return decided if record is None else self._settled(record)
 
     def case(self, case_id: str) -> CaseState | None:
         value = self.store.get(CASE + case_id)
@@ -173,6 +170,13 @@ class CaseManager:
             self.store[key] = record
         self._commit(record)
         return record
+
+    def _settled(self, record: dict[str, Any]) -> Settled:
+        """An outcome's effect as its outbox record holds it (committed again): the first
+        application's events, erasures and time, whenever and however often it is replayed."""
+        self._commit(record)
+        at = dt.datetime.fromisoformat(record["at"])
+        return Settled(events=self._events(record), erased=tuple(record["erased"]), at=at)
 
     @staticmethod
     def _events(record: dict[str, Any]) -> list[CaseEvent]:

@@ -35,6 +35,8 @@ class Settled:
     rejected: RejectedInput | None = None
     #: The case's new state, when it has one (what the outbox record commits).
     state: CaseState | None = None
+    #: When the outcome was first applied: its events' ``emitted_at``, its erasures' time.
+    at: dt.datetime | None = None
 
     @classmethod
     def refused(cls, rejected: RejectedInput) -> Settled:
@@ -100,7 +102,7 @@ def _settled(
     erased: tuple[str, ...] = (),
 ) -> Settled:
     event = state.to_event(event_type, reason=reason + ".", sector=None, emitted_at=at)
-    return Settled(events=[event], erased=erased, state=state)
+    return Settled(events=[event], erased=erased, state=state, at=at)
 
 
 def _describe(outcome: Outcome) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import orjson
 import pytest
 from aiokafka.structs import ConsumerRecord
 
+from fieldcourt.faults import CRASH_EXIT
 from fieldcourt.settings import Settings
 from fieldcourt.topics import (
     ALERTS_TOPIC,
@@ -40,6 +42,11 @@ FIELDCOURT = Path(sys.executable).parent / "fieldcourt"
 OUTPUTS = [*map(case_topic, SECTIONS), ALERTS_TOPIC, DEADLETTER_TOPIC]
 Records = list[ConsumerRecord[bytes, bytes]]
 Published = list[tuple[str, dict[str, Any]]]
+
+
+@pytest.fixture
+def kafka_broker(private_broker: str) -> str:
+    return private_broker
 
 
 def ref_of(index: int) -> str:
@@ -90,47 +97,85 @@ def lookup(
     return done.stdout
 
 
-def test_outcomes_close_cases_erase_the_acquitted_and_dead_letter_the_unknown(
-    app_settings: Settings, worker: Callable[..., WorkerProcess], tmp_path: Path
-) -> None:
-    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=20)
-    run_id = app_settings.app_id
+@dataclass(frozen=True)
+class Story:
+    """Person 0 arrested twice in flagrance (a P12 case), persons 1 and 2 on a seizure with a
+    weapon (F3 cases); then the court: person 0 acquitted, person 1's case convicted, an
+    outcome for a case that does not exist and a broken one; then person 0's third arrest."""
 
-    def arrest(n: int, day: int) -> tuple[str, dict[str, Any]]:
-        when = start + dt.timedelta(days=day)
+    run_id: str
+    start: dt.datetime
+
+    def arrest(self, n: int, day: int) -> tuple[str, dict[str, Any]]:
+        when = self.start + dt.timedelta(days=day)
         return ARRESTS, raw_arrest(
-            event_id=f"{run_id}-arrest-{n}",
+            event_id=f"{self.run_id}-arrest-{n}",
             person=raw_person(0),
             occurred_at=when,
             reported_at=when + dt.timedelta(hours=1),
         )
 
-    when = start + dt.timedelta(days=1, hours=3)
-    seizure = raw_seizure(
-        event_id=f"{run_id}-seizure",
-        occurred_at=when,
-        reported_at=when,
-        weapons=1,
-        persons=[raw_person(1), raw_person(2)],
-    )
-    acquitted, convicted = ref_of(0), ref_of(1)
-    acquitted_case = case_id_for("subject", acquitted)
-    convicted_case = case_id_for("subject", convicted)
-    decided = (start + dt.timedelta(days=15)).isoformat()
-    acquittal = raw_outcome(
-        acquitted_case, outcome="acquitted", subject_ref=acquitted, decided_at=decided
-    )
-    conviction = raw_outcome(convicted_case, outcome="convicted", decided_at=decided)
-    unknown = raw_outcome(case_id_for("subject", "S-AAAAAAAAAAAAAAAA"), decided_at=decided)
-    broken = {**raw_outcome(convicted_case, decided_at=decided), "outcome": "pardoned"}
+    @property
+    def before(self) -> Published:
+        when = self.start + dt.timedelta(days=1, hours=3)
+        seizure = raw_seizure(
+            event_id=f"{self.run_id}-seizure",
+            occurred_at=when,
+            reported_at=when,
+            weapons=1,
+            persons=[raw_person(1), raw_person(2)],
+        )
+        return [self.arrest(1, 0), self.arrest(2, 1), (SEIZURES, seizure)]
+
+    @property
+    def decided(self) -> str:
+        return (self.start + dt.timedelta(days=15)).isoformat()
+
+    @property
+    def acquittal(self) -> dict[str, Any]:
+        return raw_outcome(
+            acquitted_case,
+            outcome_id=f"{self.run_id}-acquittal",
+            outcome="acquitted",
+            subject_ref=acquitted,
+            decided_at=self.decided,
+        )
+
+    @property
+    def court(self) -> Published:
+        """The valid outcomes (the last one for an unknown case), then a broken one."""
+        conviction = raw_outcome(convicted_case, outcome="convicted", decided_at=self.decided)
+        unknown = raw_outcome(case_id_for("subject", "S-AAAAAAAAAAAAAAAA"), decided_at=self.decided)
+        broken = {**raw_outcome(convicted_case, decided_at=self.decided), "outcome": "pardoned"}
+        return [(OUTCOMES_TOPIC, o) for o in (self.acquittal, conviction, unknown, broken)]
+
+    @property
+    def after(self) -> Published:
+        """A third arrest within 30 days: without the erasure, a p20.recurrence."""
+        return [self.arrest(3, 2)]
+
+
+acquitted, convicted = ref_of(0), ref_of(1)
+acquitted_case = case_id_for("subject", acquitted)
+convicted_case = case_id_for("subject", convicted)
+
+
+def story(settings: Settings) -> Story:
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=20)
+    return Story(settings.app_id, start)
+
+
+def test_outcomes_close_cases_erase_the_acquitted_and_dead_letter_the_unknown(
+    app_settings: Settings, worker: Callable[..., WorkerProcess], tmp_path: Path
+) -> None:
+    told = story(app_settings)
+    run_id, before, court, after = told.run_id, told.before, told.court, told.after
+    acquittal, unknown, broken = court[0][1], court[2][1], court[3][1]
 
     proc = worker()
-    # two flagrant arrests of one person, and a seizure with a weapon and two others on it
-    before: Published = [arrest(1, 0), arrest(2, 1), (SEIZURES, seizure)]
     publish(app_settings, before)
     reach(app_settings, oracle(before, TEST_KEY.encode()), dead_letters=0)
 
-    court: Published = [(OUTCOMES_TOPIC, o) for o in (acquittal, conviction, unknown, broken)]
     publish(app_settings, court)
     expected = oracle([*before, *court[:3]], TEST_KEY.encode())
     assert [(c.outcome.case_id, r.reason) for c, r in expected.refused] == [
@@ -140,8 +185,6 @@ def test_outcomes_close_cases_erase_the_acquitted_and_dead_letter_the_unknown(
     # the erasure is on every stage's partitions before its record: what follows starts clean
     audit_records(app_settings, lambda found: len(erased(found)) == 1)
 
-    # a third arrest within 30 days: without the erasure it would be a p20.recurrence
-    after = [arrest(3, 2)]
     publish(app_settings, after)
     everything = [*before, *court[:3], *after]
     expected = oracle(everything, TEST_KEY.encode())
@@ -211,3 +254,31 @@ def test_outcomes_close_cases_erase_the_acquitted_and_dead_letter_the_unknown(
     names = {p.last_name.encode() for p in people} | {p.first_name.encode() for p in people}
     names |= {p.birth_date.isoformat().encode() for p in people if p.birth_date is not None}
     assert not [name for name in names for r in audit if name in r.value]
+
+
+@pytest.mark.timeout(300)
+def test_an_outcome_processed_again_after_a_crash_forks_nothing(
+    app_settings: Settings, worker: Callable[..., WorkerProcess], tmp_path: Path
+) -> None:
+    """The worker dies once the acquittal's erasures, records and events are handed on, its
+    offset not committed; its successor (empty store) applies the outcome again: the same
+    bytes, one version each, and what follows still starts from nothing."""
+    told = story(app_settings)
+    crashing = worker(FIELDCOURT_CRASH_AT="after-outcome")
+    publish(app_settings, told.before)
+    reach(app_settings, oracle(told.before, TEST_KEY.encode()), dead_letters=0)
+    acquittal = [(OUTCOMES_TOPIC, told.acquittal)]
+    publish(app_settings, acquittal)
+    assert crashing.proc is not None
+    assert crashing.proc.wait(timeout=120) == CRASH_EXIT
+    worker(FIELDCOURT_DATA_DIR=str(tmp_path / "successor"))
+    audit_records(app_settings, lambda found: len(erased(found)) >= 1)
+    publish(app_settings, told.after)
+    expected = oracle([*told.before, *acquittal, *told.after], TEST_KEY.encode())
+    out = reach(app_settings, expected, dead_letters=0)
+    assert_same_outcome(out, outcome(expected.case_events, expected.alerts))
+    cases = [loads(CaseEvent, r.value) for r in out if r.topic.startswith("court.")]
+    assert all("p20.recurrence" not in e.rule_ids for e in cases)
+    records = audit_records(app_settings, lambda found: len(erased(found)) >= 1)
+    erasures = {r.value for r in records if loads(AuditRecord, r.value).action == "erase"}
+    assert len(erasures) == 1  # written once, or again byte for byte

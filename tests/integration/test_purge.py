@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,6 @@ import orjson
 import pytest
 from aiokafka.structs import ConsumerRecord
 
-from fieldcourt.kafka_local import LocalBroker, free_port
 from fieldcourt.settings import Settings, load_settings
 from fieldcourt.topics import OUTCOMES_TOPIC, apply_topics, case_topic, catalogue
 from schemas.codec import dumps_obj, loads
@@ -31,18 +30,10 @@ pytestmark = pytest.mark.kafka
 
 
 @pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[str]:
+def own_broker(private_broker: str) -> str:
     """A broker of this test's own: other tests' events on the field partitions would drive
     the feeds' progress that decides this test's purge."""
-    settings = load_settings(
-        data_dir=tmp_path / "own", kafka_port=free_port(), kafka_controller_port=free_port()
-    )
-    broker = LocalBroker(settings)
-    broker.up()
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.down()
+    return private_broker
 
 
 def test_subject_history_past_retention_is_purged_by_the_worker(

@@ -290,3 +290,4 @@ def test_an_outcome_processed_again_after_a_crash_emits_the_same_bytes() -> None
     second = pipeline.settle(acquittal)
     assert [dumps(e) for e in second.events] == [dumps(e) for e in first.events]
     assert second.erased == first.erased == (ref(1),)
+    assert second.at == first.at == NOW  # the erasure's record is the same too
