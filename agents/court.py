@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,8 @@ from streams.audit import erasure
 from streams.cases.outcomes import Settled
 from streams.errors import RejectedInput
 from streams.ingest import outcome_command, parse_outcome
+
+log = logging.getLogger(__name__)
 
 #: Marks a record of an internal topic as a command rather than the topic's usual value.
 COMMAND_HEADER = "fieldcourt-command"
@@ -138,6 +141,14 @@ async def apply_outcome(
         await io.deadletter.send(InboundRecord.of(command), settled.rejected)
         return []
     outcome = command.outcome
+    if not settled.events and not settled.erased:  # recorded in the log, never silently
+        log.info(
+            "court outcome %s (%s of %s in %s) changes nothing: the case goes on or is closed",
+            outcome.outcome_id,
+            outcome.outcome,
+            outcome.subject_ref or "the whole case",
+            outcome.case_id,
+        )
     case_id = settled.events[0].case_id if settled.events else outcome.case_id
     for ref in settled.erased:
         await targets.send(Erasure(subject_ref=ref, outcome_id=outcome.outcome_id, case_id=case_id))
