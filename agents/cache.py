@@ -72,8 +72,16 @@ class CachedTable(MutableMapping[str, Any]):
         self._write(key, None)
 
     def __iter__(self) -> Iterator[str]:
-        """The table's keys: flush first to see this batch's writes."""
-        return iter(self.table)
+        """The table's keys as this batch sees them: with the keys it wrote, without those it
+        deleted (a purge or an erasure walks the keys before the batch is flushed)."""
+        dirty = list(self._dirty)
+        cache = self._cache
+        stored = set()
+        for key in self.table:
+            stored.add(key)
+            if key not in self._dirty or cache.get(key) is not None:
+                yield key
+        yield from (key for key in dirty if key not in stored and cache.get(key) is not None)
 
     def __len__(self) -> int:
         return len(self.table)

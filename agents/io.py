@@ -45,8 +45,10 @@ async def hand_to_producer(
     key: bytes | None,
     value: bytes | None,
     headers: Headers = None,
+    partition: int | None = None,
 ) -> asyncio.Future[Any]:
     """Hand the record to the producer now; it is acknowledged before the offset is committed.
+    ``partition``: that one rather than the key's (a command for every partition of a topic).
 
     Faust flushes the producer before every offset commit (``Consumer.commit`` in
     faust/transport/consumer.py), so waiting here for each acknowledgement would only cost a
@@ -61,9 +63,12 @@ async def hand_to_producer(
     """
     app = topic.app
     if app.in_transaction:
-        future = await topic.send(key=key, value=value, headers=headers, force=True)
+        future = await topic.send(
+            key=key, value=value, headers=headers, partition=partition, force=True
+        )
     else:
-        future = await app.producer.send(topic.get_topic_name(), key, value, None, None, headers)
+        name = topic.get_topic_name()
+        future = await app.producer.send(name, key, value, partition, None, headers)
     future.add_done_callback(_crash_on_failure(topic))  # type: ignore[attr-defined]
     return cast(asyncio.Future[Any], future)
 
@@ -336,8 +341,6 @@ def guarded(
             await handle(message)
             FAULTS.reached(CrashPoint.AFTER_OUTPUTS)
             if purge is not None and schedule.due(message.partition):
-                io.flush_tables(make_current)  # a purge walks the tables' keys
-                make_current(event)
                 purged = purge(message.partition)
                 METRICS.purged(name, purged)
                 log.info("purged %d %s entries of partition %d", purged, name, message.partition)

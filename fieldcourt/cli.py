@@ -269,6 +269,14 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
     return 3 if args.max_events is not None and not report.reached_max else 0
 
 
+def _subject(args: argparse.Namespace, settings: Settings) -> int:
+    from fieldcourt.lookup import lookup
+
+    for line in lookup(settings, args.purpose, args.identity_file):
+        print(line)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "kafka": _kafka,
     "topics": _topics,
@@ -278,6 +286,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "simulate": _simulate,
     "replay": _replay,
     "watch": _watch,
+    "subject": _subject,
 }
 
 
@@ -412,7 +421,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch.add_argument("--max-events", type=_positive(int), metavar="N", help="stop after N events")
     watch.add_argument("--timeout", type=_positive(float), metavar="S", help="stop after S seconds")
+    _add_subject(sub)
     return parser
+
+
+def _add_subject(sub: Any) -> None:
+    subject = sub.add_parser("subject", help="rights of access: the cases holding a person")
+    actions = subject.add_subparsers(dest="subject_action", required=True)
+    lookup = actions.add_parser(
+        "lookup",
+        help="compute a person's subject reference and list the cases that hold it",
+        description="Identity attributes (person_id, or last_name, first_name and birth_date) "
+        "are read from --identity-file (a JSON object) or asked at the prompt, never taken "
+        "from the command line. The lookup is recorded in audit.v1 before anything is read.",
+    )
+    lookup.add_argument(
+        "--purpose",
+        required=True,
+        type=_purpose,
+        help="why you look up: the access request's reference (recorded in audit.v1)",
+    )
+    lookup.add_argument(
+        "--identity-file",
+        type=Path,
+        metavar="FILE",
+        help="a JSON object of identity attributes (else: asked at the prompt)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 
@@ -18,8 +19,10 @@ def who() -> str:
     return getpass.getuser()
 
 
-async def record_consultation(bootstrap: str, purpose: str, detail: str) -> None:
-    record = consultation(who(), purpose, detail, dt.datetime.now(dt.UTC))
+async def record_consultation(
+    bootstrap: str, purpose: str, detail: str, subjects: Sequence[str] = ()
+) -> None:
+    record = consultation(who(), purpose, detail, dt.datetime.now(dt.UTC), subjects)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:

@@ -7,7 +7,7 @@ agent. Their ``AlertLimiter`` and ``MigrationLedger`` may share one store, keyed
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -128,11 +128,18 @@ class MigrationLedger:
             self._store[key] = new
         return arrivals
 
+    def erase(self, ref: str) -> int:
+        """Forget subject ``ref``: their arrivals go; how many."""
+        return self._keep(lambda row: row[1] != ref)
+
     def sweep(self, before: datetime) -> int:
         """Drop arrivals before ``before`` (a low watermark minus the window); how many."""
+        return self._keep(lambda row: _arrival(row).at >= before)
+
+    def _keep(self, keep: Callable[[list[str]], bool]) -> int:
         dropped = 0
         for key, rows in [(k, v) for k, v in self._store.items() if "|displaced|" in k]:
-            kept = [r for r in rows if _arrival(r).at >= before]
+            kept = [r for r in rows if keep(r)]
             dropped += len(rows) - len(kept)
             if not kept:
                 del self._store[key]

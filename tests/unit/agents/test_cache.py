@@ -155,3 +155,16 @@ def test_held_back_writes_are_never_evicted() -> None:
     assert all(cached.get(str(n)) == n for n in range(30))
     cached.flush(lambda event: setattr(table, "current", event))
     assert len(table.writes) == 30
+
+
+def test_iteration_sees_the_batch_writes_before_they_are_flushed() -> None:
+    """A purge or an erasure walks the keys in the middle of a batch."""
+    table = RecordingTable()
+    table.data.update({"kept": 1, "deleted": 2})
+    cached = CachedTable(table)
+    event = Event(partition=0)
+    processing(event)
+    cached["new"] = 3
+    cached["kept"] = 4
+    del cached["deleted"]
+    assert sorted(cached) == ["kept", "new"]
