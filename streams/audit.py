@@ -55,8 +55,18 @@ def audit_key(record: AuditRecord) -> bytes:
     return (record.case_id or (record.subjects[0] if record.subjects else "-")).encode()
 
 
-def consultation(actor: str, purpose: str, detail: str, at: datetime) -> AuditRecord:
-    """A read through one of fieldcourt's tools; ``purpose`` is required (contract §8)."""
+def consultation(
+    actor: str, purpose: str, detail: str, at: datetime, *, case_id: str | None = None
+) -> AuditRecord:
+    """A read through one of fieldcourt's tools, of one case where ``case_id`` is given;
+    ``purpose`` is required (contract §8)."""
     if not purpose.strip():
         raise ValueError("a consultation needs a purpose: a procedure number or a short reason")
-    return AuditRecord(action="consult", actor=actor, at=at, purpose=purpose.strip(), detail=detail)
+    return AuditRecord(
+        action="consult",
+        actor=actor,
+        at=at,
+        purpose=purpose.strip(),
+        case_id=case_id,
+        detail=detail,
+    )
