@@ -29,12 +29,13 @@ log = logging.getLogger("fieldcourt.dashboard")
 TOPIC_RETRY_S = 2.0
 
 
-def kafka_client(settings: Settings, kind: str, **extra: Any) -> Any:
-    """A consumer (``kind="consumer"``) or the audit producer (``"producer"``)."""
+def kafka_client(settings: Settings, kind: str, *topics: str, **extra: Any) -> Any:
+    """A consumer of ``topics`` without a group (``kind="consumer"``) or the audit producer
+    (``"producer"``)."""
     options = {**kafka_client_options(settings), **extra}
     if kind == "producer":
         return audit_producer(**options)
-    return AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **options)
+    return AIOKafkaConsumer(*topics, group_id=None, enable_auto_commit=False, **options)
 
 
 class Feed:
@@ -73,11 +74,12 @@ class Feed:
                 await asyncio.sleep(5.0)
 
     async def _read(self, role: Role, topic: str) -> None:
-        consumer = kafka_client(self.settings, "consumer")
+        await self._exists(topic)
+        # No group: every partition, read from the beginning, no committed offset.
+        consumer = kafka_client(self.settings, "consumer", topic, auto_offset_reset="earliest")
         await consumer.start()
         try:
-            partitions = await self._partitions(consumer, topic)
-            consumer.assign(partitions)
+            partitions = sorted(consumer.assignment())
             await consumer.seek_to_beginning(*partitions)
             ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
             while True:
@@ -93,20 +95,20 @@ class Feed:
         finally:
             await consumer.stop()
 
-    async def _partitions(self, consumer: Any, topic: str) -> list[TopicPartition]:
-        """The topic's partitions, once it exists (the catalogue may be applied later)."""
-        warned = False
-        while True:
-            found = consumer.partitions_for_topic(topic)
-            if not found:
-                await consumer.topics()  # refresh the metadata
-                found = consumer.partitions_for_topic(topic)
-            if found:
-                return [TopicPartition(topic, p) for p in sorted(found)]
-            if not warned:
-                log.warning("dashboard: topic %s does not exist yet; waiting for it", topic)
-                warned = True
-            await asyncio.sleep(TOPIC_RETRY_S)
+    async def _exists(self, topic: str) -> None:
+        """Returns once the topic exists (the catalogue may be applied after the dashboard
+        started): a consumer subscribed to a missing topic would wait for ever."""
+        probe = kafka_client(self.settings, "consumer")
+        await probe.start()
+        try:
+            warned = False
+            while topic not in await probe.topics():
+                if not warned:
+                    log.warning("dashboard: topic %s does not exist yet; waiting for it", topic)
+                    warned = True
+                await asyncio.sleep(TOPIC_RETRY_S)
+        finally:
+            await probe.stop()
 
 
 class Auditor:

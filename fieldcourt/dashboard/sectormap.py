@@ -19,8 +19,9 @@ MARGIN = 60.0
 class SectorShape:
     name: str
     path: str  # SVG path data
-    x: float  # where its label and alert count go
+    x: float  # where its alert count goes
     y: float
+    top: float  # the top of its bounding box: its label goes just above
 
 
 @dataclass(frozen=True)
@@ -66,5 +67,8 @@ def draw(index: SectorIndex) -> SectorMap:
             parts.append("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in xy) + " Z")
         spot = sector.geometry.representative_point()
         x, y = point(spot.x, spot.y)
-        shapes.append(SectorShape(sector.name, " ".join(parts), round(x, 1), round(y, 1)))
+        _x, top = point(spot.x, sector.geometry.bounds[3])
+        shapes.append(
+            SectorShape(sector.name, " ".join(parts), round(x, 1), round(y, 1), round(top, 1))
+        )
     return SectorMap(WIDTH, round(height, 1), tuple(shapes))
