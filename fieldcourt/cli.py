@@ -114,7 +114,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from fieldcourt.demo import DemoOptions, run_demo
 
-    return run_demo(settings, DemoOptions(rate=0.0 if args.quick else 10.0))
+    return run_demo(
+        settings, DemoOptions(rate=0.0 if args.quick else 10.0, dashboard=not args.quick)
+    )
 
 
 def _instant(value: str) -> dt.datetime:
@@ -401,9 +403,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--loglevel", default="info", choices=["crit", "error", "warn", "info", "debug"]
     )
-    demo = sub.add_parser("demo", help="the Paris story, live, on a broker of its own")
+    demo = sub.add_parser(
+        "demo",
+        help="the Paris story, live, on a broker of its own, with the dashboards (until Ctrl-C)",
+    )
     demo.add_argument(
-        "--quick", action="store_true", help="the story alone, no background activity (CI)"
+        "--quick",
+        action="store_true",
+        help="the story alone, no background activity and no dashboard; ends by itself (CI)",
     )
     _add_simulate(sub)
     replay = sub.add_parser(

@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from fieldcourt.kafka_local import free_port
 from fieldcourt.settings import PROJECT_ROOT, Settings
@@ -35,7 +35,7 @@ class WorkerProcess:
     starts: int = 0
     logs: list[Path] = field(default_factory=list)
 
-    def start(self) -> WorkerProcess:
+    def start(self) -> Self:
         self.starts += 1
         log = self.log_path.with_suffix(f".{self.starts}.log")
         self.logs.append(log)
