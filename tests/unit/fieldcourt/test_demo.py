@@ -121,7 +121,8 @@ def test_demo_users_one_per_section_and_the_cojc_stored_hashed(tmp_path: Path) -
     for user in users:
         assert user.password not in text
         signed_in = store.authenticate(user.name, user.password)
-        assert signed_in is not None and signed_in.role == user.role
+        assert signed_in is not None
+        assert signed_in.role == user.role
     # a second demo makes new passwords: the old ones open nothing
     again = demo_users(path)
     assert UserStore(path).authenticate(users[0].name, users[0].password) is None
