@@ -156,16 +156,18 @@ class UserStore:
         return len(self._users)
 
     def get(self, name: str) -> User | None:
+        """The user as the file says now; a file gone or broken lets nobody in."""
+        try:
+            self.reload()
+        except UsersFileError:
+            with self._lock:
+                self._users, self._stamp = {}, None
         return self._users.get(name)
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The user whose name and password these are, else None. Slow on purpose (argon2):
         call it off the event loop."""
-        try:
-            self.reload()
-        except UsersFileError:
-            return None
-        user = self._users.get(name)
+        user = self.get(name)
         try:
             _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
         except (VerificationError, InvalidHashError):

@@ -9,6 +9,7 @@ import time
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from fieldcourt.dashboard.sessions import _SALT, COOKIE
+from fieldcourt.dashboard.users import parse_users, write_users
 from fieldcourt.topics import ALERTS_TOPIC, case_topic
 from tests.unit.fieldcourt.dashboard.conftest import SECRET, Site, alert, case, feed
 
@@ -211,3 +212,15 @@ async def test_pages_carry_security_headers(site: Site) -> None:
     cookie = response.cookies[COOKIE]
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Strict"
+
+
+async def test_a_user_removed_from_the_file_is_signed_out_at_the_next_request(site: Site) -> None:
+    assert (await site.sign_in("fred")).status == 303
+    assert (await site.client.get("/", allow_redirects=False)).status == 200
+    path = site.dashboard.users.path
+    saved = path.read_text()
+    try:
+        write_users(path, [u for u in parse_users(saved).values() if u.name != "fred"])
+        assert (await site.client.get("/", allow_redirects=False)).status == 303
+    finally:
+        path.write_text(saved)
