@@ -296,8 +296,10 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
         print(f"dashboard: {user.name} ({user.role}) in {settings.users_file}")
         return 0
     from fieldcourt.dashboard.server import run
+    from fieldcourt.dashboard.users import UserStore
 
     _check_config_files(settings)
+    UserStore(settings.users_file)  # a missing or broken users file stops it before it starts
     overrides = {
         k: v for k, v in (("dashboard_bind", args.bind), ("dashboard_port", args.port)) if v
     }

@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -50,8 +51,9 @@ class Dashboard:
     ready: Callable[[], bool]
     secure_cookies: bool = False
     heartbeat_s: float = HEARTBEAT_S
-    #: Case ids whose consultation each session recorded (by session id).
-    consulted: dict[str, set[str]] = field(default_factory=dict)
+    #: Case ids whose consultation each session recorded (by session id), and when the
+    #: session's first was: past the session lifetime the session is gone, and so is this.
+    consulted: dict[str, tuple[float, set[str]]] = field(default_factory=dict)
     templates: jinja2.Environment = field(init=False)
 
     def __post_init__(self) -> None:
@@ -298,7 +300,7 @@ async def case_page(request: web.Request) -> web.Response:
     session, user = _signed_in(request)
     dash = request.app[DASHBOARD]
     case = _readable_case(request, user)
-    if case.case_id not in dash.consulted.get(session.sid, set()):
+    if case.case_id not in dash.consulted.get(session.sid, (0.0, set()))[1]:
         return render(request, "purpose.html", case_id=case.case_id, error=None, purpose="")
     return render(request, "case.html", live=case.case_id, case=case)
 
@@ -329,7 +331,11 @@ async def consult(request: web.Request) -> web.Response:
             "The consultation could not be recorded in the audit log, so the case is not "
             "shown. Try again in a moment.",
         ) from None
-    dash.consulted.setdefault(session.sid, set()).add(case.case_id)
+    now = time.monotonic()
+    dash.consulted = {
+        sid: entry for sid, entry in dash.consulted.items() if now - entry[0] < dash.sessions.ttl_s
+    }
+    dash.consulted.setdefault(session.sid, (now, set()))[1].add(case.case_id)
     raise web.HTTPSeeOther(f"/cases/{case.case_id}")
 
 

@@ -140,3 +140,11 @@ def test_the_map_draws_every_sector_inside_its_view_box() -> None:
     assert rosa is not None
     assert rosa.y < halles.y  # north is up
     assert rosa.x > halles.x  # east is right
+
+
+def test_the_dashboard_without_a_users_file_stops_with_status_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FIELDCOURT_DASHBOARD_USERS_FILE", str(tmp_path / "absent"))
+    assert main(["dashboard", "--port", "1"]) == 2
+    assert "add-user" in capsys.readouterr().err
