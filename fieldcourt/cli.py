@@ -10,6 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fieldcourt.dashboard.command import add_parser as add_dashboard_parser
+from fieldcourt.lookup_cli import add_parser as add_subject_parser
+from fieldcourt.lookup_cli import subject_command
 from fieldcourt.settings import Settings, SettingsError, load_settings
 from streams.errors import ConfigurationError, FieldcourtError
 
@@ -271,30 +274,11 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
     return 3 if args.max_events is not None and not report.reached_max else 0
 
 
-def _read_password(name: str) -> str:
-    """From the terminal (asked twice, not echoed) or one line of standard input; never from
-    the command line, where other users and the shell's history would see it."""
-    import getpass
-
-    if sys.stdin.isatty():
-        first = getpass.getpass(f"password for {name}: ")
-        if getpass.getpass("again: ") != first:
-            raise ConfigurationError("the two passwords differ")
-        return first
-    return sys.stdin.readline().rstrip("\r\n")
-
-
 def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
     if args.dashboard_action == "add-user":
-        from fieldcourt.dashboard.users import add_user
+        from fieldcourt.dashboard.command import add_user_command
 
-        try:
-            user = add_user(settings.users_file, args.name, args.section, _read_password(args.name))
-        except ValueError as exc:
-            print(f"fieldcourt dashboard add-user: {exc}", file=sys.stderr)
-            return 2
-        print(f"dashboard: {user.name} ({user.role}) in {settings.users_file}")
-        return 0
+        return add_user_command(args, settings)
     from fieldcourt.dashboard.server import run
     from fieldcourt.dashboard.users import UserStore
 
@@ -316,6 +300,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "replay": _replay,
     "watch": _watch,
     "dashboard": _dashboard,
+    "subject": subject_command,
 }
 
 
@@ -455,37 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch.add_argument("--max-events", type=_positive(int), metavar="N", help="stop after N events")
     watch.add_argument("--timeout", type=_positive(float), metavar="S", help="stop after S seconds")
-    _add_dashboard(sub)
+    add_dashboard_parser(sub)
+    add_subject_parser(sub, _purpose)
     return parser
-
-
-def _add_dashboard(sub: Any) -> None:
-    dashboard = sub.add_parser(
-        "dashboard",
-        help="the sections' and the COJC's web pages (sign-in, cases, alerts map, live)",
-        description="Without an action: serve the dashboard on FIELDCOURT_DASHBOARD_BIND:"
-        "FIELDCOURT_DASHBOARD_PORT until Ctrl-C, its state rebuilt from the section and alert "
-        "topics. Users come from FIELDCOURT_DASHBOARD_USERS_FILE (default <data dir>/dashboard/"
-        "users).",
-    )
-    dashboard.add_argument("--bind", metavar="HOST", help="instead of FIELDCOURT_DASHBOARD_BIND")
-    dashboard.add_argument(
-        "--port", type=int, metavar="PORT", help="instead of FIELDCOURT_DASHBOARD_PORT"
-    )
-    actions = dashboard.add_subparsers(dest="dashboard_action", required=False)
-    add = actions.add_parser(
-        "add-user",
-        help="add a user (or set their section and password); the password is read from the "
-        "terminal, or one line of standard input",
-    )
-    add.add_argument("name")
-    add.add_argument(
-        "--section",
-        required=True,
-        type=str.lower,
-        choices=["p12", "p20", "f3", "p4", "cojc"],
-        help="the one section whose cases the user sees, or cojc for the alerts",
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -34,20 +35,24 @@ async def publish_consultation(
     actor: str,
     purpose: str,
     detail: str,
+    subjects: Sequence[str] = (),
     *,
     case_id: str | None = None,
 ) -> AuditRecord:
     """Record one consultation with a started producer; returns once the broker acknowledged
     it (an exception otherwise: then nothing may be shown)."""
-    record = consultation(actor, purpose, detail, dt.datetime.now(dt.UTC), case_id=case_id)
+    at = dt.datetime.now(dt.UTC)
+    record = consultation(actor, purpose, detail, at, subjects, case_id=case_id)
     await producer.send_and_wait(AUDIT_TOPIC, dumps(record), key=audit_key(record))
     return record
 
 
-async def record_consultation(bootstrap: str, purpose: str, detail: str) -> None:
+async def record_consultation(
+    bootstrap: str, purpose: str, detail: str, subjects: Sequence[str] = ()
+) -> None:
     producer = audit_producer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
-        await publish_consultation(producer, who(), purpose, detail)
+        await publish_consultation(producer, who(), purpose, detail, subjects)
     finally:
         await producer.stop()

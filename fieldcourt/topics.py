@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from fieldcourt.settings import Settings
 from schemas.cases import case_topic as case_topic
+from schemas.outcomes import OUTCOMES_TOPIC as OUTCOMES_TOPIC
 from streams.errors import FieldcourtError
 
 DAY_MS = 24 * 3600 * 1000
@@ -45,6 +46,8 @@ class TopicSpec:
 
 
 POLICE = ("police systems",)
+#: The court's case management system, sole writer of the outcomes topic (contract §8).
+COURT_REGISTRY = "court-registry"
 SECTIONS = {
     "p12": "P12 (flagrance)",
     "p20": "P20 (preliminary inquiries)",
@@ -110,6 +113,17 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
         )
         for name in FIELD_TOPICS
     ]
+    specs.append(
+        TopicSpec(
+            OUTCOMES_TOPIC,
+            "court outcomes (dismissal, acquittal, conviction, closure) per case, optionally "
+            "per subject, published by the court's case management system",
+            writers=(COURT_REGISTRY,),
+            readers=("fieldcourt case manager",),
+            retention_ms=_days(settings.retention_field_days),
+            max_message_bytes=MAX_MESSAGE_BYTES,
+        )
+    )
     specs.append(
         TopicSpec(
             DEADLETTER_TOPIC,

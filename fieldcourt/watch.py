@@ -42,6 +42,7 @@ _TYPE_STYLE = {
     "case_transferred": "dim",
     "case_merged": "dim",
     "case_updated": "",
+    "case_closed": "bold",
 }
 _ALERT_STYLE = {"displacement": "yellow", "trade_migration": "bold yellow", "surge": "bold red"}
 
@@ -157,7 +158,9 @@ def render(topic: str, value: bytes, report: WatchReport) -> str | None:
     return describe_case(event)
 
 
-async def _existing(bootstrap: str, topics: list[str], err: TextIO) -> list[str]:
+async def existing_topics(
+    bootstrap: str, topics: list[str], err: TextIO, tool: str = "watch"
+) -> list[str]:
     """The topics that exist; a consumer subscribed to a missing one would wait for ever."""
     from aiokafka import AIOKafkaConsumer
 
@@ -169,11 +172,11 @@ async def _existing(bootstrap: str, topics: list[str], err: TextIO) -> list[str]
         await probe.stop()
     for topic in topics:
         if topic not in existing:
-            print(f"watch: topic {topic} does not exist (yet); not watched", file=err)
+            print(f"{tool}: topic {topic} does not exist (yet); not read", file=err)
     return [topic for topic in topics if topic in existing]
 
 
-async def _position(consumer: Any, from_beginning: bool) -> None:
+async def position(consumer: Any, from_beginning: bool) -> None:
     """Resolve every partition's position now: anything published after this is shown."""
     partitions = sorted(consumer.assignment())
     if from_beginning:
@@ -211,7 +214,7 @@ async def watch_async(
     topics = watch_topics(section.upper() if section else None, alerts)
     report = WatchReport()
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    present = await _existing(bootstrap, topics, err)
+    present = await existing_topics(bootstrap, topics, err)
     if not present:
         print("watch: none of the topics exists; is the topic catalogue applied?", file=err)
         return report
@@ -225,7 +228,7 @@ async def watch_async(
     )
     try:
         await consumer.start()
-        await _position(consumer, from_beginning)
+        await position(consumer, from_beginning)
         since = "from the beginning" if from_beginning else "from now on"
         console.print(f"[bold]watching[/] {', '.join(present)} ({since})", highlight=False)
         if ready is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,17 +18,11 @@ from tests.kafka import WorkerProcess, run, worker_env
 TEST_KEY = "test-key-" + "0" * 40
 
 
-@pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Bootstrap address of a real broker: ``FIELDCOURT_TEST_BOOTSTRAP`` or one we start."""
-    given = os.environ.get("FIELDCOURT_TEST_BOOTSTRAP")
-    if given:
-        yield given
-        return
+@contextlib.contextmanager
+def local_broker(data_dir: Path) -> Iterator[str]:
+    """A real broker of our own on free ports, stopped on exit; its bootstrap address."""
     settings = load_settings(
-        data_dir=tmp_path_factory.mktemp("broker"),
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
+        data_dir=data_dir, kafka_port=free_port(), kafka_controller_port=free_port()
     )
     broker = LocalBroker(settings)
     broker.up()
@@ -35,6 +30,26 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield broker.bootstrap
     finally:
         broker.down()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap address of a real broker: ``FIELDCOURT_TEST_BOOTSTRAP`` or one we start."""
+    given = os.environ.get("FIELDCOURT_TEST_BOOTSTRAP")
+    if given:
+        yield given
+        return
+    with local_broker(tmp_path_factory.mktemp("broker")) as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture
+def private_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A broker for one test alone, for a module whose ``kafka_broker`` returns it: a test
+    whose events are days old would find them late at their source behind other tests'
+    recent events on the same field partitions, and reads every case topic whole."""
+    with local_broker(tmp_path_factory.mktemp("private-broker")) as bootstrap:
+        yield bootstrap
 
 
 @pytest.fixture

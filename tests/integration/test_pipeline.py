@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,7 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from fieldcourt.faults import CRASH_EXIT
-from fieldcourt.kafka_local import LocalBroker, free_port
-from fieldcourt.settings import Settings, load_settings
+from fieldcourt.settings import Settings
 from fieldcourt.topics import ALERTS_TOPIC, AUDIT_TOPIC, DEADLETTER_TOPIC, SECTIONS, case_topic
 from schemas.audit import AuditRecord
 from schemas.cases import Alert, CaseEvent
@@ -34,22 +33,12 @@ OUTPUTS = [*map(case_topic, SECTIONS), ALERTS_TOPIC, DEADLETTER_TOPIC]
 
 
 @pytest.fixture
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def kafka_broker(private_broker: str) -> str:
     """A broker for each test alone: a worker reads the inbound topics from the beginning, and
     another scenario's history, earlier on the same field partitions, would be weeks ahead of
     this scenario's first events, which would then be late at their source and trigger
     nothing; the session's history would also eat the phases' time budget."""
-    settings = load_settings(
-        data_dir=tmp_path_factory.mktemp("pipeline-broker"),
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-    )
-    broker = LocalBroker(settings)
-    broker.up()
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.down()
+    return private_broker
 
 
 def publish(settings: Settings, records: list[tuple[str, dict[str, Any]]]) -> None:
