@@ -10,6 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fieldcourt.dashboard.command import add_parser as add_dashboard_parser
+from fieldcourt.lookup_cli import add_parser as add_subject_parser
+from fieldcourt.lookup_cli import subject_command
 from fieldcourt.settings import Settings, SettingsError, load_settings
 from streams.errors import ConfigurationError, FieldcourtError
 
@@ -114,7 +117,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from fieldcourt.demo import DemoOptions, run_demo
 
-    return run_demo(settings, DemoOptions(rate=0.0 if args.quick else 10.0))
+    return run_demo(
+        settings, DemoOptions(rate=0.0 if args.quick else 10.0, dashboard=not args.quick)
+    )
 
 
 def _instant(value: str) -> dt.datetime:
@@ -269,12 +274,20 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
     return 3 if args.max_events is not None and not report.reached_max else 0
 
 
-def _subject(args: argparse.Namespace, settings: Settings) -> int:
-    from fieldcourt.lookup import lookup
+def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    if args.dashboard_action == "add-user":
+        from fieldcourt.dashboard.command import add_user_command
 
-    for line in lookup(settings, args.purpose, args.identity_file):
-        print(line)
-    return 0
+        return add_user_command(args, settings)
+    from fieldcourt.dashboard.server import run
+    from fieldcourt.dashboard.users import UserStore
+
+    _check_config_files(settings)
+    UserStore(settings.users_file)  # a missing or broken users file stops it before it starts
+    overrides = {
+        k: v for k, v in (("dashboard_bind", args.bind), ("dashboard_port", args.port)) if v
+    }
+    return run(settings.model_copy(update=overrides))
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
@@ -286,7 +299,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "simulate": _simulate,
     "replay": _replay,
     "watch": _watch,
-    "subject": _subject,
+    "dashboard": _dashboard,
+    "subject": subject_command,
 }
 
 
@@ -376,9 +390,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--loglevel", default="info", choices=["crit", "error", "warn", "info", "debug"]
     )
-    demo = sub.add_parser("demo", help="the Paris story, live, on a broker of its own")
+    demo = sub.add_parser(
+        "demo",
+        help="the Paris story, live, on a broker of its own, with the dashboards (until Ctrl-C)",
+    )
     demo.add_argument(
-        "--quick", action="store_true", help="the story alone, no background activity (CI)"
+        "--quick",
+        action="store_true",
+        help="the story alone, no background activity and no dashboard; ends by itself (CI)",
     )
     _add_simulate(sub)
     replay = sub.add_parser(
@@ -421,32 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch.add_argument("--max-events", type=_positive(int), metavar="N", help="stop after N events")
     watch.add_argument("--timeout", type=_positive(float), metavar="S", help="stop after S seconds")
-    _add_subject(sub)
+    add_dashboard_parser(sub)
+    add_subject_parser(sub, _purpose)
     return parser
-
-
-def _add_subject(sub: Any) -> None:
-    subject = sub.add_parser("subject", help="rights of access: the cases holding a person")
-    actions = subject.add_subparsers(dest="subject_action", required=True)
-    lookup = actions.add_parser(
-        "lookup",
-        help="compute a person's subject reference and list the cases that hold it",
-        description="Identity attributes (person_id, or last_name, first_name and birth_date) "
-        "are read from --identity-file (a JSON object) or asked at the prompt, never taken "
-        "from the command line. The lookup is recorded in audit.v1 before anything is read.",
-    )
-    lookup.add_argument(
-        "--purpose",
-        required=True,
-        type=_purpose,
-        help="why you look up: the access request's reference (recorded in audit.v1)",
-    )
-    lookup.add_argument(
-        "--identity-file",
-        type=Path,
-        metavar="FILE",
-        help="a JSON object of identity attributes (else: asked at the prompt)",
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

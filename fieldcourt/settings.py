@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
@@ -105,6 +105,14 @@ class Settings(BaseSettings):
     #: RocksDB table is counted by a scan of its keys).
     state_metrics_interval_s: float = Field(30.0, gt=0)
 
+    # The section dashboards (`fieldcourt dashboard`).
+    dashboard_bind: str = "127.0.0.1"
+    dashboard_port: Port = 6080
+    #: Who may sign in (``fieldcourt dashboard add-user``); default ``<data dir>/dashboard/users``.
+    dashboard_users_file: Path | None = None
+    #: How long a sign-in lasts; the session cookie is refused after it.
+    dashboard_session_ttl_s: float = Field(8 * 3600.0, ge=1, le=7 * 24 * 3600)
+
     # The local broker that `fieldcourt kafka up` runs (development, tests, demo).
     kafka_home: Path = PROJECT_ROOT / ".kafka"
     kafka_port: Port = 9092
@@ -173,8 +181,18 @@ class Settings(BaseSettings):
         return path.read_text().strip().encode()
 
     @property
+    def users_file(self) -> Path:
+        return self.dashboard_users_file or self.data_dir / "dashboard" / "users"
+
+    @property
     def broker_url(self) -> str:
         return ",".join(f"kafka://{host}" for host in self.broker.split(","))
+
+
+def kafka_client_options(settings: Settings) -> dict[str, Any]:
+    """The keyword arguments every aiokafka client built from ``settings`` starts from: where
+    the broker is and, once the broker asks for it, how to authenticate (one place to add it)."""
+    return {"bootstrap_servers": settings.broker}
 
 
 class SettingsError(ConfigurationError):

@@ -72,10 +72,17 @@ def audit_key(record: AuditRecord) -> bytes:
 
 
 def consultation(
-    actor: str, purpose: str, detail: str, at: datetime, subjects: Sequence[str] = ()
+    actor: str,
+    purpose: str,
+    detail: str,
+    at: datetime,
+    subjects: Sequence[str] = (),
+    *,
+    case_id: str | None = None,
 ) -> AuditRecord:
     """A read through one of fieldcourt's tools; ``purpose`` is required (contract §8).
-    ``subjects``: the references looked up, for a lookup about given people."""
+    ``subjects``: the references looked up, for a lookup about given people; ``case_id``: the
+    case read, for a case page."""
     if not purpose.strip():
         raise ValueError("a consultation needs a purpose: a procedure number or a short reason")
     return AuditRecord(
@@ -83,6 +90,7 @@ def consultation(
         actor=actor,
         at=at,
         purpose=purpose.strip(),
+        case_id=case_id,
         subjects=list(subjects),
         detail=detail,
     )
