@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv kafka-jars asyncapi-specs test test-unit check lint typecheck format demo clean
+.PHONY: venv kafka-jars prometheus-tools compose-tool browser-tools asyncapi-specs test test-unit check lint typecheck format demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,6 +19,8 @@ kafka-jars:
 	bash deploy/kafka/fetch.sh
 prometheus-tools: ; bash deploy/prometheus/install.sh
 compose-tool: ; bash deploy/docker/install-compose.sh
+## Debian's chromium and chromium-driver, for the dashboard's browser tests (Selenium from PyPI).
+browser-tools: ; bash deploy/browser/install.sh
 
 ## The official AsyncAPI JSON Schemas (npm @asyncapi/specs, by the AsyncAPI Initiative), against
 ## which a test validates docs/asyncapi.yaml; installed once per pinned version, git-ignored.
@@ -32,7 +34,7 @@ $(ASYNCAPI_SPECS_STAMP):
 asyncapi-specs: $(ASYNCAPI_SPECS_STAMP)
 
 ## The whole suite against a real broker the tests start and stop themselves.
-test: venv kafka-jars prometheus-tools asyncapi-specs compose-tool
+test: venv kafka-jars prometheus-tools asyncapi-specs compose-tool browser-tools
 	$(BIN)/pytest
 
 test-unit: venv

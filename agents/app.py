@@ -38,6 +38,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
             else "at_least_once"
         ),
         "producer_max_request_size": MAX_MESSAGE_BYTES + 65536,
+        "producer_linger": settings.producer_linger_s,
         "consumer_max_fetch_size": MAX_MESSAGE_BYTES + 65536,
         "consumer_auto_offset_reset": "earliest",
         # topics created after the worker joined are seen within 30 s, not 5 minutes
@@ -64,7 +65,13 @@ def create_app(settings: Settings) -> faust.App:
     config = faust_config(settings)
     Path(config["datadir"]).parent.mkdir(parents=True, exist_ok=True)
     app = FieldcourtApp(settings.app_id, changelog=ChangelogLedger(), **config)
-    io = AgentIO(DeadLetter(raw_topic(app, DEADLETTER_TOPIC)), settings.purge_interval_s)
+    io = AgentIO(
+        DeadLetter(raw_topic(app, DEADLETTER_TOPIC)),
+        settings.purge_interval_s,
+        batch_max=settings.batch_max,
+        batch_within_s=settings.batch_within_s,
+        flush_tables=app.flush_tables,
+    )
     rules = load_rules(settings.rules_file)
     streams = register_correlation(app, settings, rules, io)
     register_ingest(app, settings, rules, io, streams)

@@ -15,11 +15,18 @@ from typing import Any, cast
 
 import faust
 
+from agents.court import (
+    OUTCOME,
+    ErasureTargets,
+    apply_outcome,
+    command_of,
+    erasure_of,
+    register_outcomes,
+)
 from agents.ingest import Streams
 from agents.io import (
     AgentIO,
     Purge,
-    deliver,
     guarded,
     hand_to_producer,
     origin_of,
@@ -28,6 +35,7 @@ from agents.io import (
     raw_topic,
 )
 from agents.transport import FieldcourtApp
+from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
 from fieldcourt.settings import Settings
 from fieldcourt.topics import (
@@ -40,9 +48,10 @@ from fieldcourt.topics import (
     internal_topic,
 )
 from schemas.audit import AuditRecord
-from schemas.cases import Alert
+from schemas.cases import Alert, CaseEvent
 from schemas.codec import dumps, loads
 from schemas.enriched import EnrichedEvent
+from schemas.outcomes import OutcomeCommand
 from streams.audit import alert_disclosure, audit_key, case_disclosure, combination
 from streams.cases import section_topic
 from streams.eventtime import FeedProgress, feed_name
@@ -112,16 +121,30 @@ def register_correlation(
         sector_store, table("sector-alerts"), rules, progress=progress(sector_store)
     )
     network = NetworkStage(network_store, rules, progress=progress(network_store))
-    cases = CaseStage(table("cases", partitions=1))
+    cases = CaseStage(
+        table("cases", partitions=1), dt.timedelta(days=settings.retention_closed_case_days)
+    )
+    parts = settings.topic_partitions
+    erasures = ErasureTargets(
+        (
+            (streams[Route.SUBJECT], parts),
+            (streams[Route.ADDRESS], parts),
+            (displacements_topic, parts),
+            (streams[Route.LINKS], 1),
+        )
+    )
+    register_outcomes(app, settings, io, matches_topic)
+
+    disclosures = io.disclosures
 
     async def audited(record: AuditRecord) -> None:
         """On the broker before what it records is handed on (contract §8)."""
-        await deliver(audit_topic, audit_key(record), dumps(record))
+        await disclosures.audit(audit_topic, audit_key(record), dumps(record))
 
     async def send_alerts(found: Iterable[Alert]) -> None:
         for alert in found:  # a public topic: no internal headers
             await audited(alert_disclosure(alert, ALERTS_TOPIC))
-            await hand_to_producer(alerts_topic, alert.sector.encode(), dumps(alert))
+            disclosures.disclose(alerts_topic, alert.sector.encode(), dumps(alert))
             METRICS.alert(alert.alert_type, alert.sector)
 
     def enriched(message: Any) -> EnrichedEvent:
@@ -130,7 +153,13 @@ def register_correlation(
     def headers_of(message: Any) -> list[tuple[str, bytes]]:
         return passed_on(message.headers, message.timestamp)
 
+    def view(partition: int) -> Callable[[Store], Store]:
+        return lambda store: PartitionView(store, partition, settings.topic_partitions)
+
     async def on_subject(message: Any) -> None:
+        if (erased := erasure_of(message)) is not None:
+            subject.erase(erased.subject_ref, view(message.partition))
+            return
         event, key = enriched(message), message.key.decode()
         args = (key, event, message.partition, _emitted_at(message), progress_of(message.headers))
         outcome = METRICS.timed_rules("subject", subject.process, *args)
@@ -142,6 +171,9 @@ def register_correlation(
             await hand_to_producer(displacements_topic, to_sector, dumps(found), headers)
 
     async def on_address(message: Any) -> None:
+        if (erased := erasure_of(message)) is not None:
+            address.erase(erased.subject_ref, view(message.partition))
+            return
         event, key = enriched(message), message.key.decode()
         args = (key, event, message.partition, progress_of(message.headers))
         found = METRICS.timed_rules("address", address.process, *args)
@@ -153,30 +185,45 @@ def register_correlation(
         await send_alerts(METRICS.timed_rules("sector", sector.process, *args))
 
     async def on_displacement(message: Any) -> None:
+        if (erased := erasure_of(message)) is not None:
+            sector.erase(erased.subject_ref, view(message.partition))
+            return
         found = loads(Displacement, message.value)
         args = (found, message.partition, _emitted_at(message), progress_of(message.headers))
         await send_alerts(METRICS.timed_rules("displacement", sector.displaced, *args))
 
     async def on_links(message: Any) -> None:
+        if (erased := erasure_of(message)) is not None:
+            network.erase(erased.subject_ref)
+            return
         args = (enriched(message), progress_of(message.headers))
         found = METRICS.timed_rules("network", network.process, *args)
         await handoff.send_matches(found, headers_of(message))
 
-    async def on_match(message: Any) -> None:
-        match = loads(RuleMatch, message.value)
-        origin = origin_of(message.headers, message.timestamp)
-        emitted_at = _emitted_at(message)
-        case_events = cases.process(match, emitted_at)
-        if case_events:  # the match changed a case: it combined what it holds
-            await audited(combination(match, case_events[0].case_id, emitted_at))
+    async def publish(
+        case_events: list[CaseEvent], rule: str, occurred_at: dt.datetime, origin: float | None
+    ) -> None:
         for case_event in case_events:
             name = section_topic(case_event.section)
             await audited(case_disclosure(case_event, name))
-            await hand_to_producer(sections[name], case_event.case_id.encode(), dumps(case_event))
-            METRICS.case_emitted(case_event, match.rule_id, match.occurred_at, origin)
+            disclosures.disclose(sections[name], case_event.case_id.encode(), dumps(case_event))
+            METRICS.case_emitted(case_event, rule, occurred_at, origin)
 
-    def view(partition: int) -> Callable[[Store], Store]:
-        return lambda store: PartitionView(store, partition, settings.topic_partitions)
+    async def on_match(message: Any) -> None:
+        origin = origin_of(message.headers, message.timestamp)
+        emitted_at = _emitted_at(message)
+        if command_of(message) == OUTCOME:
+            command = loads(OutcomeCommand, message.value)
+            settled = cases.settle(command, emitted_at)
+            found = await apply_outcome(command, settled, emitted_at, io, erasures, audited)
+            await publish(found, "court.outcome", command.outcome.decided_at, origin)
+            FAULTS.reached(CrashPoint.AFTER_OUTCOME)
+            return
+        match = loads(RuleMatch, message.value)
+        case_events = cases.process(match, emitted_at)
+        if case_events:  # the match changed a case: it combined what it holds
+            await audited(combination(match, case_events[0].case_id, emitted_at))
+        await publish(case_events, match.rule_id, match.occurred_at, origin)
 
     handlers: list[tuple[faust.TopicT, str, Any, Purge | None]] = [
         (streams[Route.SUBJECT], "subject", on_subject, lambda p: subject.purge(p, view(p))),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -23,17 +23,19 @@ from agents.io import (
     progress_header,
     raw_topic,
 )
+from agents.transport import FieldcourtApp
 from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
 from fieldcourt.settings import Settings
 from fieldcourt.topics import FIELD_TOPICS
 from schemas.codec import dumps
+from schemas.field import FieldEvent
 from streams.dedupe import Decision, Deduplicator, event_id_of
 from streams.enrich import Enricher
 from streams.errors import Reason, RejectedInput
 from streams.eventtime import Progress, SourceClock, feed_name
 from streams.geofence import load_sectors
-from streams.ingest import Accepted, parse_record
+from streams.ingest import Accepted, Limits, parse_record
 from streams.matches import RuleMatch
 from streams.partitioning import PartitionView
 from streams.pseudonym import Pseudonymiser
@@ -59,39 +61,35 @@ class Streams:
             await hand_to_producer(self.matches, match.anchor_ref.encode(), dumps(match), headers)
 
 
+def inbound_limits(settings: Settings) -> Limits:
+    return Limits(settings.max_message_bytes, dt.timedelta(seconds=settings.future_tolerance_s))
+
+
 def register_ingest(
     app: faust.App, settings: Settings, rules: RulesConfig, io: AgentIO, streams: Streams
 ) -> None:
     enricher = Enricher(
         Pseudonymiser(settings.pseudonym_key_bytes()), load_sectors(settings.sectors_file)
     )
-    dedupe_table = app.Table(
-        "dedupe",
-        default=None,
-        partitions=settings.topic_partitions,
-        help="event_id -> payload fingerprint, first source position, source verdict",
+    # event_id -> payload fingerprint, first source position, source verdict
+    dedupe_table = cast(FieldcourtApp, app).cached_table(
+        "dedupe", partitions=settings.topic_partitions
     )
     dedupe = Deduplicator(dedupe_table)
     clock = SourceClock(dedupe_table, rules.lateness)
     route = RouteStage(rules)
     deadletter = io.deadletter
-    tolerance = dt.timedelta(seconds=settings.future_tolerance_s)
+    limits = inbound_limits(settings)
 
     async def handle(message: Any) -> None:
-        result = parse_record(
-            message.topic,
-            message.key,
-            message.value,
-            dt.datetime.now(dt.UTC),
-            max_bytes=settings.max_message_bytes,
-            future_tolerance=tolerance,
-        )
+        now = dt.datetime.now(dt.UTC)
+        result = parse_record(message.topic, message.key, message.value, now, limits)
         if isinstance(result, RejectedInput):
             await deadletter.send(message, result)
             return
         await forward(message, result)
 
-    async def forward(message: Any, accepted: Accepted) -> None:
+    async def forward(message: Any, accepted: Accepted[FieldEvent]) -> None:
         event = accepted.event
         feed = feed_name(message.topic, message.partition)
         position = (message.topic, message.partition, message.offset)

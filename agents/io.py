@@ -6,11 +6,13 @@ import asyncio
 import logging
 import os
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, cast
 
 import faust
+import faust.streams as faust_streams
 
 from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
@@ -43,8 +45,10 @@ async def hand_to_producer(
     key: bytes | None,
     value: bytes | None,
     headers: Headers = None,
+    partition: int | None = None,
 ) -> asyncio.Future[Any]:
     """Hand the record to the producer now; it is acknowledged before the offset is committed.
+    ``partition``: that one rather than the key's (a command for every partition of a topic).
 
     Faust flushes the producer before every offset commit (``Consumer.commit`` in
     faust/transport/consumer.py), so waiting here for each acknowledgement would only cost a
@@ -59,19 +63,55 @@ async def hand_to_producer(
     """
     app = topic.app
     if app.in_transaction:
-        future = await topic.send(key=key, value=value, headers=headers, force=True)
+        future = await topic.send(
+            key=key, value=value, headers=headers, partition=partition, force=True
+        )
     else:
-        future = await app.producer.send(topic.get_topic_name(), key, value, None, None, headers)
+        name = topic.get_topic_name()
+        future = await app.producer.send(name, key, value, partition, None, headers)
     future.add_done_callback(_crash_on_failure(topic))  # type: ignore[attr-defined]
     return cast(asyncio.Future[Any], future)
 
 
-async def deliver(topic: faust.TopicT, key: bytes | None, value: bytes | None) -> None:
-    """Hand the record to the producer and wait until the broker has acknowledged it: for a
-    record that must be on the broker before another is handed on (an audit record before
-    the disclosure it records)."""
-    future = await hand_to_producer(topic, key, value)
-    await future
+class Disclosures:
+    """Records that disclose something (case events, alerts) held until the audit records
+    written before them are acknowledged by the broker (contract §8: a disclosure is never
+    visible without its audit record).
+
+    Awaiting each audit record's acknowledgement before its disclosure cost a broker round trip
+    per case event on the single-partition case stage. Instead every agent ``release``-s at
+    the end of its batch, before its records are acknowledged: one wait for all the audit
+    records handed on so far, then the disclosures held so far, in order. Agents share one
+    instance; a release takes what was there when it started, so a disclosure held meanwhile
+    (its audit record handed on after the wait began) waits for the next release.
+    """
+
+    def __init__(self) -> None:
+        self._audits: list[asyncio.Future[Any]] = []
+        self._held: list[tuple[faust.TopicT, bytes, bytes]] = []
+
+    async def audit(self, topic: faust.TopicT, key: bytes, value: bytes) -> None:
+        """Hand an audit record to the producer; what is disclosed after it waits for it."""
+        self._audits.append(await hand_to_producer(topic, key, value))
+
+    def disclose(self, topic: faust.TopicT, key: bytes, value: bytes) -> None:
+        """Hold a record until the audit records handed on before it are acknowledged."""
+        self._held.append((topic, key, value))
+
+    def __len__(self) -> int:
+        """Disclosures held."""
+        return len(self._held)
+
+    async def release(self) -> int:
+        """Wait for the audit records handed on so far, then hand on the disclosures held so
+        far; returns how many were handed on."""
+        audits, self._audits = self._audits, []
+        held, self._held = self._held, []
+        if audits:
+            await asyncio.gather(*audits)  # a failed write has already stopped the worker
+        for topic, key, value in held:
+            await hand_to_producer(topic, key, value)
+        return len(held)
 
 
 def _crash_on_failure(topic: faust.TopicT) -> Callable[[Any], None]:
@@ -244,12 +284,36 @@ class PurgeSchedule:
         return True
 
 
+def make_current(event: Any) -> None:
+    """Make ``event`` Faust's current event in this task, as its stream does for the record it
+    hands out: table writes go to the store and changelog partition of the current event.
+
+    Only the context variable that tables read is set, never the stream's own
+    ``current_event``: ``take_events`` fills its batch from that attribute in another task.
+    """
+    faust_streams._current_event.set(weakref.ref(event))
+
+
+#: Writes every table's held-back changes, making each record Faust's current event in turn
+#: (``agents.cache.CachedTable.flush``).
+FlushTables = Callable[[Callable[[Any], None]], int]
+
+
+def _no_tables(_set_event: Callable[[Any], None]) -> int:
+    return 0
+
+
 @dataclass(frozen=True)
 class AgentIO:
-    """What every agent body shares: the dead-letter writer and the pace of state purges."""
+    """What every agent body shares: the dead-letter writer, the pace of state purges, the
+    batch size and the flush of held-back table writes."""
 
     deadletter: DeadLetter
     purge_interval_s: float = PURGE_INTERVAL_S
+    batch_max: int = 500
+    batch_within_s: float = 0.01
+    flush_tables: FlushTables = _no_tables
+    disclosures: Disclosures = field(default_factory=Disclosures)
 
 
 def guarded(
@@ -258,29 +322,42 @@ def guarded(
     """An agent body that runs ``handle`` on each message; a failure dead-letters the message
     as ``processing_error`` (kept for replay) and the agent carries on with the next one.
 
+    Records come in batches (``take_events``): Faust's per-record stream machinery is the
+    costliest part of a hop, and a batch lets the tables write each key once
+    (``agents.cache``). Each record is made Faust's current event while it is handled, so its
+    table writes belong to its own partition; the batch's writes are flushed before Faust
+    acknowledges its records, so no offset is committed ahead of its state, and so are the
+    disclosures it held back until their audit records were acknowledged.
+
     ``purge(partition)`` runs here, inside stream processing, because a Faust table may only
     be changed there and writes to the changelog partition of the record being processed.
     """
     schedule = PurgeSchedule(io.purge_interval_s)
 
-    async def agent(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            message = event.message
-            try:
-                await handle(message)
-                FAULTS.reached(CrashPoint.AFTER_OUTPUTS)
-                if purge is not None and schedule.due(message.partition):
-                    purged = purge(message.partition)
-                    METRICS.purged(name, purged)
-                    log.info(
-                        "purged %d %s entries of partition %d", purged, name, message.partition
-                    )
-            except Exception as exc:
-                failure = describe_failure(exc)
-                where = f"{message.topic}[{message.partition}]@{message.offset}"
-                log.error("processing failed for %s: %s\n%s", where, failure, failure_trace(exc))
-                await io.deadletter.send(message, RejectedInput(Reason.PROCESSING_ERROR, failure))
-            METRICS.processed(name, message.timestamp)
+    async def one(event: Any) -> None:
+        message = event.message
+        make_current(event)
+        try:
+            await handle(message)
+            FAULTS.reached(CrashPoint.AFTER_OUTPUTS)
+            if purge is not None and schedule.due(message.partition):
+                purged = purge(message.partition)
+                METRICS.purged(name, purged)
+                log.info("purged %d %s entries of partition %d", purged, name, message.partition)
+        except Exception as exc:
+            failure = describe_failure(exc)
+            where = f"{message.topic}[{message.partition}]@{message.offset}"
+            log.error("processing failed for %s: %s\n%s", where, failure, failure_trace(exc))
+            await io.deadletter.send(message, RejectedInput(Reason.PROCESSING_ERROR, failure))
+        METRICS.processed(name, message.timestamp)
+
+    async def agent(channel: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        stream = cast(faust.Stream[bytes], channel)
+        async for batch in stream.take_events(io.batch_max, io.batch_within_s):
+            for event in batch:
+                await one(event)
+            await io.disclosures.release()
+            io.flush_tables(make_current)
             yield None
 
     return agent

@@ -29,10 +29,11 @@ of leaving a fix silently inert.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Any, cast
 
 import faust
+import faust.streams as streams
 from faust.transport.conductor import Conductor
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
@@ -76,6 +77,8 @@ def skipped_partitions(
 #: What the fixes use of Faust, by owner: (class, attributes its instances or class must have).
 CONSUMER_INTERNALS = ("_read_offset", "_committed_offset", "_acked", "_unacked_messages")
 CONDUCTOR_INTERNALS = ("_tp_index",)
+#: What ``agents.io.make_current`` sets to make each record of a batch Faust's current event.
+STREAM_INTERNALS = ("_current_event",)
 OVERRIDDEN = ("seek_to_committed", "_commit_offsets", "perform_seek")
 
 
@@ -89,6 +92,7 @@ def check_faust_internals(consumer: Any, conductor: Any) -> None:
     """Raise ``FaustInternalsMissing`` naming every missing piece."""
     missing = [f"Consumer.{name}" for name in CONSUMER_INTERNALS if not hasattr(consumer, name)]
     missing += [f"Conductor.{name}" for name in CONDUCTOR_INTERNALS if not hasattr(conductor, name)]
+    missing += [f"faust.streams.{name}" for name in STREAM_INTERNALS if not hasattr(streams, name)]
     missing += [
         f"faust aiokafka Consumer.{name}()"
         for name in OVERRIDDEN
@@ -208,11 +212,15 @@ class FieldcourtApp(faust.App):
         self.caches.append(cached)
         return cached
 
+    def flush_tables(self, set_event: Callable[[Any], None]) -> int:
+        """Write every cached table's held-back changes (``CachedTable.flush``)."""
+        return sum(cache.flush(set_event) for cache in self.caches if cache.pending)
+
     def _new_transport(self) -> Any:
         return FieldcourtTransport(self.conf.broker_consumer, self)
 
     def on_rebalance_start(self) -> None:
         FAULTS.reached(CrashPoint.REBALANCE)
-        for cache in self.caches:  # partitions may move and be rebuilt under them
+        for cache in self.caches:  # partitions may move and be rebuilt under clean entries
             cache.clear_cache()
         super().on_rebalance_start()

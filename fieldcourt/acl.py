@@ -22,7 +22,6 @@ from fieldcourt.settings import KafkaSecurity, Settings
 from fieldcourt.topics import (
     TopicChange,
     TopicSpec,
-    access_catalogue,
     apply_topics,
     catalogue,
     internal_prefix,
@@ -88,7 +87,7 @@ def _topic_acls(spec: TopicSpec) -> list[Acl]:
 
 def derive_acls(settings: Settings, specs: list[TopicSpec] | None = None) -> list[Acl]:
     """Every ACL of SPEC 8 for this app id, sorted, no duplicates."""
-    specs = access_catalogue(settings) if specs is None else specs
+    specs = catalogue(settings) if specs is None else specs
     prefix = internal_prefix(settings)
     acls = {acl for spec in specs if not spec.name.startswith(prefix) for acl in _topic_acls(spec)}
     worker = principal.WORKER

@@ -23,6 +23,7 @@ from fieldcourt.topics import (
     AUDIT_TOPIC,
     DEADLETTER_TOPIC,
     INTERNAL_STREAMS,
+    OUTCOMES_TOPIC,
     SECTIONS,
     TABLES,
     case_topic,
@@ -137,6 +138,8 @@ def message_kind(topic: str, app_id: str) -> MessageKind:
         )
     if topic in {case_topic(section) for section in SECTIONS}:
         return MessageKind("caseEvent", "Case event", "The case_id of the payload.", "case_event")
+    if topic == OUTCOMES_TOPIC:
+        return MessageKind("outcome", "Court outcome", "The case_id of the payload.", "outcome")
     if topic == ALERTS_TOPIC:
         return MessageKind(
             "alert", "Alert", "The sector of the payload (the COJC it is for).", "alert"

@@ -11,6 +11,9 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from fieldcourt.dashboard.command import add_parser as add_dashboard_parser
+from fieldcourt.lookup_cli import add_parser as add_subject_parser
+from fieldcourt.lookup_cli import subject_command
 from fieldcourt.settings import Settings, SettingsError, load_settings
 from streams.errors import ConfigurationError, FieldcourtError
 
@@ -127,7 +130,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from fieldcourt.demo import DemoOptions, run_demo
 
-    return run_demo(settings, DemoOptions(rate=0.0 if args.quick else 10.0))
+    return run_demo(
+        settings, DemoOptions(rate=0.0 if args.quick else 10.0, dashboard=not args.quick)
+    )
 
 
 def _instant(value: str) -> dt.datetime:
@@ -272,6 +277,22 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
     return 3 if args.max_events is not None and not report.reached_max else 0
 
 
+def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    if args.dashboard_action == "add-user":
+        from fieldcourt.dashboard.command import add_user_command
+
+        return add_user_command(args, settings)
+    from fieldcourt.dashboard.server import run
+    from fieldcourt.dashboard.users import UserStore
+
+    _check_config_files(settings)
+    UserStore(settings.users_file)  # a missing or broken users file stops it before it starts
+    overrides = {
+        k: v for k, v in (("dashboard_bind", args.bind), ("dashboard_port", args.port)) if v
+    }
+    return run(settings.model_copy(update=overrides))
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "kafka": _kafka,
     "topics": _topics,
@@ -282,6 +303,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "simulate": _simulate,
     "replay": _replay,
     "watch": _watch,
+    "dashboard": _dashboard,
+    "subject": subject_command,
 }
 
 
@@ -383,9 +406,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--loglevel", default="info", choices=["crit", "error", "warn", "info", "debug"]
     )
-    demo = sub.add_parser("demo", help="the Paris story, live, on a broker of its own")
+    demo = sub.add_parser(
+        "demo",
+        help="the Paris story, live, on a broker of its own, with the dashboards (until Ctrl-C)",
+    )
     demo.add_argument(
-        "--quick", action="store_true", help="the story alone, no background activity (CI)"
+        "--quick",
+        action="store_true",
+        help="the story alone, no background activity and no dashboard; ends by itself (CI)",
     )
     _add_simulate(sub)
     replay = sub.add_parser(
@@ -428,6 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch.add_argument("--max-events", type=_positive(int), metavar="N", help="stop after N events")
     watch.add_argument("--timeout", type=_positive(float), metavar="S", help="stop after S seconds")
+    add_dashboard_parser(sub)
+    add_subject_parser(sub, _purpose)
     return parser
 
 

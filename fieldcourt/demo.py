@@ -2,8 +2,10 @@
 
 A fresh broker and worker of its own (data in ``<data dir>/demo``, wiped each time), the
 simulated story shifted to end now, the case events and alerts shown as they arrive, then a
-summary with a checklist of the story's outcomes. Everything started here is stopped at the
-end, on Ctrl-C and on SIGTERM; nothing is left running.
+summary with a checklist of the story's outcomes. Without ``--quick`` the section dashboards
+run too (``fieldcourt dashboard``, with a demo user per section and one for the COJC, their
+passwords made up and printed once), and stay up after the summary until Ctrl-C. Everything
+started here is stopped at the end, on Ctrl-C and on SIGTERM; nothing is left running.
 
 The broker and the worker run in sessions of their own, so a Ctrl-C at the terminal reaches
 this process only: SIGINT and SIGTERM become ``Interrupted`` in the main thread, the clean-up
@@ -17,11 +19,13 @@ import datetime as dt
 import secrets
 import shutil
 import signal
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
@@ -30,11 +34,11 @@ from rich.table import Table
 from fieldcourt.acl import prepare_broker
 from fieldcourt.groups import consumed_topics, group_lag
 from fieldcourt.kafka_auth import ADMIN, DLQ_ADMIN, SIMULATOR, WORKER, client_options
-from fieldcourt.kafka_local import LocalBroker
+from fieldcourt.kafka_local import LocalBroker, free_port
 from fieldcourt.replay import Record, publish_records, records_from_events
 from fieldcourt.settings import Settings
 from fieldcourt.simulate import Simulation, SimulationConfig, shift_to_end_at
-from fieldcourt.supervise import WorkerProcess, worker_env
+from fieldcourt.supervise import DashboardProcess, WorkerProcess, worker_env
 from fieldcourt.topics import DEADLETTER_TOPIC
 from fieldcourt.watch import WatchReport, watch_async
 
@@ -52,6 +56,8 @@ class DemoOptions:
     #: correlation stages out of order by more than the 7-day lateness bound, and count late.
     speed: float = 30_000.0
     timeout_s: float = 150.0
+    #: Run the dashboards beside the story and keep them up after it until Ctrl-C.
+    dashboard: bool = True
 
 
 class Interrupted(KeyboardInterrupt):
@@ -87,10 +93,76 @@ def _interruptible() -> Iterator[_Signals]:
             signal.signal(sig, action)
 
 
-@contextmanager
-def _running(settings: Settings, signals: _Signals) -> Iterator[WorkerProcess]:
-    broker = LocalBroker(settings)
+#: What each demo user sees, by role (section or COJC).
+DEMO_ROLES = {
+    "p12": "P12 (flagrance): its cases",
+    "p20": "P20 (preliminary inquiries): its cases",
+    "f3": "F3 (narcotics, organised crime): its cases",
+    "p4": "P4 (minors): its cases",
+    "cojc": "COJC: alerts by sector on the map, and their timeline",
+}
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    name: str
+    role: str
+    password: str
+
+
+def demo_users(path: Path) -> list[DemoUser]:
+    """A user per section and one for the COJC, with made-up passwords, hashed into ``path``;
+    the passwords exist nowhere else than in what is returned."""
+    from fieldcourt.dashboard.users import add_user
+
+    path.unlink(missing_ok=True)
+    users = [DemoUser(f"{role}-demo", role, secrets.token_urlsafe(12)) for role in DEMO_ROLES]
+    for user in users:
+        add_user(path, user.name, user.role, user.password)
+    return users
+
+
+def _free(bind: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((bind, port))
+        except OSError:
+            return False
+    return True
+
+
+def _start_dashboard(settings: Settings) -> DashboardProcess:
+    users_file = settings.data_dir / "dashboard" / "users"
+    users = demo_users(users_file)
+    port = settings.dashboard_port
+    if not _free(settings.dashboard_bind, port):
+        port = free_port()
+        console.print(f"   port {settings.dashboard_port} is taken: the dashboard uses {port}")
+    env = worker_env(
+        settings,
+        FIELDCOURT_DASHBOARD_BIND=settings.dashboard_bind,
+        FIELDCOURT_DASHBOARD_PORT=str(port),
+        FIELDCOURT_DASHBOARD_USERS_FILE=str(users_file),
+    )
+    dashboard = DashboardProcess(env, settings.data_dir / "dashboard" / "server").start()
+    dashboard.wait_ready()
+    console.print(f"   dashboard at [bold]{dashboard.url('/')}[/] (log: {dashboard.logs[-1]})")
+    console.print(f"   demo users (passwords shown this once, stored hashed in {users_file}):")
+    for user in users:
+        console.print(f"     {user.name:10} {user.password:18} {DEMO_ROLES[user.role]}")
+    return dashboard
+
+
+@dataclass
+class _Started:
     worker: WorkerProcess | None = None
+    dashboard: DashboardProcess | None = None
+
+
+@contextmanager
+def _running(settings: Settings, signals: _Signals, dashboard: bool = False) -> Iterator[_Started]:
+    broker = LocalBroker(settings)
+    children = _Started()
     try:
         console.print("[bold]1.[/] starting Apache Kafka (KRaft, single node) ...")
         started = time.monotonic()
@@ -102,16 +174,24 @@ def _running(settings: Settings, signals: _Signals) -> Iterator[WorkerProcess]:
             f"   {sum(c.action == 'created' for c in topics)} topics and "
             f"{sum(c.action == 'created' for c in acls)} ACLs created ({settings.kafka_security})"
         )
-        console.print("[bold]3.[/] starting a fieldcourt worker (principal fieldcourt)")
+        console.print(
+            "[bold]3.[/] starting a fieldcourt worker (principal fieldcourt)"
+            + (" and the dashboard" if dashboard else "")
+        )
         env = worker_env(settings)
-        worker = WorkerProcess(env, settings.data_dir / "worker").start()
-        worker.wait_ready()
-        console.print(f"   worker ready (log: {worker.logs[-1]})")
-        yield worker
+        children.worker = WorkerProcess(env, settings.data_dir / "worker").start()
+        children.worker.wait_ready()
+        console.print(f"   worker ready (log: {children.worker.logs[-1]})")
+        if dashboard:
+            children.dashboard = _start_dashboard(settings)
+        yield children
     finally:
         signals.shielded = True  # a second Ctrl-C must not cut the clean-up short
-        if worker is not None:
-            worker.stop()
+        if children.dashboard is not None:
+            children.dashboard.stop()
+            console.print("   dashboard stopped")
+        if children.worker is not None:
+            children.worker.stop()
             console.print("   worker stopped")
         if broker.down():
             console.print("   kafka stopped")
@@ -273,16 +353,35 @@ def run_demo(settings: Settings, options: DemoOptions | None = None) -> int:
             LocalBroker(settings).down()  # left by a demo killed outright (SIGKILL)
             shutil.rmtree(demo_dir, ignore_errors=True)  # a fresh story every time
             records = story(run, options.rate)
-            with _running(settings, signals):
+            with _running(settings, signals, options.dashboard) as running:
                 report = asyncio.run(_play(settings, records, options))
                 dead = asyncio.run(_deadlettered(settings))
+                if running.dashboard is not None:
+                    ok = summarise(len(records), dead, report, time.monotonic() - started)
+                    _stay_up(running.dashboard, signals)
         except Interrupted:
             pass  # reported below, whichever signal came first
         if signals.received is not None:
             console.print(
-                f"[yellow]demo interrupted ({signals.received.name}): the worker "
-                "and the broker it started are stopped[/]"
+                f"[yellow]demo interrupted ({signals.received.name}): everything it started "
+                "is stopped[/]"
             )
             return 128 + signals.received.value
-    ok = summarise(len(records), dead, report, time.monotonic() - started)
+    if not options.dashboard:
+        ok = summarise(len(records), dead, report, time.monotonic() - started)
     return 0 if ok else 1
+
+
+def _stay_up(dashboard: DashboardProcess, signals: _Signals) -> None:
+    """Once the story is told, the dashboard stays up until Ctrl-C (or SIGTERM): the expected
+    end here, not an interruption."""
+    console.print(
+        f"[bold]5.[/] the dashboard stays up at [bold]{dashboard.url('/')}[/] (demo users "
+        "above); Ctrl-C stops it, the worker and the broker"
+    )
+    try:
+        while dashboard.proc is not None and dashboard.proc.poll() is None:
+            time.sleep(0.5)
+        console.print(f"[red]the dashboard stopped by itself; see {dashboard.logs[-1]}[/]")
+    except Interrupted:
+        signals.received = None

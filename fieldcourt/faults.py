@@ -6,7 +6,9 @@ exit with status ``CRASH_EXIT`` the ``N``-th time (default 1) it reaches ``POINT
 - ``after-outputs``: a record's outputs are handed to the producer, its offset not committed;
 - ``between-outputs``: ingest has handed one of a record's keyed events on, not the others;
 - ``changelog-unacked``: a table change is handed to the producer, not yet acknowledged;
-- ``rebalance``: a rebalance has started (the first one is the worker's own joining).
+- ``rebalance``: a rebalance has started (the first one is the worker's own joining);
+- ``after-outcome``: a court outcome's erasures, audit records and case events are handed on,
+  the matches offset not committed.
 
 The exit is ``os._exit``: no clean-up, no flush, no commit, as with a power cut, but at a
 point the test chose rather than wherever a signal happened to land.
@@ -30,6 +32,7 @@ class CrashPoint(StrEnum):
     BETWEEN_OUTPUTS = "between-outputs"
     CHANGELOG_UNACKED = "changelog-unacked"
     REBALANCE = "rebalance"
+    AFTER_OUTCOME = "after-outcome"
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fieldcourt.kafka_auth import ClientOptions
 from fieldcourt.settings import Settings
-from fieldcourt.topics import FIELD_TOPICS, INTERNAL_STREAMS, internal_topic
+from fieldcourt.topics import FIELD_TOPICS, INTERNAL_STREAMS, OUTCOMES_TOPIC, internal_topic
 
 
 def consumed_topics(settings: Settings) -> list[str]:
     """Every topic a fieldcourt worker reads (changelogs aside)."""
-    return [*FIELD_TOPICS, *(internal_topic(settings, name) for name in INTERNAL_STREAMS)]
+    inbound = [*FIELD_TOPICS, OUTCOMES_TOPIC]
+    return [*inbound, *(internal_topic(settings, name) for name in INTERNAL_STREAMS)]
 
 
 async def group_lag(kafka: ClientOptions, group: str, topics: list[str]) -> int:

@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(30.0, ge=6, le=300)
     #: How often each partition's state is purged of what is past its retention.
     purge_interval_s: float = Field(3600.0, gt=0)
+    #: Records an agent takes at once: table writes are grouped per batch (``agents/io.py``).
+    batch_max: int = Field(500, ge=1, le=100_000)
+    #: How long an agent waits for a batch to fill before processing what it has: the most a
+    #: record waits at each of its hops when input is sparse.
+    batch_within_s: float = Field(0.01, gt=0, le=5)
+    #: How long the producer waits for more records to send in one request.
+    producer_linger_s: float = Field(0.005, ge=0, le=1)
     # Retention per data category (contract §8), applied by `fieldcourt topics apply`.
     #: Field topics: the police's records as sent, names included.
     retention_field_days: float = Field(30.0, gt=0)
@@ -93,6 +100,8 @@ class Settings(BaseSettings):
     retention_internal_days: float = Field(30.0, gt=0)
     #: The audit topic.
     retention_audit_days: float = Field(3 * 365.0, gt=0)
+    #: How long the case manager keeps a case after the court closed it (contract §8).
+    retention_closed_case_days: float = Field(365.0, gt=0)
     #: A field-topic partition a stage has not heard from for this long no longer holds that
     #: stage's purges back (``streams.eventtime``).
     idle_feed_s: float = Field(3600.0, gt=0)
@@ -118,6 +127,14 @@ class Settings(BaseSettings):
     kafka_ca_file: Path | None = None
     #: One ``police-<system>`` principal per publishing system (comma-separated names).
     police_systems: str = Field("replay,simulator", pattern=r"^[a-z0-9-]+(,[a-z0-9-]+)*$")
+
+    # The section dashboards (`fieldcourt dashboard`).
+    dashboard_bind: str = "127.0.0.1"
+    dashboard_port: Port = 6080
+    #: Who may sign in (``fieldcourt dashboard add-user``); default ``<data dir>/dashboard/users``.
+    dashboard_users_file: Path | None = None
+    #: How long a sign-in lasts; the session cookie is refused after it.
+    dashboard_session_ttl_s: float = Field(8 * 3600.0, ge=1, le=7 * 24 * 3600)
 
     # The local broker that `fieldcourt kafka up` runs (development, tests, demo).
     kafka_home: Path = PROJECT_ROOT / ".kafka"
@@ -190,6 +207,10 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_hex(32))
             path.chmod(0o600)
         return path.read_text().strip().encode()
+
+    @property
+    def users_file(self) -> Path:
+        return self.dashboard_users_file or self.data_dir / "dashboard" / "users"
 
     @property
     def broker_url(self) -> str:

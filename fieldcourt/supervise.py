@@ -1,4 +1,5 @@
-"""Runs ``fieldcourt worker`` as a child process: for the demo, the tests and benchmarks."""
+"""Runs ``fieldcourt worker`` (and ``fieldcourt dashboard``) as a child process: for the demo,
+the tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
+from typing import ClassVar, Self
 
 from fieldcourt.kafka_auth import client_env
 from fieldcourt.kafka_local import free_port
@@ -22,19 +24,25 @@ from fieldcourt.settings import PROJECT_ROOT, Settings
 class WorkerProcess:
     """``fieldcourt worker`` as a child process with its own app id and data folder."""
 
+    #: The command's arguments, and the settings of the address its ``/readyz`` answers on.
+    command: ClassVar[tuple[str, ...]] = ("worker", "--loglevel", "info")
+    bind_variable: ClassVar[str] = "FIELDCOURT_WEB_BIND"
+    port_variable: ClassVar[str] = "FIELDCOURT_WEB_PORT"
+    port_setting: ClassVar[str] = "web_port"
+
     env: dict[str, str]
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
     logs: list[Path] = field(default_factory=list)
 
-    def start(self) -> WorkerProcess:
+    def start(self) -> Self:
         self.starts += 1
         log = self.log_path.with_suffix(f".{self.starts}.log")
         self.logs.append(log)
         with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "fieldcourt.cli", "worker", "--loglevel", "info"],
+            self.proc = subprocess.Popen(  # noqa: S603 (our own command, fixed arguments)
+                [sys.executable, "-m", "fieldcourt.cli", *self.command],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -53,7 +61,9 @@ class WorkerProcess:
         last = "no answer"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited {self.proc.returncode}:\n{self.output()}")
+                raise RuntimeError(
+                    f"{self.command[0]} exited {self.proc.returncode}:\n{self.output()}"
+                )
             try:
                 status, body = self.http_get("/readyz")
             except OSError as exc:  # not listening yet
@@ -64,14 +74,17 @@ class WorkerProcess:
                 last = f"{status} {body}"
             time.sleep(0.25)
         raise RuntimeError(
-            f"worker not ready in {timeout_s}s (/readyz: {last}):\n{self.output()[-4000:]}"
+            f"{self.command[0]} not ready in {timeout_s}s (/readyz: {last}):\n"
+            f"{self.output()[-4000:]}"
         )
 
     def url(self, path: str) -> str:
-        """The worker's own HTTP endpoint (``FIELDCOURT_WEB_BIND`` / ``_PORT`` of its env)."""
-        bind = self.env.get("FIELDCOURT_WEB_BIND", "127.0.0.1")
+        """The process's own HTTP endpoint (``FIELDCOURT_WEB_BIND`` / ``_PORT`` of its env)."""
+        bind = self.env.get(self.bind_variable, "127.0.0.1")
         host = "127.0.0.1" if bind in ("", "0.0.0.0", "::") else bind  # noqa: S104
-        port = self.env.get("FIELDCOURT_WEB_PORT", str(Settings.model_fields["web_port"].default))
+        port = self.env.get(
+            self.port_variable, str(Settings.model_fields[self.port_setting].default)
+        )
         return f"http://{host}:{port}{path}"
 
     def http_get(self, path: str, timeout_s: float = 5.0) -> tuple[int, str]:
@@ -100,6 +113,16 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             return self.proc.wait(10)
+
+
+class DashboardProcess(WorkerProcess):
+    """``fieldcourt dashboard`` as a child process; ready once it has read every role's topic
+    up to where it ended when it started."""
+
+    command = ("dashboard",)
+    bind_variable = "FIELDCOURT_DASHBOARD_BIND"
+    port_variable = "FIELDCOURT_DASHBOARD_PORT"
+    port_setting = "dashboard_port"
 
 
 def worker_env(settings: Settings, data_dir: Path | None = None, **extra: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from fieldcourt import kafka_auth as principal
 from fieldcourt.settings import Settings
 from schemas.cases import case_topic as case_topic
+from schemas.outcomes import OUTCOMES_TOPIC as OUTCOMES_TOPIC
 from streams.errors import FieldcourtError
 
 DAY_MS = 24 * 3600 * 1000
@@ -50,6 +51,8 @@ class TopicSpec:
 
 
 POLICE = ("police systems",)
+#: The court's case management system, sole writer of the outcomes topic (contract §8).
+COURT_REGISTRY = principal.COURT_REGISTRY
 SECTIONS = {
     "p12": "P12 (flagrance)",
     "p20": "P20 (preliminary inquiries)",
@@ -61,7 +64,6 @@ FIELD_TOPICS = ("field.arrests.v1", "field.seizures.v1", "field.dealing-addresse
 DEADLETTER_TOPIC = "field.deadletter.v1"
 ALERTS_TOPIC = "cojc.alerts.v1"
 AUDIT_TOPIC = "audit.v1"
-OUTCOMES_TOPIC = "court.outcomes.v1"
 
 
 def internal_prefix(settings: Settings) -> str:
@@ -100,24 +102,6 @@ INTERNAL_STREAMS: dict[str, str] = {
 }
 
 
-#: SPEC 8's inbound court outcomes: its rights are granted now, while the topic joins the
-#: catalogue with its schema and consumer (issue 12, item 4).
-OUTCOMES_ACCESS = TopicSpec(
-    OUTCOMES_TOPIC,
-    "what the court decided about a case (dismissal, acquittal, conviction, closure)",
-    writers=("the court's case management system",),
-    readers=("fieldcourt",),
-    write_by=(principal.COURT_REGISTRY,),
-    read_by=(principal.WORKER,),
-)
-
-
-def access_catalogue(settings: Settings) -> list[TopicSpec]:
-    """The catalogue, and the topics whose rights are granted before they are in it."""
-    specs = catalogue(settings)
-    return specs if OUTCOMES_TOPIC in {s.name for s in specs} else [*specs, OUTCOMES_ACCESS]
-
-
 def _days(days: float) -> int:
     return round(days * DAY_MS)
 
@@ -140,6 +124,19 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
         )
         for name in FIELD_TOPICS
     ]
+    specs.append(
+        TopicSpec(
+            OUTCOMES_TOPIC,
+            "court outcomes (dismissal, acquittal, conviction, closure) per case, optionally "
+            "per subject, published by the court's case management system",
+            writers=(COURT_REGISTRY,),
+            readers=("fieldcourt case manager",),
+            retention_ms=_days(settings.retention_field_days),
+            max_message_bytes=MAX_MESSAGE_BYTES,
+            write_by=(principal.COURT_REGISTRY,),
+            read_by=(principal.WORKER,),
+        )
+    )
     specs.append(
         TopicSpec(
             DEADLETTER_TOPIC,

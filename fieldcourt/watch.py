@@ -44,6 +44,7 @@ _TYPE_STYLE = {
     "case_transferred": "dim",
     "case_merged": "dim",
     "case_updated": "",
+    "case_closed": "bold",
 }
 _ALERT_STYLE = {"displacement": "yellow", "trade_migration": "bold yellow", "surge": "bold red"}
 
@@ -175,7 +176,9 @@ def _or_denied(kafka: ClientOptions) -> str:
     return f" or {who} may not read it" if who else ""
 
 
-async def _existing(kafka: ClientOptions, topics: list[str], err: TextIO) -> list[str]:
+async def existing_topics(
+    kafka: ClientOptions, topics: list[str], err: TextIO, tool: str = "watch"
+) -> list[str]:
     """The topics that exist; a consumer subscribed to a missing one would wait for ever."""
     from aiokafka import AIOKafkaConsumer
 
@@ -188,13 +191,13 @@ async def _existing(kafka: ClientOptions, topics: list[str], err: TextIO) -> lis
     for topic in topics:
         if topic not in existing:
             print(
-                f"watch: topic {topic} does not exist (yet){_or_denied(kafka)}; not watched",
+                f"{tool}: topic {topic} does not exist (yet){_or_denied(kafka)}; not read",
                 file=err,
             )
     return [topic for topic in topics if topic in existing]
 
 
-async def _position(consumer: Any, from_beginning: bool) -> None:
+async def position(consumer: Any, from_beginning: bool) -> None:
     """Resolve every partition's position now: anything published after this is shown."""
     partitions = sorted(consumer.assignment())
     if from_beginning:
@@ -232,7 +235,7 @@ async def watch_async(
     topics = watch_topics(section.upper() if section else None, alerts)
     report = WatchReport()
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    present = await _existing(kafka, topics, err)
+    present = await existing_topics(kafka, topics, err)
     if not present:
         print(
             "watch: none of the topics exists or may be read; are the topic catalogue and its "
@@ -250,7 +253,7 @@ async def watch_async(
     )
     try:
         await consumer.start()
-        await _position(consumer, from_beginning)
+        await position(consumer, from_beginning)
         since = "from the beginning" if from_beginning else "from now on"
         console.print(f"[bold]watching[/] {', '.join(present)} ({since})", highlight=False)
         if ready is not None:

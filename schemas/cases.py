@@ -14,7 +14,12 @@ from schemas.enriched import SUBJECT_REF_PATTERN
 
 Section = Literal["P12", "P20", "F3", "P4"]
 CaseEventType = Literal[
-    "case_opened", "case_updated", "case_escalated", "case_transferred", "case_merged"
+    "case_opened",
+    "case_updated",
+    "case_escalated",
+    "case_transferred",
+    "case_merged",
+    "case_closed",
 ]
 AnchorKind = Literal["subject", "address", "network", "operation"]
 AlertType = Literal["displacement", "trade_migration", "surge"]

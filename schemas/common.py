@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, ClassVar, cast
 
 from pydantic import (
     AfterValidator,
@@ -90,6 +90,22 @@ class StrictModel(BaseModel):
     """No coercion, no unknown fields, immutable: a wrong type is an error, not a guess."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class InboundRecord(StrictModel):
+    """A record from outside (police, court): which field its Kafka key must be, and which
+    field is its event time (checked against the future tolerance)."""
+
+    KEY_FIELD: ClassVar[str]
+    TIME_FIELD: ClassVar[str]
+
+    @property
+    def record_key(self) -> str:
+        return cast(str, getattr(self, self.KEY_FIELD))
+
+    @property
+    def event_time(self) -> dt.datetime:
+        return cast(dt.datetime, getattr(self, self.TIME_FIELD))
 
 
 class Source(StrictModel):

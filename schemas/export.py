@@ -16,6 +16,7 @@ from schemas.audit import AuditRecord
 from schemas.cases import Alert, CaseEvent
 from schemas.enriched import EnrichedEvent
 from schemas.field import Arrest, DealingAddress, Seizure
+from schemas.outcomes import Outcome
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -26,6 +27,11 @@ EVENT_TYPES: dict[str, tuple[type[BaseModel], str]] = {
     "dealing_address": (
         DealingAddress,
         "An address used for dealing, published by police systems on field.dealing-addresses.v1.",
+    ),
+    "outcome": (
+        Outcome,
+        "A court outcome, published by the court's case management system on "
+        "court.outcomes.v1 (key: case_id).",
     ),
     "enriched_event": (
         EnrichedEvent,

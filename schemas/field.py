@@ -6,7 +6,15 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from schemas.common import Identifier, Location, Person, Source, StrictModel, Text, UtcDatetime
+from schemas.common import (
+    Identifier,
+    InboundRecord,
+    Location,
+    Person,
+    Source,
+    Text,
+    UtcDatetime,
+)
 
 Offense = Literal["trafficking", "possession", "use", "facilitation", "violence", "other"]
 Role = Literal["seller", "buyer", "lookout", "runner", "facilitator", "unknown"]
@@ -20,7 +28,11 @@ NARCOTICS_OFFENSES: frozenset[str] = frozenset({"trafficking", "possession", "us
 MAX_JSON_INT = 2**53 - 1
 
 
-class FieldEventBase(StrictModel):
+class FieldEventBase(InboundRecord):
+    #: The record key (contract §3): redeliveries meet on one partition.
+    KEY_FIELD: ClassVar[str] = "event_id"
+    TIME_FIELD: ClassVar[str] = "occurred_at"
+
     event_id: Identifier
     occurred_at: UtcDatetime
     reported_at: UtcDatetime | None = None

@@ -4,10 +4,12 @@ record, so no disclosure is ever visible without its audit record."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from schemas.audit import AuditRecord
 from schemas.cases import Alert, CaseEvent
+from schemas.outcomes import Outcome
 from streams.matches import RuleMatch
 
 #: The actor of automated processing; a rule's records name it after a slash.
@@ -50,13 +52,45 @@ def combination(match: RuleMatch, case_id: str, at: datetime) -> AuditRecord:
     )
 
 
+def erasure(outcome: Outcome, case_id: str, ref: str, at: datetime) -> AuditRecord:
+    """A subject cleared by the court and erased from fieldcourt's state (contract §8)."""
+    return AuditRecord(
+        action="erase",
+        actor=f"{AUTOMATED}/court-outcome",
+        at=at,
+        purpose=f"court outcome {outcome.outcome_id}, procedure {outcome.procedure_ref}",
+        case_id=case_id,
+        subjects=[ref],
+        detail=f"{outcome.outcome}: removed from {case_id}; events, windows, alert slots and "
+        "links erased from every stage",
+    )
+
+
 def audit_key(record: AuditRecord) -> bytes:
     """The record's key: its case id, else its first subject reference, else ``-``."""
     return (record.case_id or (record.subjects[0] if record.subjects else "-")).encode()
 
 
-def consultation(actor: str, purpose: str, detail: str, at: datetime) -> AuditRecord:
-    """A read through one of fieldcourt's tools; ``purpose`` is required (contract §8)."""
+def consultation(
+    actor: str,
+    purpose: str,
+    detail: str,
+    at: datetime,
+    subjects: Sequence[str] = (),
+    *,
+    case_id: str | None = None,
+) -> AuditRecord:
+    """A read through one of fieldcourt's tools; ``purpose`` is required (contract §8).
+    ``subjects``: the references looked up, for a lookup about given people; ``case_id``: the
+    case read, for a case page."""
     if not purpose.strip():
         raise ValueError("a consultation needs a purpose: a procedure number or a short reason")
-    return AuditRecord(action="consult", actor=actor, at=at, purpose=purpose.strip(), detail=detail)
+    return AuditRecord(
+        action="consult",
+        actor=actor,
+        at=at,
+        purpose=purpose.strip(),
+        case_id=case_id,
+        subjects=list(subjects),
+        detail=detail,
+    )

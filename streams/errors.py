@@ -23,6 +23,7 @@ descends from ``FieldcourtError`` and carries the exit status the command line g
     ├── reason key_mismatch         record key is not the event_id (contract §3)
     ├── reason conflicting_duplicate  a known event_id with another payload
     ├── reason unknown_topic        a topic ingest does not know
+    ├── reason unknown_case         a court outcome for a case (or subject) fieldcourt does not hold
     └── reason processing_error     fieldcourt failed on it (a bug): kept, not lost
 
 The reason travels in the ``error.reason`` header, a human-readable sentence in ``error.detail``.
@@ -48,6 +49,7 @@ class Reason(StrEnum):
     KEY_MISMATCH = "key_mismatch"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
     UNKNOWN_TOPIC = "unknown_topic"
+    UNKNOWN_CASE = "unknown_case"
     PROCESSING_ERROR = "processing_error"
 
 

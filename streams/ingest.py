@@ -5,40 +5,88 @@ Never raises for bad input: every failure is a ``RejectedInput`` with a reason a
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import orjson
 from pydantic import ValidationError
 
+from schemas.common import InboundRecord
 from schemas.field import FIELD_MODELS, FieldEvent
+from schemas.outcomes import Outcome, OutcomeCommand, SourcePosition
 from streams.errors import Reason, RejectedInput
 
 DEFAULT_MAX_BYTES = 1_048_576
 DEFAULT_FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
 
+E = TypeVar("E", bound=InboundRecord)
+
+
 @dataclass(frozen=True)
-class Accepted:
-    event: FieldEvent
+class Accepted(Generic[E]):
+    event: E
     #: sha256 of the canonical JSON (sorted keys): equal payloads, equal fingerprints.
     fingerprint: str
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What an inbound record may be: its size, and how far ahead its event time may be."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE
+
+
 def parse_record(
-    topic: str,
-    key: bytes | None,
-    value: bytes | None,
-    now: dt.datetime,
-    *,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
-) -> Accepted | RejectedInput:
-    """Validate one inbound record against its topic's schema and SPEC 4's rules."""
+    topic: str, key: bytes | None, value: bytes | None, now: dt.datetime, limits: Limits = Limits()
+) -> Accepted[FieldEvent] | RejectedInput:
+    """Validate one field record against its topic's schema and SPEC 4's rules."""
     model = FIELD_MODELS.get(topic)
     if model is None:
         return RejectedInput(Reason.UNKNOWN_TOPIC, f"ingest does not read topic {topic!r}")
+    return _parse(model, key, value, now, limits)
+
+
+def parse_outcome(
+    key: bytes | None, value: bytes | None, now: dt.datetime, limits: Limits = Limits()
+) -> Accepted[Outcome] | RejectedInput:
+    """Validate one court outcome exactly as a field record (contract §8)."""
+    return _parse(Outcome, key, value, now, limits)
+
+
+def outcome_command(
+    accepted: Accepted[Outcome],
+    position: tuple[str, int, int],
+    record: tuple[bytes, bytes],
+    headers: Iterable[tuple[str, bytes]] = (),
+) -> OutcomeCommand:
+    """An accepted outcome for the case manager, with what a dead letter of it needs: its
+    source position, its key and value (``record``) and the sender's headers."""
+    topic, partition, offset = position
+    key, value = record
+    return OutcomeCommand(
+        outcome=accepted.event,
+        fingerprint=accepted.fingerprint,
+        source=SourcePosition(topic=topic, partition=partition, offset=offset),
+        key=key.decode(),
+        value=value.decode(),
+        headers=tuple((name, base64.b64encode(data).decode()) for name, data in headers),
+    )
+
+
+def _parse(
+    model: type[E],
+    key: bytes | None,
+    value: bytes | None,
+    now: dt.datetime,
+    limits: Limits,
+) -> Accepted[E] | RejectedInput:
+    max_bytes, future_tolerance = limits.max_bytes, limits.future_tolerance
     if not value:
         return RejectedInput(Reason.EMPTY_VALUE, "the record has no value (tombstone or empty)")
     if len(value) > max_bytes:
@@ -58,20 +106,20 @@ def parse_record(
             Reason.NOT_AN_OBJECT, f"the value is a JSON {type(obj).__name__}, not an object"
         )
     try:
-        event = model.model_validate_json(value, strict=True)
+        event: E = model.model_validate_json(value, strict=True)
     except ValidationError as exc:
         return RejectedInput(Reason.SCHEMA_VIOLATION, describe_validation_error(model, exc))
-    if event.occurred_at > now + future_tolerance:
+    if event.event_time > now + future_tolerance:
         return RejectedInput(
             Reason.FUTURE_EVENT,
-            f"occurred_at {event.occurred_at.isoformat()} is more than "
+            f"{model.TIME_FIELD} {event.event_time.isoformat()} is more than "
             f"{future_tolerance} after the time of processing {now.isoformat()}",
         )
-    if key != event.event_id.encode():
+    if key != event.record_key.encode():
         return RejectedInput(
             Reason.KEY_MISMATCH,
-            f"the record key must be the event_id {event.event_id!r} (SPEC 3), so that "
-            "redeliveries meet on one partition",
+            f"the record key must be the {model.KEY_FIELD} {event.record_key!r} (SPEC 3), so "
+            "that redeliveries meet on one partition",
         )
     canonical = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
     return Accepted(event, hashlib.sha256(canonical).hexdigest())

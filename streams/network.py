@@ -178,6 +178,36 @@ class NetworkGraph:
         network = self.store.get(NET + subject)
         return None if network is None else self._resolve(network)
 
+    def erase(self, subject: str) -> int:
+        """Forget ``subject`` (a court cleared them): their node, edges and network, and their
+        place in every indexed event; a linking event keeps its other subjects but no longer
+        replays its matches (they listed the subject). How many keys changed."""
+        changed = 0
+        for key, value in list(self.store.items()):
+            if key in (ADJ + subject, NET + subject):
+                del self.store[key]
+            elif key.startswith(ADJ):
+                kept = [edge for edge in value if edge["n"] != subject]
+                if kept == value:
+                    continue
+                if kept:
+                    self.store[key] = kept
+                else:
+                    del self.store[key]
+            elif key.startswith((OP, ADDR)):
+                if not any(subject in entry["s"] for entry in value):
+                    continue
+                self.store[key] = [
+                    {**entry, "s": [s for s in entry["s"] if s != subject]} for entry in value
+                ]
+            elif key.startswith(EV) and subject in value["s"]:
+                held = {ref: role for ref, role in value["s"].items() if ref != subject}
+                self.store[key] = {**value, "s": held, "m": []}
+            else:
+                continue
+            changed += 1
+        return changed
+
     def sweep(self, before: dt.datetime) -> int:
         """Forget links and events older than ``before`` (retention); returns keys removed."""
         removed = 0

@@ -16,8 +16,11 @@ from typing import Any
 
 from schemas.cases import Alert, CaseEvent, Section
 from schemas.enriched import EnrichedEvent
+from schemas.outcomes import OutcomeCommand
 from streams.cases import RANK
+from streams.cases.outcomes import Settled
 from streams.dedupe import Deduplicator
+from streams.errors import RejectedInput
 from streams.eventtime import Progress, SourceClock
 from streams.matches import RuleMatch
 from streams.routing import Route
@@ -53,6 +56,10 @@ class Pipeline:
     stores: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Event ids judged late at their source: recorded, counted, they trigger nothing.
     late: list[str] = field(default_factory=list)
+    #: Court outcomes refused (dead-lettered), with why.
+    refused: list[tuple[OutcomeCommand, RejectedInput]] = field(default_factory=list)
+    #: (case id, subject reference) of every erasure, in order.
+    erasures: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         store = self.stores.setdefault
@@ -105,6 +112,21 @@ class Pipeline:
                 self.alerts += self.sector.process(key, event, 0, self.clock(), progress)
             else:
                 self._cases(self.network.process(event, progress))
+
+    def settle(self, command: OutcomeCommand) -> Settled:
+        """A court outcome, as the case manager applies it; a cleared subject is erased from
+        every stage, as the agents' erasure commands do."""
+        settled = self.cases.settle(command, self.clock())
+        if settled.rejected is not None:
+            self.refused.append((command, settled.rejected))
+        self.case_events += settled.events
+        for ref in settled.erased:
+            self.subject.erase(ref)
+            self.address.erase(ref)
+            self.sector.erase(ref)
+            self.network.erase(ref)
+            self.erasures.append((command.outcome.case_id, ref))
+        return settled
 
     def _cases(self, matches: list[RuleMatch] | tuple[RuleMatch, ...]) -> None:
         for match in matches:

@@ -27,7 +27,9 @@ from typing import Any
 
 from schemas.cases import Alert, CaseEvent
 from schemas.enriched import EnrichedEvent
+from schemas.outcomes import OutcomeCommand
 from streams.cases import CaseManager
+from streams.cases.outcomes import Settled
 from streams.eventtime import FeedProgress, Progress
 from streams.matches import RuleMatch
 from streams.network import NetworkConfig, NetworkGraph
@@ -51,7 +53,14 @@ Store = MutableMapping[str, Any]
 View = Callable[[Store], Store]
 
 
+def _whole(store: Store) -> Store:
+    """The view of a store that holds one partition (in memory, or a single-partition table)."""
+    return store
+
+
 OUTBOX_RETENTION = dt.timedelta(days=30)
+#: How long the case manager keeps a case after the court closed it (contract §8).
+CLOSED_RETENTION = dt.timedelta(days=365)
 #: What ``SectorState.trailing`` reads behind an event: its 24 h and the 7 days before.
 SURGE_REACH = dt.timedelta(days=8)
 
@@ -151,6 +160,13 @@ class SubjectStage(_Timed):
             view(self.alerts)
         ).sweep(slots)
 
+    def erase(self, ref: str, view: View = _whole) -> int:
+        """Forget subject ``ref`` in the keys of ``view``: their events and alert slots, and
+        their place in other subjects' events."""
+        return SubjectState(view(self.store)).erase(ref) + AlertLimiter(view(self.alerts)).erase(
+            ref
+        )
+
 
 class AddressStage(_Timed):
     def __init__(
@@ -169,6 +185,10 @@ class AddressStage(_Timed):
     def purge(self, partition: int, view: View) -> int:
         history = self.cutoff(partition, self.state.retention)
         return 0 if history is None else AddressState(view(self.store)).sweep(history)
+
+    def erase(self, ref: str, view: View = _whole) -> int:
+        """Forget subject ``ref`` in the events of the addresses of ``view``."""
+        return AddressState(view(self.store)).erase(ref)
 
 
 class SectorStage(_Timed):
@@ -222,6 +242,12 @@ class SectorStage(_Timed):
             + AlertLimiter(view(self.alerts)).sweep(slots)
         )
 
+    def erase(self, ref: str, view: View = _whole) -> int:
+        """Forget subject ``ref``: their arrivals, and their name on stored alerts. The hourly
+        counts hold event ids only, no subject: they stay."""
+        alerts = view(self.alerts)
+        return MigrationLedger(alerts).erase(ref) + AlertLimiter(alerts).erase(ref)
+
 
 class NetworkStage(_Timed):
     """One partition: every key is this partition's."""
@@ -250,14 +276,24 @@ class NetworkStage(_Timed):
         before = self.cutoff(0, self.graph.config.window)
         return 0 if before is None else self.graph.sweep(before)
 
+    def erase(self, ref: str) -> int:
+        return self.graph.erase(ref)
+
 
 class CaseStage:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, closed_retention: dt.timedelta = CLOSED_RETENTION) -> None:
         self.manager = CaseManager(store)
+        self.closed_retention = closed_retention
 
     def process(self, match: RuleMatch, now: dt.datetime) -> list[CaseEvent]:
         return self.manager.apply(match, now)
 
+    def settle(self, command: OutcomeCommand, now: dt.datetime) -> Settled:
+        return self.manager.settle(command.outcome, command.fingerprint, now)
+
     def purge(self, now: dt.datetime) -> int:
-        """Outbox records serve replays after a crash: a month is ample."""
-        return self.manager.sweep(now - OUTBOX_RETENTION)
+        """Outbox records serve replays after a crash: a month is ample. A case closed by the
+        court is kept ``closed_retention`` (contract §8), then forgotten."""
+        return self.manager.sweep(now - OUTBOX_RETENTION) + self.manager.sweep_closed(
+            now - self.closed_retention
+        )

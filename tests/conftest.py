@@ -31,6 +31,15 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
 
 
 @pytest.fixture
+def private_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A broker for one test alone, for a module whose ``kafka_broker`` returns it: a test
+    whose events are days old would find them late at their source behind other tests'
+    recent events on the same field partitions, and reads every case topic whole."""
+    with local_broker(tmp_path_factory.mktemp("private-broker")) as broker:
+        yield broker.access()
+
+
+@pytest.fixture
 def app_settings(kafka_broker: dict[str, Any], tmp_path: Path) -> Settings:
     """Settings of a fresh app (own app id, internal topics and data folder), topics and
     their ACLs applied."""

@@ -136,3 +136,15 @@ def make_seizure(**overrides: Any) -> Seizure:
 
 def make_dealing_address(**overrides: Any) -> DealingAddress:
     return loads(DealingAddress, dumps_obj(raw_dealing_address(**overrides)))
+
+
+def raw_outcome(case_id: str, **overrides: Any) -> dict[str, Any]:
+    """A court outcome (contract §8) for ``case_id``: the whole case closed, unless overridden."""
+    base = {
+        "outcome_id": f"test-outcome-{next(_ids):06d}",
+        "case_id": case_id,
+        "outcome": "closed",
+        "decided_at": (BASE_TIME + dt.timedelta(days=30)).isoformat(),
+        "procedure_ref": "TJ-PARIS-2026-000042",
+    }
+    return _with(base, overrides)

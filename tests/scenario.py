@@ -13,9 +13,11 @@ from typing import Any
 from schemas.cases import Alert, CaseEvent
 from schemas.codec import dumps_obj, loads
 from schemas.field import FIELD_MODELS
+from schemas.outcomes import OUTCOMES_TOPIC, OutcomeCommand
 from streams.enrich import Enricher
 from streams.eventtime import feed_name
 from streams.geofence import load_sectors
+from streams.ingest import Accepted, outcome_command, parse_outcome
 from streams.partitioning import partition_of
 from streams.pipeline import Pipeline
 from streams.pseudonym import Pseudonymiser
@@ -164,19 +166,30 @@ def phases(records: list[tuple[str, dict[str, Any]]]) -> list[list[tuple[str, di
 def oracle(records: list[tuple[str, dict[str, Any]]], key: bytes, partitions: int = 4) -> Pipeline:
     """The in-memory pipeline's answer for ``records`` published in this order with their
     ``event_id`` as key: each lands on the partition Kafka's default partitioner picks, which
-    is the feed its lateness is judged on."""
+    is the feed its lateness is judged on. Court outcomes (keyed by ``case_id``) are settled
+    in their place in the order."""
     enricher = Enricher(Pseudonymiser(key), load_sectors(None))
-    feeds: dict[str, str] = {}
-    events = []
+    pipeline = Pipeline()
     for topic, raw in records:
+        if topic == OUTCOMES_TOPIC:
+            pipeline.settle(outcome_command_of(raw))
+            continue
         event = enricher.enrich(loads(FIELD_MODELS[topic], dumps_obj(raw)))
-        feeds[event.event_id] = feed_name(topic, partition_of(event.event_id, partitions))
-        events.append(event)
-    return Pipeline().feed(events, lambda e: feeds[e.event_id])
+        pipeline.ingest(feed_name(topic, partition_of(event.event_id, partitions)), event)
+    return pipeline
+
+
+def outcome_command_of(raw: dict[str, Any]) -> OutcomeCommand:
+    """A valid court outcome as ingest hands it to the case manager."""
+    key, value = raw["case_id"].encode(), dumps_obj(raw)
+    accepted = parse_outcome(key, value, dt.datetime.now(dt.UTC))
+    assert isinstance(accepted, Accepted), accepted
+    return outcome_command(accepted, (OUTCOMES_TOPIC, 0, 0), (key, value))
 
 
 def final_cases(events: list[CaseEvent]) -> dict[str, tuple[Any, ...]]:
-    """Each case's last word: section, rules, subjects, addresses, evidence (no versions)."""
+    """Each case's last word: section, merged, rules, subjects, addresses, evidence, closed
+    (no versions)."""
     last: dict[str, CaseEvent] = {}
     for event in events:
         if event.event_type != "case_transferred":
@@ -191,6 +204,7 @@ def final_cases(events: list[CaseEvent]) -> dict[str, tuple[Any, ...]]:
             tuple(sorted((s.ref, tuple(sorted(s.roles))) for s in e.subjects)),
             tuple(sorted(e.addresses)),
             tuple(sorted(e.evidence)),
+            e.event_type == "case_closed",
         )
         for case_id, e in last.items()
     }

@@ -15,23 +15,35 @@ Versions: each case event takes the case's next version. An escalation is two ev
 already had) then ``case_escalated`` (v+2, on the new one, with everything). A merge gives the
 absorbed case one ``case_merged`` event (its v+1); it is then closed: a ``fwd|`` key sends any
 later match for it to the surviving case, which also takes over its content.
+
+Court outcomes (``settle``, see ``streams.cases.outcomes``) are applied once per
+``outcome_id`` through the same outbox (``out|outcome|{outcome_id}``, which also keeps the
+payload's fingerprint and the subjects erased). A case closed by the court keeps its ``case|``
+key (``closed_at`` set) until ``sweep_closed``; a later match for its anchor reopens it:
+``case_opened`` at its next version, with the match's content alone (what it held before the
+closure is not carried over: the court has decided on that).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 from schemas.cases import Anchor, CaseEvent, CaseEventType, Section
 from schemas.codec import dumps, loads
 from schemas.common import format_utc
+from schemas.outcomes import Outcome
+from streams.cases.outcomes import Settled, decide_outcome
 from streams.cases.sections import effective_section, higher
 from streams.cases.state import CaseState, Content
+from streams.errors import Reason, RejectedInput
 from streams.matches import RuleMatch, stable_id
 
 OUT, CASE, FWD = "out|", "case|", "fwd|"
+#: Outbox records of court outcomes, beside those of matches (``M-`` ids).
+OUTCOME_OUT = OUT + "outcome|"
 
 
 def case_id_for(anchor_kind: str, anchor_ref: str) -> str:
@@ -74,16 +86,28 @@ class CaseManager:
 
     def apply(self, match: RuleMatch, emitted_at: dt.datetime) -> list[CaseEvent]:
         """The case events ``match`` causes; a match applied before gives its events again."""
-        key = OUT + match.match_id
-        record = self.store.get(key)
-        if record is None:
-            record = self._decide(match, emitted_at)
-            if not record["cases"] and not record["fwd"]:
-                return []  # adds nothing: no version, nothing to replay
-            self.store[key] = record
-        self._commit(record)
-        # Decoded from the record on the first call too: one path, so a replay is byte-identical.
-        return [loads(CaseEvent, event) for event in record["events"]]
+        record = self._once(OUT + match.match_id, lambda: self._decide(match, emitted_at))
+        return [] if record is None else self._events(record)
+
+    def settle(self, outcome: Outcome, fingerprint: str, emitted_at: dt.datetime) -> Settled:
+        """What a court outcome does to its case; an outcome applied before does it again,
+        byte for byte. Unknown case or subject, or a known ``outcome_id`` with another
+        payload: ``Settled.rejected`` says why, and nothing changes."""
+        key = OUTCOME_OUT + outcome.outcome_id
+        known = self.store.get(key)
+        if known is not None:
+            if known["fp"] != fingerprint:
+                detail = (
+                    f"outcome_id {outcome.outcome_id!r} was already received with another payload"
+                )
+                return Settled.refused(RejectedInput(Reason.CONFLICTING_DUPLICATE, detail))
+            return self._settled(known)
+        target_id = self.resolve(outcome.case_id)
+        decided = decide_outcome(outcome, self.case(target_id), emitted_at)
+        if decided.rejected is not None:
+            return decided
+        record = self._once(key, lambda: {**decided.record(emitted_at), "fp": fingerprint})
+        return decided if record is None else self._settled(record)
 
     def case(self, case_id: str) -> CaseState | None:
         value = self.store.get(CASE + case_id)
@@ -108,6 +132,57 @@ class CaseManager:
             del self.store[key]
         return len(stale)
 
+    def sweep_closed(self, before: dt.datetime) -> int:
+        """Forget cases the court closed before ``before`` (retention after closure, contract
+        §8), with the forwards into them and the cases they had absorbed; how many keys."""
+        gone = {
+            key.removeprefix(CASE)
+            for key, value in list(self.store.items())
+            if key.startswith(CASE)
+            and value.get("closed_at") is not None
+            and dt.datetime.fromisoformat(value["closed_at"]) < before
+        }
+        forwards = {
+            key.removeprefix(FWD): target
+            for key, target in list(self.store.items())
+            if key.startswith(FWD)
+        }
+        removed, grew = 0, True
+        while grew:  # absorbed cases go with the case that absorbed them, transitively
+            absorbed = {case_id for case_id, target in forwards.items() if target in gone}
+            grew = not absorbed <= gone
+            gone |= absorbed
+        for case_id in sorted(gone):
+            for key in (CASE + case_id, FWD + case_id):
+                if key in self.store:
+                    del self.store[key]
+                    removed += 1
+        return removed
+
+    def _once(self, key: str, decide: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+        """The outbox record under ``key``, decided and stored the first time, then committed
+        (again); ``None`` when the decision changes nothing (no version, nothing to replay)."""
+        record = self.store.get(key)
+        if record is None:
+            record = decide()
+            if not record["cases"] and not record["fwd"] and not record.get("erased"):
+                return None
+            self.store[key] = record
+        self._commit(record)
+        return record
+
+    def _settled(self, record: dict[str, Any]) -> Settled:
+        """An outcome's effect as its outbox record holds it (committed again): the first
+        application's events, erasures and time, whenever and however often it is replayed."""
+        self._commit(record)
+        at = dt.datetime.fromisoformat(record["at"])
+        return Settled(events=self._events(record), erased=tuple(record["erased"]), at=at)
+
+    @staticmethod
+    def _events(record: dict[str, Any]) -> list[CaseEvent]:
+        # Decoded from the record on the first call too: one path, so a replay is byte-identical.
+        return [loads(CaseEvent, event) for event in record["events"]]
+
     def _commit(self, record: dict[str, Any]) -> None:
         for case_id, state in record["cases"].items():
             current = self.store.get(CASE + case_id)
@@ -128,7 +203,11 @@ class CaseManager:
         absorbed_ids = sorted(
             {self.resolve(case_id_for("network", ref)) for ref in match.absorbs} - {target_id}
         )
-        absorbed = [state for state in map(self.case, absorbed_ids) if state is not None]
+        found = [state for state in map(self.case, absorbed_ids) if state is not None]
+        # a case the court closed stays closed: the court has decided on what it held
+        shut = {state.case_id for state in found if state.closed_at is not None}
+        absorbed = [state for state in found if state.case_id not in shut]
+        absorbed_ids = [case_id for case_id in absorbed_ids if case_id not in shut]
 
         content, section = Content.of(match), effective_section(match)
         for state in absorbed:
@@ -159,13 +238,18 @@ class CaseManager:
         emit: _Emitter,
         via: str,
     ) -> tuple[list[CaseEvent], CaseState | None]:
-        """Open, escalate or update the surviving case; ``None`` when nothing changes."""
-        if current is None:
+        """Open (or reopen), escalate or update the surviving case; ``None`` when nothing
+        changes."""
+        if current is None or current.closed_at is not None:
             anchor = Anchor(kind=match.anchor_kind, ref=match.anchor_ref)
+            version, head = 1, f"Opened in {section}"
+            if current is not None:  # closed by the court: a new life, from this match alone
+                anchor, version = current.anchor, current.version + 1
+                head = f"Reopened in {section} after its closure"
             new = CaseState(
-                case_id=case_id, anchor=anchor, section=section, content=content, version=1
+                case_id=case_id, anchor=anchor, section=section, content=content, version=version
             )
-            return [emit(new, "case_opened", f"Opened in {section}")], new
+            return [emit(new, "case_opened", head)], new
         merged = current.content.union(content)
         top = higher(current.section, section)
         version = current.version

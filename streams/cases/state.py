@@ -80,6 +80,11 @@ class Content:
             last_event_at=max(self.last_event_at, other.last_event_at),
         )
 
+    def without(self, refs: Iterable[str]) -> Content:
+        """The same content without the subjects ``refs`` (cleared by a court outcome)."""
+        gone = set(refs)
+        return replace(self, subjects=tuple(s for s in self.subjects if s[0] not in gone))
+
     def dump(self) -> dict[str, Any]:
         return {
             "rule_ids": list(self.rule_ids),
@@ -115,6 +120,12 @@ class CaseState:
     version: int
     #: The section the case last left (``None`` until it moves); repeated on later events.
     previous_section: Section | None = None
+    #: When a court outcome closed it (``emitted_at`` of its ``case_closed``); ``None``: open.
+    closed_at: dt.datetime | None = None
+
+    @property
+    def subject_refs(self) -> tuple[str, ...]:
+        return tuple(ref for ref, _roles in self.content.subjects)
 
     @classmethod
     def load(cls, value: dict[str, Any]) -> CaseState:
@@ -126,6 +137,7 @@ class CaseState:
             previous_section=value["previous_section"],
             content=Content.load(value["content"]),
             version=value["version"],
+            closed_at=None if value.get("closed_at") is None else _utc(value["closed_at"]),
         )
 
     def dump(self) -> dict[str, Any]:
@@ -136,6 +148,7 @@ class CaseState:
             "previous_section": self.previous_section,
             "content": self.content.dump(),
             "version": self.version,
+            "closed_at": None if self.closed_at is None else format_utc(self.closed_at),
         }
 
     def evolve(self, **changes: Any) -> CaseState:

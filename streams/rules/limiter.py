@@ -110,6 +110,26 @@ class AlertLimiter:
             return Alert.model_validate_json(stored["alert"])
         return None
 
+    def erase(self, ref: str) -> int:
+        """Forget subject ``ref``: the slots about them go (their scope is the subject); in
+        the others, the stored alert no longer lists them (a replay then publishes it without
+        them). How many slots changed."""
+        changed = 0
+        for key, value in list(self._store.items()):
+            if not (isinstance(value, dict) and "alert" in value):
+                continue
+            if key.split("|", 1)[0] == ref:
+                del self._store[key]
+                changed += 1
+                continue
+            alert = Alert.model_validate_json(value["alert"])
+            if ref in alert.subjects:
+                kept = [subject for subject in alert.subjects if subject != ref]
+                alert = alert.model_copy(update={"subjects": kept})
+                self._store[key] = {**value, "alert": alert.model_dump_json()}
+                changed += 1
+        return changed
+
     def sweep(self, before: datetime) -> int:
         """Forget slots whose period ended by ``before`` (a watermark): none can fire again."""
         done = [

@@ -6,6 +6,7 @@ expects the triggering event to be recorded in the state before it is evaluated.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -25,8 +26,9 @@ class AddressHistory(Protocol):
 
 
 class SectorCounts(Protocol):
-    def trailing(self, sector: str, t: datetime) -> tuple[int, list[int]]:
-        """Narcotics events in ``(t - 24h, t]``, and per day for the 7 days before, oldest first."""
+    def trailing_many(self, sector: str, ends: Sequence[datetime]) -> list[tuple[int, list[int]]]:
+        """At each of ``ends`` (``t``): narcotics events in ``(t - 24h, t]``, and per day for the
+        7 days before, oldest first."""
         ...
 
     def count(self, sector: str, start: datetime, end: datetime) -> int:

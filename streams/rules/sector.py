@@ -7,7 +7,7 @@ agent. Their ``AlertLimiter`` and ``MigrationLedger`` may share one store, keyed
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -48,8 +48,9 @@ def surge(
     if counts.count(sector, t - _TRAILING, t + _TRAILING) >= rule.min_count:
         ends += counts.moments(sector, t, t + _TRAILING)
     alerts: dict[str, Alert] = {}
-    for end, end_id in ends:
-        alert = _surge_at(sector, end, end_id, event.event_id, counts, limiter, rule, now)
+    windows = counts.trailing_many(sector, [end for end, _ in ends])
+    for (end, end_id), (count, days) in zip(ends, windows, strict=True):
+        alert = _surge_at(sector, end, end_id, event.event_id, count, days, limiter, rule, now)
         if alert is not None:
             alerts.setdefault(alert.alert_id, alert)
     return list(alerts.values())
@@ -60,13 +61,14 @@ def _surge_at(
     t: datetime,
     end_id: str,
     trigger: str,
-    counts: SectorCounts,
+    count: int,
+    days: list[int],
     limiter: AlertLimiter,
     rule: SurgeParams,
     now: datetime,
 ) -> Alert | None:
-    """The surge alert of the 24 h ending at ``t`` (an event's time), if its counts make one."""
-    count, days = counts.trailing(sector, t)
+    """The surge alert of the 24 h ending at ``t`` (an event's time), given its ``trailing``
+    counts, if they make one."""
     before = sum(days)
     # count >= factor * (before / len(days)), without dividing.
     if count < rule.min_count or count * len(days) < rule.factor * before:
@@ -126,11 +128,18 @@ class MigrationLedger:
             self._store[key] = new
         return arrivals
 
+    def erase(self, ref: str) -> int:
+        """Forget subject ``ref``: their arrivals go; how many."""
+        return self._keep(lambda row: row[1] != ref)
+
     def sweep(self, before: datetime) -> int:
         """Drop arrivals before ``before`` (a low watermark minus the window); how many."""
+        return self._keep(lambda row: _arrival(row).at >= before)
+
+    def _keep(self, keep: Callable[[list[str]], bool]) -> int:
         dropped = 0
         for key, rows in [(k, v) for k, v in self._store.items() if "|displaced|" in k]:
-            kept = [r for r in rows if _arrival(r).at >= before]
+            kept = [r for r in rows if keep(r)]
             dropped += len(rows) - len(kept)
             if not kept:
                 del self._store[key]

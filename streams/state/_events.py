@@ -43,6 +43,17 @@ def _decoded(event_json: str) -> EnrichedEvent:
     return EnrichedEvent.model_validate_json(event_json)
 
 
+def _without(item: list[Any], ref: str) -> list[Any] | None:
+    """A stored event with subject ``ref`` struck out; ``None`` for an arrest of theirs."""
+    event = _decoded(item[2])
+    if all(subject.ref != ref for subject in event.subjects):
+        return item
+    if event.kind == "arrest":
+        return None
+    subjects = [subject for subject in event.subjects if subject.ref != ref]
+    return [item[0], item[1], event.model_copy(update={"subjects": subjects}).model_dump_json()]
+
+
 def _order(item: list[Any]) -> tuple[int, str]:
     return item[0], item[1]
 
@@ -131,6 +142,36 @@ class _EventLog:
         elif kept != weeks:
             self._store[key] = [newest, kept]
         return dropped
+
+    def erase(self, ref: str) -> int:
+        """Forget subject ``ref`` (a court cleared them): the log keyed by ``ref`` goes, and
+        in every other key's events the subject is struck out; an arrest (one person's event)
+        of theirs goes whole. How many events were dropped or changed."""
+        changed = 0
+        for key in [k for k in self._store if not is_reserved(k) and _SEPARATOR not in k]:
+            newest, weeks = self._store[key]
+            if key == ref:
+                for week in weeks:
+                    changed += len(self._store.get(_week_key(key, week)) or [])
+                    self._store.pop(_week_key(key, week), None)
+                del self._store[key]
+                continue
+            kept_weeks = []
+            for week in weeks:
+                items: list[list[Any]] = self._store.get(_week_key(key, week)) or []
+                kept = [row for row in map(lambda item: _without(item, ref), items) if row]
+                if kept != items:
+                    changed += sum(1 for item in items if item not in kept)
+                    self._store[_week_key(key, week)] = kept
+                if kept:
+                    kept_weeks.append(week)
+                else:
+                    self._store.pop(_week_key(key, week), None)
+            if not kept_weeks:
+                del self._store[key]
+            elif kept_weeks != weeks:
+                self._store[key] = [newest, kept_weeks]
+        return changed
 
     def sweep(self, before: datetime) -> int:
         """Purge every key (a periodic scan); emptied keys are deleted, reserved keys skipped."""

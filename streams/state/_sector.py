@@ -14,7 +14,7 @@ hold both to a brute-force count.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, MutableMapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from schemas.enriched import EnrichedEvent
 from streams.state._common import Recorded, from_us, is_reserved, to_us
 
 _HOUR = 3_600_000_000
+_DAY = 24 * _HOUR
 _DAYS_BEFORE = 7
 
 
@@ -85,30 +86,42 @@ class SectorState:
     def trailing(self, sector: str, t: datetime) -> tuple[int, list[int]]:
         """Count in ``(t - 24h, t]``, and the counts of each of the 7 days before, oldest first.
 
-        Day ``k`` is ``[end - (k+1)·24h, end - k·24h)`` with ``end = t + 1 µs``. Day boundaries
-        all fall ``cut`` into their hour, so an hour ``back`` hours before ``end``'s lies wholly
-        in day ``back // 24``, except every 24th, which the cut splits between two days.
+        Day ``k`` is ``[end - (k+1)·24h, end - k·24h)`` with ``end = t + 1 µs``.
         """
-        end = to_us(t) + 1
-        cut = end % _HOUR
-        top = end // _HOUR
-        days = [0] * (_DAYS_BEFORE + 2)  # the last one takes what falls before the window
+        return self.trailing_many(sector, [t])[0]
+
+    def trailing_many(self, sector: str, ends: Sequence[datetime]) -> list[tuple[int, list[int]]]:
+        """``trailing`` at each of ``ends``, reading each hour once.
+
+        A surge judges every window holding an event: in a busy sector the windows ending on
+        each of the next 24 h's events, each ``trailing`` reading 193 hours. Here the hours
+        from eight days before the first end to the last are read once, with a running total
+        of their counts; the events before an instant are the total up to its hour plus those
+        of its hour before it.
+        """
+        if not ends:
+            return []
+        bounds = [to_us(t) + 1 for t in ends]  # (a, b] is [a + 1 µs, b + 1 µs)
+        first = (min(bounds) - (_DAYS_BEFORE + 1) * _DAY) // _HOUR
+        hours = range(first, -(-max(bounds) // _HOUR))  # the hour of an end at its start: not read
         get = self._store.get
-        # when cut == 0 the hour holding ``end`` lies wholly after the window: not read
-        backs = range(0 if cut else 1, (_DAYS_BEFORE + 1) * 24 + 1)
-        for back, key in zip(backs, _keys(sector, (top - back for back in backs)), strict=True):
-            seen: dict[str, int] | None = get(key)
-            if not seen:
-                continue
-            day, within = divmod(back, 24)
-            if within:
-                days[day] += len(seen)
-                continue
-            below = sum(offset < cut for offset in seen.values())
-            days[day] += below
-            if day:  # at or after the cut: the next day towards ``end`` (none after day 0)
-                days[day - 1] += len(seen) - below
-        return days[0], days[_DAYS_BEFORE:0:-1]
+        buckets: list[dict[str, int]] = [get(key) or {} for key in _keys(sector, hours)]
+        before_hour = [0]
+        for bucket in buckets:
+            before_hour.append(before_hour[-1] + len(bucket))
+
+        def before(moment: int) -> int:
+            hour, cut = divmod(moment, _HOUR)
+            index = hour - first
+            within = sum(offset < cut for offset in buckets[index].values()) if cut else 0
+            return before_hour[index] + within
+
+        found = []
+        for end in bounds:
+            edges = [before(end - k * _DAY) for k in range(_DAYS_BEFORE + 2)]
+            per_day = [edges[k] - edges[k + 1] for k in range(_DAYS_BEFORE + 1)]
+            found.append((per_day[0], per_day[_DAYS_BEFORE:0:-1]))
+        return found
 
     def sweep(self, before: datetime) -> int:
         """Drop events with occurred_at < before from every sector (a periodic scan)."""

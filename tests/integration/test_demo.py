@@ -160,3 +160,66 @@ def test_sigterm_while_the_broker_starts_stops_it(demo: Demo, tmp_path: Path) ->
     assert "demo interrupted (SIGTERM)" in demo.output
     assert not Path(f"/proc/{broker}").exists()
     assert processes_mentioning(tmp_path) == []
+
+
+def test_the_demo_serves_the_dashboard_to_its_demo_users_until_ctrl_c(tmp_path: Path) -> None:
+    """``make demo`` without ``--quick``, less the background activity (the story alone, as
+    fast as CI's run): the address and a user per section and the COJC are printed, a demo
+    user signs in and sees their section's cases, and Ctrl-C ends it all with the story's
+    status, 0."""
+    import http.cookiejar
+    import urllib.parse
+    import urllib.request
+
+    code = (
+        "import sys; from fieldcourt.demo import DemoOptions, run_demo; "
+        "from fieldcourt.settings import load_settings; "
+        "sys.exit(run_demo(load_settings(), DemoOptions(rate=0.0, dashboard=True)))"
+    )
+    env = demo_env(tmp_path) | {"FIELDCOURT_DASHBOARD_PORT": str(free_port())}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 200
+        while not any("the dashboard stays up at" in line for line in lines):
+            assert proc.poll() is None, "".join(lines)[-4000:]
+            assert time.monotonic() < deadline, "".join(lines)[-4000:]
+            time.sleep(0.1)
+        out = "".join(lines)
+        found = re.search(r"the dashboard stays up at (http://\S+/)", out)
+        assert found, out
+        url = found.group(1)
+        users = dict(re.findall(r"^\s+(\w+-demo)\s+(\S+)\s+\S", out, re.MULTILINE))
+        assert set(users) == {"p12-demo", "p20-demo", "f3-demo", "p4-demo", "cojc-demo"}
+
+        jar = http.cookiejar.CookieJar()
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        with browser.open(url + "login", timeout=10) as page:
+            token = re.search(r'name="csrf" value="([^"]+)"', page.read().decode())
+        assert token
+        form = {"csrf": token.group(1), "name": "p20-demo", "password": users["p20-demo"]}
+        with browser.open(url + "login", urllib.parse.urlencode(form).encode(), timeout=10) as page:
+            home = page.read().decode()
+        assert "P20 (preliminary inquiries): cases" in home
+        assert 'data-case="C-' in home  # the story's P20 cases
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        status = proc.wait(timeout=90)
+        reader.join(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    out = "".join(lines)
+    assert status == 0, out[-4000:]
+    assert "dashboard stopped" in out
+    assert "kafka stopped" in out
+    assert "interrupted" not in out
+    assert processes_mentioning(tmp_path) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from streams.pseudonym import fold
 from streams.state import AddressState, SectorState, SubjectState
 from tests.conftest import TEST_KEY
 from tests.factories import raw_arrest, raw_person
-from tests.kafka import WorkerProcess, consume_until, local_broker, produce, read_table, run
+from tests.kafka import WorkerProcess, consume_until, produce, read_table, run
 from tests.outputs import assert_same_outcome, outcome_of
 from tests.scenario import ARRESTS, differences, oracle, outcome, phases, scenario
 
@@ -34,13 +34,12 @@ OUTPUTS = [*map(case_topic, SECTIONS), ALERTS_TOPIC, DEADLETTER_TOPIC]
 
 
 @pytest.fixture
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def kafka_broker(private_broker: dict[str, Any]) -> dict[str, Any]:
     """A broker for each test alone: a worker reads the inbound topics from the beginning, and
     another scenario's history, earlier on the same field partitions, would be weeks ahead of
     this scenario's first events, which would then be late at their source and trigger
     nothing; the session's history would also eat the phases' time budget."""
-    with local_broker(tmp_path_factory.mktemp("pipeline-broker")) as broker:
-        yield broker.access()
+    return private_broker
 
 
 def publish(settings: Settings, records: list[tuple[str, dict[str, Any]]]) -> None:

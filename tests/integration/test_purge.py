@@ -6,33 +6,36 @@ import asyncio
 import datetime as dt
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from aiokafka.structs import ConsumerRecord
 
 from fieldcourt.acl import prepare_broker
 from fieldcourt.kafka_auth import ADMIN, client_options
 from fieldcourt.settings import Settings, load_settings
+from fieldcourt.topics import OUTCOMES_TOPIC, case_topic
 from schemas.codec import dumps_obj, loads
 from schemas.common import Person
+from streams.cases import case_id_for
+from streams.cases.manager import CASE
 from streams.partitioning import partition_of
 from streams.pseudonym import Pseudonymiser
 from tests.conftest import TEST_KEY
-from tests.factories import raw_arrest, raw_person
-from tests.kafka import WorkerProcess, local_broker, produce, read_table, run, worker_env
+from tests.factories import raw_arrest, raw_outcome, raw_person
+from tests.kafka import WorkerProcess, consume_until, produce, read_table, run, worker_env
 
 pytestmark = pytest.mark.kafka
 
 
 @pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def own_broker(private_broker: dict[str, Any]) -> dict[str, Any]:
     """A broker of this test's own: other tests' events on the field partitions would drive
     the feeds' progress that decides this test's purge."""
-    with local_broker(tmp_path / "own") as broker:
-        yield broker.access()
+    return private_broker
 
 
 def test_subject_history_past_retention_is_purged_by_the_worker(
@@ -105,6 +108,10 @@ def test_subject_history_past_retention_is_purged_by_the_worker(
     assert [key for key in stored if key.startswith(ref(new))]
 
 
+def has(case_id: str) -> Callable[[list[ConsumerRecord[bytes, bytes]]], bool]:
+    return lambda records: any(r.key == case_id.encode() for r in records)
+
+
 async def wait_for_tombstone(
     settings: Settings, topic: str, ref: str, poke: Any, timeout_s: float = 90
 ) -> bool:
@@ -134,3 +141,56 @@ async def wait_for_tombstone(
         return False
     finally:
         await consumer.stop()
+
+
+def test_a_case_closed_past_its_retention_is_swept_by_the_worker(
+    app_settings: Settings, tmp_path: Path
+) -> None:
+    """A case the court closed is kept ``FIELDCOURT_RETENTION_CLOSED_CASE_DAYS`` (here a few
+    seconds), then its ``case|`` key goes (a tombstone on the cases changelog); an open case
+    stays."""
+    run_id, now = app_settings.app_id, dt.datetime.now(dt.UTC)
+    pseudonyms = Pseudonymiser(TEST_KEY.encode())
+    people = [raw_person(n, person_id=f"{run_id}-{n}") for n in (0, 1)]
+    closed_case, open_case = (
+        case_id_for("subject", pseudonyms.ref(loads(Person, dumps_obj(p)))) for p in people
+    )
+    ids = itertools.count()
+
+    def arrest(person: dict[str, Any]) -> tuple[str, bytes, bytes]:
+        event = raw_arrest(
+            event_id=f"{run_id}-{next(ids)}",
+            person=person,
+            occurred_at=(now - dt.timedelta(hours=2)).isoformat(),
+            reported_at=(now - dt.timedelta(hours=1)).isoformat(),
+        )
+        return "field.arrests.v1", event["event_id"].encode(), orjson.dumps(event)
+
+    closure = raw_outcome(closed_case, decided_at=now.isoformat())
+    env = worker_env(
+        app_settings,
+        FIELDCOURT_PSEUDONYM_KEY=TEST_KEY,
+        FIELDCOURT_PURGE_INTERVAL_S="1",
+        FIELDCOURT_RETENTION_CLOSED_CASE_DAYS=str(3 / 86400),
+    )
+    proc = WorkerProcess(env, tmp_path / "worker").start()
+    try:
+        proc.wait_ready()
+        run(produce(app_settings, [arrest(people[0])]))
+        opened = run(consume_until(app_settings, [case_topic("P12")], has(closed_case)))
+        assert has(closed_case)(opened), "the case did not open"
+        outcome = (OUTCOMES_TOPIC, closed_case.encode(), orjson.dumps(closure))
+        run(produce(app_settings, [outcome]))
+
+        def arrest_again() -> None:  # a match: the case partition has a record to purge from
+            run(produce(app_settings, [arrest(people[1])]))
+
+        changelog = f"{run_id}-cases-changelog"
+        swept = run(wait_for_tombstone(app_settings, changelog, CASE + closed_case, arrest_again))
+        assert swept, "the closed case was not swept"
+        assert "processing failed" not in proc.output()
+    finally:
+        assert proc.stop() == 0
+    stored = read_table(app_settings.data_dir, run_id, "cases")
+    assert CASE + closed_case not in stored
+    assert CASE + open_case in stored

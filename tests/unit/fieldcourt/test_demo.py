@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -106,3 +107,23 @@ def test_look_alikes_do_not_count() -> None:
     ]
     report = watched([*look_alikes, STORY[2]])
     assert missing(report, 1) == [o.label for o in OUTCOMES[:-1] if o is not OUTCOMES[2]]
+
+
+def test_demo_users_one_per_section_and_the_cojc_stored_hashed(tmp_path: Path) -> None:
+    from fieldcourt.dashboard.users import UserStore
+    from fieldcourt.demo import demo_users
+
+    path = tmp_path / "dashboard" / "users"
+    users = demo_users(path)
+    assert sorted(u.role for u in users) == ["cojc", "f3", "p12", "p20", "p4"]
+    text = path.read_text()
+    store = UserStore(path)
+    for user in users:
+        assert user.password not in text
+        signed_in = store.authenticate(user.name, user.password)
+        assert signed_in is not None
+        assert signed_in.role == user.role
+    # a second demo makes new passwords: the old ones open nothing
+    again = demo_users(path)
+    assert UserStore(path).authenticate(users[0].name, users[0].password) is None
+    assert {u.name for u in again} == {u.name for u in users}

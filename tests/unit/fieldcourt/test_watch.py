@@ -11,7 +11,7 @@ from rich.console import Console
 
 from fieldcourt.cli import build_parser
 from fieldcourt.watch import WatchReport, render, watch_topics
-from schemas.cases import Alert, CaseEvent
+from schemas.cases import Alert, CaseEvent, CaseEventType
 from tests.unit.schemas.examples import example
 
 ALL_CASES = ["court.p12.cases.v1", "court.p20.cases.v1", "court.f3.cases.v1", "court.p4.cases.v1"]
@@ -57,6 +57,14 @@ def test_an_escalation_reads_as_one() -> None:
     assert "p12.flagrant, p20.recurrence" in text
     assert "subject case, les-halles, v3" in text
     assert "arrested 3 times in les-halles within 30 days." in text
+
+
+def test_every_case_event_type_is_shown() -> None:
+    for event_type in CaseEventType.__args__:  # a new type with no style would crash watch
+        doc = example(CaseEvent) | {"event_type": event_type, "subjects": []}
+        text = shown("court.p12.cases.v1", doc)
+        assert event_type.removeprefix("case_") in text
+        assert "no subject" in text
 
 
 def test_the_report_counts_escalations_anchors_and_roles() -> None:

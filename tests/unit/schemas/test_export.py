@@ -27,6 +27,7 @@ def test_one_file_per_event_type() -> None:
         "case_event",
         "dealing_address",
         "enriched_event",
+        "outcome",
         "seizure",
     ]
 

@@ -123,7 +123,7 @@ def test_enriched_subject_roles(role: str) -> None:
 @pytest.mark.parametrize(
     ("model", "path", "value"),
     [
-        (CaseEvent, ("event_type",), "case_closed"),
+        (CaseEvent, ("event_type",), "case_reopened"),
         (CaseEvent, ("section",), "P99"),
         (CaseEvent, ("section",), "p12"),
         (CaseEvent, ("previous_section",), "F4"),

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.errors import Reason, RejectedInput
-from streams.ingest import Accepted, parse_record
+from streams.ingest import Accepted, Limits, parse_record
 from tests.factories import raw_arrest, raw_dealing_address, raw_seizure
 
 NOW = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
@@ -68,7 +68,10 @@ def test_malformed_values_are_rejected_with_their_reason(
 
 def test_too_large_is_rejected_before_parsing() -> None:
     big = b'{"x": "' + b"a" * 2_000_000 + b'"}'
-    assert reason(parse_record(ARRESTS, b"k", big, NOW, max_bytes=1_000_000)) is Reason.TOO_LARGE
+    assert (
+        reason(parse_record(ARRESTS, b"k", big, NOW, Limits(max_bytes=1_000_000)))
+        is Reason.TOO_LARGE
+    )
 
 
 def test_wrong_type_is_a_schema_violation_naming_the_field() -> None:

@@ -294,6 +294,8 @@ def test_sector_counts_agree_with_brute_force_in_any_order(
     expected = brute_trailing(events, T0 + t)
     assert sectors_one.trailing(SECTOR, T0 + t) == expected
     assert sectors_two.trailing(SECTOR, T0 + t) == expected
+    ends = [T0 + t, *(T0 + a for a, _ in spans), *(e.occurred_at for e in events[:3])]
+    assert sectors_one.trailing_many(SECTOR, ends) == [brute_trailing(events, end) for end in ends]
     # (t - 24h, t] is the half-open [t - 24h + 1 µs, t + 1 µs) of count
     assert sectors_one.count(SECTOR, T0 + t - DAY + US, T0 + t + US) == expected[0]
     for a, b in spans:

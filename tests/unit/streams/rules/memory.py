@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,6 +57,9 @@ class MemoryState:
             )
 
         return count(t), [count(t - k * DAY) for k in range(7, 0, -1)]
+
+    def trailing_many(self, sector: str, ends: Sequence[datetime]) -> list[tuple[int, list[int]]]:
+        return [self.trailing(sector, t) for t in ends]
 
     def _sector(self, sector: str, keep: Callable[[datetime], bool]) -> list[EnrichedEvent]:
         return self._select(lambda e: e.sector == sector and e.narcotics and keep(e.occurred_at))
