@@ -52,7 +52,7 @@ from schemas.cases import Alert, CaseEvent
 from schemas.codec import dumps, loads
 from schemas.enriched import EnrichedEvent
 from schemas.outcomes import OutcomeCommand
-from streams.audit import alert_disclosure, audit_key, case_disclosure, combination
+from streams.audit import alert_disclosure, audit_key, case_disclosure, combination, expiry
 from streams.cases import section_topic
 from streams.eventtime import FeedProgress, feed_name
 from streams.matches import RuleMatch
@@ -225,13 +225,24 @@ def register_correlation(
             await audited(combination(match, case_events[0].case_id, emitted_at))
         await publish(case_events, match.rule_id, match.occurred_at, origin)
 
+    async def purge_cases(_partition: int) -> int:
+        """The outbox and the closed cases past retention; each forgotten case leaves its
+        section topic by a tombstone (the topic is compacted by case id), audited first."""
+        now = _now()
+        purged, forgotten = cases.purge(now)
+        for case_id, section in forgotten:
+            name = section_topic(section)
+            await audited(expiry(case_id, name, now))
+            disclosures.disclose(sections[name], case_id.encode(), None)
+        return purged
+
     handlers: list[tuple[faust.TopicT, str, Any, Purge | None]] = [
         (streams[Route.SUBJECT], "subject", on_subject, lambda p: subject.purge(p, view(p))),
         (streams[Route.ADDRESS], "address", on_address, lambda p: address.purge(p, view(p))),
         (streams[Route.SECTOR], "sector", on_sector, lambda p: sector.purge(p, view(p))),
         (displacements_topic, "displacement", on_displacement, None),
         (streams[Route.LINKS], "network", on_links, lambda _p: network.purge()),
-        (matches_topic, "cases", on_match, lambda _p: cases.purge(_now())),
+        (matches_topic, "cases", on_match, purge_cases),
     ]
     for channel, name, handle, purge in handlers:
         app.agent(channel, name=f"correlate-{name}")(guarded(handle, name, io, purge))

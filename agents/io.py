@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import time
@@ -88,14 +89,15 @@ class Disclosures:
 
     def __init__(self) -> None:
         self._audits: list[asyncio.Future[Any]] = []
-        self._held: list[tuple[faust.TopicT, bytes, bytes]] = []
+        self._held: list[tuple[faust.TopicT, bytes, bytes | None]] = []
 
     async def audit(self, topic: faust.TopicT, key: bytes, value: bytes) -> None:
         """Hand an audit record to the producer; what is disclosed after it waits for it."""
         self._audits.append(await hand_to_producer(topic, key, value))
 
-    def disclose(self, topic: faust.TopicT, key: bytes, value: bytes) -> None:
-        """Hold a record until the audit records handed on before it are acknowledged."""
+    def disclose(self, topic: faust.TopicT, key: bytes, value: bytes | None) -> None:
+        """Hold a record (``None``: a tombstone) until the audit records handed on before it
+        are acknowledged."""
         self._held.append((topic, key, value))
 
     def __len__(self) -> int:
@@ -263,7 +265,8 @@ class DeadLetter:
 
 
 Handler = Callable[[Any], Awaitable[None]]
-Purge = Callable[[int], int]
+#: Purges a partition's state; how many entries went (async where it publishes, too).
+Purge = Callable[[int], int | Awaitable[int]]
 PURGE_INTERVAL_S = 3600.0
 
 
@@ -342,6 +345,8 @@ def guarded(
             FAULTS.reached(CrashPoint.AFTER_OUTPUTS)
             if purge is not None and schedule.due(message.partition):
                 purged = purge(message.partition)
+                if inspect.isawaitable(purged):
+                    purged = await purged
                 METRICS.purged(name, purged)
                 log.info("purged %d %s entries of partition %d", purged, name, message.partition)
         except Exception as exc:

@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     retention_audit_days: float = Field(3 * 365.0, gt=0)
     #: How long the case manager keeps a case after the court closed it (contract §8).
     retention_closed_case_days: float = Field(365.0, gt=0)
+    #: The alerts topic (keyed by sector, so kept by time rather than compacted).
+    retention_alerts_days: float = Field(365.0, gt=0)
     #: A field-topic partition a stage has not heard from for this long no longer holds that
     #: stage's purges back (``streams.eventtime``).
     idle_feed_s: float = Field(3600.0, gt=0)

@@ -152,10 +152,14 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
     specs += [
         TopicSpec(
             case_topic(section),
-            f"case events for section {label}",
+            f"case events for section {label}; compacted by case id: a case's latest event stays "
+            "while it is open, earlier ones at least the closed-case retention, and a closed "
+            "case leaves by a tombstone that retention after its closure",
             writers=("fieldcourt case manager",),
             readers=(f"section {label} dashboards",),
             retention_ms=None,
+            cleanup="compact",
+            extra={"min.compaction.lag.ms": str(_days(settings.retention_closed_case_days))},
             write_by=(principal.WORKER,),
             read_by=(principal.SECTION_PRINCIPALS[section],),
         )
@@ -164,10 +168,10 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
     specs.append(
         TopicSpec(
             ALERTS_TOPIC,
-            "alerts for the sector coordination cells (COJC)",
+            "alerts for the sector coordination cells (COJC); keyed by sector, so kept by time",
             writers=("fieldcourt rules",),
             readers=("COJC of each sector",),
-            retention_ms=None,
+            retention_ms=_days(settings.retention_alerts_days),
             write_by=(principal.WORKER,),
             read_by=(principal.COJC,),
         )

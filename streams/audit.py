@@ -66,6 +66,20 @@ def erasure(outcome: Outcome, case_id: str, ref: str, at: datetime) -> AuditReco
     )
 
 
+def expiry(case_id: str, topic: str, at: datetime) -> AuditRecord:
+    """A closed case past its retention, removed from fieldcourt's state and, by a tombstone,
+    from its section topic (contract §8)."""
+    return AuditRecord(
+        action="erase",
+        actor=f"{AUTOMATED}/retention",
+        at=at,
+        purpose="retention after closure elapsed",
+        case_id=case_id,
+        subjects=[],
+        detail=f"closed case forgotten; tombstone on {topic}",
+    )
+
+
 def audit_key(record: AuditRecord) -> bytes:
     """The record's key: its case id, else its first subject reference, else ``-``."""
     return (record.case_id or (record.subjects[0] if record.subjects else "-")).encode()

@@ -25,7 +25,7 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.cases import Alert, CaseEvent
+from schemas.cases import Alert, CaseEvent, Section
 from schemas.enriched import EnrichedEvent
 from schemas.outcomes import OutcomeCommand
 from streams.cases import CaseManager
@@ -291,9 +291,9 @@ class CaseStage:
     def settle(self, command: OutcomeCommand, now: dt.datetime) -> Settled:
         return self.manager.settle(command.outcome, command.fingerprint, now)
 
-    def purge(self, now: dt.datetime) -> int:
+    def purge(self, now: dt.datetime) -> tuple[int, list[tuple[str, Section]]]:
         """Outbox records serve replays after a crash: a month is ample. A case closed by the
-        court is kept ``closed_retention`` (contract §8), then forgotten."""
-        return self.manager.sweep(now - OUTBOX_RETENTION) + self.manager.sweep_closed(
-            now - self.closed_retention
-        )
+        court is kept ``closed_retention`` (contract §8), then forgotten: returns the outbox
+        records purged, and each forgotten case's id and last section."""
+        forgotten = self.manager.sweep_closed(now - self.closed_retention)
+        return self.manager.sweep(now - OUTBOX_RETENTION) + len(forgotten), forgotten

@@ -99,7 +99,7 @@ class Feed:
                 batches = await consumer.getmany(timeout_ms=500)
                 for records in batches.values():
                     for record in records:
-                        self.state.apply(record.topic, record.value)
+                        self.state.apply(record.topic, record.value, record.key)
         finally:
             await consumer.stop()
 

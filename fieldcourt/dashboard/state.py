@@ -133,21 +133,31 @@ class DashboardState:
         self.unreadable: Counter[str] = Counter()
         self._listeners: dict[Role, set[asyncio.Queue[Change | None]]] = {r: set() for r in ROLES}
 
-    def apply(self, topic: str, value: bytes | None) -> Change | None:
+    def apply(self, topic: str, value: bytes | None, key: bytes | None = None) -> Change | None:
         """Take one record of a role's topic in; the change it makes, if any, is also handed
-        to that role's listeners."""
+        to that role's listeners. A tombstone (no value) on a section topic removes its case:
+        a closed case past its retention (the topics are compacted by case id)."""
         role = TOPIC_ROLES.get(topic)
-        if role is None or value is None:
+        if role is None:
             return None
-        try:
-            change = self._apply_alert(value) if role == "cojc" else self._apply_case(role, value)
-        except ValidationError:
-            self.unreadable[topic] += 1
-            return None
+        if value is None:
+            section = self.sections.get(role)
+            if section is None or key is None or section.cases.pop(key.decode(), None) is None:
+                return None
+            change: Change | None = Change(role, "case", key.decode())
+        else:
+            change = self._decode(role, topic, value)
         if change is not None:
             for queue in self._listeners[role]:
                 queue.put_nowait(change)
         return change
+
+    def _decode(self, role: Role, topic: str, value: bytes) -> Change | None:
+        try:
+            return self._apply_alert(value) if role == "cojc" else self._apply_case(role, value)
+        except ValidationError:
+            self.unreadable[topic] += 1
+            return None
 
     def _apply_case(self, role: Role, value: bytes) -> Change | None:
         event = loads(CaseEvent, value)

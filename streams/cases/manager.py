@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from schemas.cases import Anchor, CaseEvent, CaseEventType, Section
 from schemas.codec import dumps, loads
@@ -132,9 +132,10 @@ class CaseManager:
             del self.store[key]
         return len(stale)
 
-    def sweep_closed(self, before: dt.datetime) -> int:
+    def sweep_closed(self, before: dt.datetime) -> list[tuple[str, Section]]:
         """Forget cases the court closed before ``before`` (retention after closure, contract
-        §8), with the forwards into them and the cases they had absorbed; how many keys."""
+        §8), with the forwards into them and the cases they had absorbed; returns each
+        forgotten case's id and last section (its section topic gets a tombstone)."""
         gone = {
             key.removeprefix(CASE)
             for key, value in list(self.store.items())
@@ -147,17 +148,20 @@ class CaseManager:
             for key, target in list(self.store.items())
             if key.startswith(FWD)
         }
-        removed, grew = 0, True
+        grew = True
         while grew:  # absorbed cases go with the case that absorbed them, transitively
             absorbed = {case_id for case_id, target in forwards.items() if target in gone}
             grew = not absorbed <= gone
             gone |= absorbed
+        forgotten = []
         for case_id in sorted(gone):
-            for key in (CASE + case_id, FWD + case_id):
-                if key in self.store:
-                    del self.store[key]
-                    removed += 1
-        return removed
+            case = self.store.get(CASE + case_id)
+            if case is not None:
+                forgotten.append((case_id, cast(Section, case["section"])))
+                del self.store[CASE + case_id]
+            if FWD + case_id in self.store:
+                del self.store[FWD + case_id]
+        return forgotten
 
     def _once(self, key: str, decide: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
         """The outbox record under ``key``, decided and stored the first time, then committed

@@ -17,7 +17,8 @@ from aiokafka.structs import ConsumerRecord
 from fieldcourt.acl import prepare_broker
 from fieldcourt.kafka_auth import ADMIN, client_options
 from fieldcourt.settings import Settings, load_settings
-from fieldcourt.topics import OUTCOMES_TOPIC, case_topic
+from fieldcourt.topics import AUDIT_TOPIC, OUTCOMES_TOPIC, case_topic
+from schemas.audit import AuditRecord
 from schemas.codec import dumps_obj, loads
 from schemas.common import Person
 from streams.cases import case_id_for
@@ -143,6 +144,21 @@ async def wait_for_tombstone(
         await consumer.stop()
 
 
+def expiry_of(case_id: str) -> Callable[[list[ConsumerRecord[bytes, bytes]]], bool]:
+    """Whether the records hold the ``erase`` audit record of ``case_id``'s expiry."""
+
+    def audited(records: list[ConsumerRecord[bytes, bytes]]) -> bool:
+        return any(
+            r.value is not None
+            and (audit := loads(AuditRecord, r.value)).action == "erase"
+            and audit.actor.endswith("/retention")
+            and audit.case_id == case_id
+            for r in records
+        )
+
+    return audited
+
+
 def test_a_case_closed_past_its_retention_is_swept_by_the_worker(
     app_settings: Settings, tmp_path: Path
 ) -> None:
@@ -188,6 +204,16 @@ def test_a_case_closed_past_its_retention_is_swept_by_the_worker(
         changelog = f"{run_id}-cases-changelog"
         swept = run(wait_for_tombstone(app_settings, changelog, CASE + closed_case, arrest_again))
         assert swept, "the closed case was not swept"
+
+        def tombstone(records: list[ConsumerRecord[bytes, bytes]]) -> bool:
+            return any(r.key == closed_case.encode() and r.value is None for r in records)
+
+        section = run(consume_until(app_settings, [case_topic("P12")], tombstone, timeout_s=30))
+        assert tombstone(section), "the forgotten case left no tombstone on its section topic"
+        assert not any(r.key == open_case.encode() and r.value is None for r in section)
+        expired = expiry_of(closed_case)
+        audit = run(consume_until(app_settings, [AUDIT_TOPIC], expired, timeout_s=30))
+        assert expired(audit), "the tombstone has no erase record"
         assert "processing failed" not in proc.output()
     finally:
         assert proc.stop() == 0

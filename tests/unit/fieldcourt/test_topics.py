@@ -68,3 +68,19 @@ def test_each_data_category_keeps_its_own_declared_retention() -> None:
     assert kept["fc-ret-by-subject"] == str(3 * DAY_MS)
     defaults = {spec.name: spec.configs()["retention.ms"] for spec in catalogue(load_settings())}
     assert {defaults[name] for name in (*FIELD_TOPICS, DEADLETTER_TOPIC)} == {str(30 * DAY_MS)}
+
+
+def test_case_topics_are_compacted_by_case_id_and_alerts_kept_by_time() -> None:
+    """A case's latest event stays while it is open; earlier ones at least the closed-case
+    retention; alerts (keyed by sector) for their own retention."""
+    from fieldcourt.settings import load_settings
+    from fieldcourt.topics import ALERTS_TOPIC, DAY_MS, SECTIONS, case_topic, catalogue
+
+    settings = load_settings(retention_closed_case_days=200, retention_alerts_days=90)
+    configs = {spec.name: spec.configs() for spec in catalogue(settings)}
+    for section in SECTIONS:
+        kept = configs[case_topic(section)]
+        assert kept["cleanup.policy"] == "compact"
+        assert kept["min.compaction.lag.ms"] == str(200 * DAY_MS)
+    assert configs[ALERTS_TOPIC]["cleanup.policy"] == "delete"
+    assert configs[ALERTS_TOPIC]["retention.ms"] == str(90 * DAY_MS)

@@ -222,8 +222,10 @@ def test_closed_cases_are_swept_after_their_retention_with_what_they_absorbed() 
     kept = opened(manager, cb.match(ref=cb.subject(7)))
     closure = command(big)
     manager.settle(closure.outcome, closure.fingerprint, NOW)
-    assert manager.sweep_closed(NOW) == 0  # closed at NOW: not before it
-    assert manager.sweep_closed(NOW + dt.timedelta(seconds=1)) == 3  # case|big, case|small, fwd
+    assert manager.sweep_closed(NOW) == []  # closed at NOW: not before it
+    forgotten = manager.sweep_closed(NOW + dt.timedelta(seconds=1))
+    assert sorted(forgotten) == sorted([(big, "F3"), (small, "F3")])
+    assert not [key for key in manager.store if key.startswith("fwd|")]
     assert manager.case(big) is None
     assert manager.case(small) is None
     assert manager.resolve(small) == small

@@ -118,6 +118,10 @@ def test_state_keeps_each_topic_s_history_and_ignores_repeats() -> None:
     state.apply(ALERTS_TOPIC, orjson.dumps(alert("A-2", alert_type="surge", from_sector=None)))
     assert state.alerts_by_sector()["rosa-parks"] == {"displacement": 1, "surge": 1}
     assert state.moves() == {("les-halles", "rosa-parks"): 1}
+    # a closed case past its retention leaves by a tombstone; a second one changes nothing
+    assert state.apply(case_topic("p12"), None, b"C-1") is not None
+    assert state.case("p12", "C-1") is None
+    assert state.apply(case_topic("p12"), None, b"C-1") is None
 
 
 def test_the_map_draws_every_sector_inside_its_view_box() -> None:
