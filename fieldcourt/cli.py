@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
 
+from fieldcourt.argtypes import positive, purpose
 from fieldcourt.dashboard.command import add_parser as add_dashboard_parser
 from fieldcourt.lookup_cli import add_parser as add_subject_parser
 from fieldcourt.lookup_cli import subject_command
 from fieldcourt.settings import Settings, SettingsError, load_settings
+from fieldcourt.simulation.command import add_parser as add_simulate_parser
+from fieldcourt.simulation.command import simulate_command
 from streams.errors import ConfigurationError, FieldcourtError
 
 
@@ -135,91 +136,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-def _instant(value: str) -> dt.datetime:
-    """``now``, a date (midnight in Paris) or an RFC 3339 timestamp with its offset."""
-    from fieldcourt.simulate import PARIS
-
-    if value == "now":
-        return dt.datetime.now(dt.UTC)
-    try:
-        if len(value) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=PARIS)
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date or timestamp: {value!r}") from exc
-    if moment.utcoffset() is None:
-        raise argparse.ArgumentTypeError(f"give the offset (Z, +02:00...): {value!r}")
-    return moment
-
-
-def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
-    def parse(value: str) -> float:
-        number = kind(value)
-        if not number > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0: {value}")
-        return number
-
-    return parse
-
-
-def _purpose(value: str) -> str:
-    if not value.strip():
-        raise argparse.ArgumentTypeError("a procedure number or a short reason, not blank")
-    return value.strip()
-
-
 def _kafka_failure(command: str, exc: Exception) -> int:
     print(f"fieldcourt {command}: Kafka: {exc}", file=sys.stderr)
     return 1
-
-
-def _simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from fieldcourt.kafka_auth import SIMULATOR, client_options
-    from fieldcourt.replay import publish_records, records_from_events
-    from fieldcourt.simulate import Simulation, SimulationConfig, shift_to_end_at, write_jsonl
-
-    try:
-        config = SimulationConfig(
-            seed=args.seed,
-            start=args.start,
-            days=args.days,
-            rate=args.rate,
-            story=not args.no_story,
-            compress=args.compress,
-            prefix=args.prefix,
-            events=args.events,
-        )
-    except ValueError as exc:
-        print(f"fieldcourt simulate: {exc}", file=sys.stderr)
-        return 2
-    if args.speed is not None and not args.publish:
-        print("fieldcourt simulate: --speed goes with --publish", file=sys.stderr)
-        return 2
-    simulation = Simulation(config)
-    events = list(simulation.records())
-    if args.end_at is not None:
-        events = shift_to_end_at(events, args.end_at, whole_days=args.keep_time_of_day)
-    if args.out is not None:
-        count = write_jsonl(args.out, events)
-        print(f"simulate: {count} events written to {args.out}")
-    else:
-        report = asyncio.run(
-            publish_records(
-                records_from_events(events),
-                client_options(settings, SIMULATOR),
-                speed=args.speed,
-                progress=not args.no_progress,
-                label="simulate",
-            )
-        )
-        print(f"simulate: {report.published} events published to {settings.broker}")
-    if events:
-        first, last = events[0][1]["occurred_at"], events[-1][1]["occurred_at"]
-        print(f"  event time {first} to {last}")
-    for beat in simulation.beats:
-        count = len(beat.event_ids)
-        print(f"  day {beat.day:6.2f}  {beat.name:18} {count:3} events  {beat.description}")
-    return 0
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
@@ -300,75 +219,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "schemas": _schemas,
     "worker": _worker,
     "demo": _demo,
-    "simulate": _simulate,
+    "simulate": simulate_command,
     "replay": _replay,
     "watch": _watch,
     "dashboard": _dashboard,
     "subject": subject_command,
 }
-
-
-def _add_simulate(sub: Any) -> None:
-    from fieldcourt.simulate import DEFAULT_RATE, DEFAULT_START
-
-    simulate = sub.add_parser(
-        "simulate",
-        help="synthetic field events: Paris background and the seed's story",
-        description="Invented people only. The story: Les Halles from September 2025, the "
-        "trade moving to Rosa Parks in spring 2026 (see fieldcourt/simulate.py).",
-    )
-    target = simulate.add_mutually_exclusive_group(required=True)
-    target.add_argument("--out", type=Path, metavar="FILE.jsonl", help="write a replay file")
-    target.add_argument("--publish", action="store_true", help="publish to Kafka directly")
-    simulate.add_argument("--seed", type=int, default=2025)
-    simulate.add_argument(
-        "--start",
-        type=_instant,
-        default=DEFAULT_START,
-        help="a date (midnight in Paris) or timestamp; default 2025-09-01",
-    )
-    simulate.add_argument(
-        "--days",
-        type=_positive(float),
-        help="duration (default: the story's length, 7 days without it)",
-    )
-    simulate.add_argument(
-        "--rate",
-        type=float,
-        default=DEFAULT_RATE,
-        help=f"background events a day (default {DEFAULT_RATE:g})",
-    )
-    simulate.add_argument("--no-story", action="store_true", help="background only")
-    simulate.add_argument(
-        "--compress",
-        action="store_true",
-        help="the story's beats on about 25 days instead of 7 months",
-    )
-    simulate.add_argument("--prefix", default="sim", help="event id prefix (default sim)")
-    simulate.add_argument(
-        "--events",
-        type=_positive(int),
-        metavar="N",
-        help="stop after N events (the first N in event time; default: all)",
-    )
-    simulate.add_argument(
-        "--end-at",
-        type=_instant,
-        metavar="WHEN",
-        help="shift everything to end at WHEN ('now' or a timestamp)",
-    )
-    simulate.add_argument(
-        "--keep-time-of-day",
-        action="store_true",
-        help="with --end-at: shift by whole days (ends within 24 h of WHEN)",
-    )
-    simulate.add_argument(
-        "--speed",
-        type=_positive(float),
-        metavar="N",
-        help="with --publish: N times event time (default: at once)",
-    )
-    simulate.add_argument("--no-progress", action="store_true", help="no progress display")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -415,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the story alone, no background activity and no dashboard; ends by itself (CI)",
     )
-    _add_simulate(sub)
+    add_simulate_parser(sub)
     replay = sub.add_parser(
         "replay",
         help="publish a JSONL file of field events in event-time order",
@@ -427,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     pace = replay.add_mutually_exclusive_group()
     pace.add_argument(
         "--speed",
-        type=_positive(float),
+        type=positive(float),
         metavar="N",
         help="N times faster than event time (default 1)",
     )
@@ -446,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument(
         "--purpose",
         required=True,
-        type=_purpose,
+        type=purpose,
         help="why you consult: a procedure number or a short reason (recorded in audit.v1)",
     )
     watch.add_argument(
@@ -454,10 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="everything on the topics, not only what arrives from now",
     )
-    watch.add_argument("--max-events", type=_positive(int), metavar="N", help="stop after N events")
-    watch.add_argument("--timeout", type=_positive(float), metavar="S", help="stop after S seconds")
+    watch.add_argument("--max-events", type=positive(int), metavar="N", help="stop after N events")
+    watch.add_argument("--timeout", type=positive(float), metavar="S", help="stop after S seconds")
     add_dashboard_parser(sub)
-    add_subject_parser(sub, _purpose)
+    add_subject_parser(sub)
     return parser
 
 

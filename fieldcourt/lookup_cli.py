@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fieldcourt.argtypes import purpose
 from fieldcourt.settings import Settings
 
 
@@ -18,7 +18,7 @@ def subject_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_parser(sub: Any, purpose: Callable[[str], str]) -> None:
+def add_parser(sub: Any) -> None:
     """The ``subject`` subcommand and its ``lookup`` action."""
     subject = sub.add_parser("subject", help="rights of access: the cases holding a person")
     actions = subject.add_subparsers(dest="subject_action", required=True)
