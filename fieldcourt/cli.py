@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fieldcourt.argtypes import positive, purpose
 from fieldcourt.dashboard.command import add_parser as add_dashboard_parser
@@ -17,6 +18,9 @@ from fieldcourt.settings import Settings, SettingsError, load_settings
 from fieldcourt.simulation.command import add_parser as add_simulate_parser
 from fieldcourt.simulation.command import simulate_command
 from streams.errors import ConfigurationError, FieldcourtError
+
+if TYPE_CHECKING:
+    from fieldcourt.watch import WatchReport
 
 
 def _kafka(args: argparse.Namespace, settings: Settings) -> int:
@@ -176,19 +180,23 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 def _watch(args: argparse.Namespace, settings: Settings) -> int:
     from fieldcourt.consult import record_consultation
     from fieldcourt.kafka_auth import client_options
-    from fieldcourt.watch import watch, watch_principal, watch_topics
+    from fieldcourt.watch import watch_async, watch_principal, watch_topics
 
     topics = ", ".join(watch_topics(args.section, args.alerts))
     kafka = client_options(settings, watch_principal(args.section, args.alerts))
-    asyncio.run(record_consultation(kafka, args.purpose, f"watch {topics}"))
-    report = watch(
-        kafka,
-        section=args.section,
-        alerts=args.alerts,
-        from_beginning=args.from_beginning,
-        max_events=args.max_events,
-        timeout_s=args.timeout,
-    )
+
+    async def consult_then_watch() -> WatchReport:
+        await record_consultation(kafka, args.purpose, f"watch {topics}")
+        return await watch_async(
+            kafka,
+            section=args.section,
+            alerts=args.alerts,
+            from_beginning=args.from_beginning,
+            max_events=args.max_events,
+            timeout_s=args.timeout,
+        )
+
+    report = asyncio.run(consult_then_watch())
     print(
         f"watch: {report.shown} shown ({sum(report.cases.values())} case events, "
         f"{sum(report.alerts.values())} alerts)"

@@ -287,27 +287,3 @@ async def watch_async(
     finally:
         await consumer.stop()
     return report
-
-
-def watch(
-    kafka: ClientOptions,
-    *,
-    section: str | None = None,
-    alerts: bool = False,
-    from_beginning: bool = False,
-    max_events: int | None = None,
-    timeout_s: float | None = None,
-    console: Console | None = None,
-) -> WatchReport:
-    """``watch_async`` in its own event loop (the command line)."""
-    return asyncio.run(
-        watch_async(
-            kafka,
-            section=section,
-            alerts=alerts,
-            from_beginning=from_beginning,
-            max_events=max_events,
-            timeout_s=timeout_s,
-            console=console,
-        )
-    )
