@@ -39,7 +39,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         ),
         "producer_max_request_size": MAX_MESSAGE_BYTES + 65536,
         "producer_linger": settings.producer_linger_s,
-        "consumer_max_fetch_size": MAX_MESSAGE_BYTES + 65536,
+        "consumer_max_fetch_size": settings.consumer_fetch_bytes,
         "consumer_auto_offset_reset": "earliest",
         # topics created after the worker joined are seen within 30 s, not 5 minutes
         "consumer_metadata_max_age_ms": 30_000,

@@ -314,7 +314,7 @@ class AgentIO:
     deadletter: DeadLetter
     purge_interval_s: float = PURGE_INTERVAL_S
     batch_max: int = 500
-    batch_within_s: float = 0.01
+    batch_within_s: float = 0.05
     flush_tables: FlushTables = _no_tables
     disclosures: Disclosures = field(default_factory=Disclosures)
 

@@ -6,6 +6,10 @@ consumer group has no lag left on any topic it reads. Prints events/s, plus the 
 pipeline's rate on the same events for comparison. Usage:
 
     .venv/bin/python benchmarks/bench_e2e.py [N] [--exactly-once] [--dense] [--memory]
+
+The worker takes ``FIELDCOURT_BATCH_MAX``, ``FIELDCOURT_BATCH_WITHIN_S``,
+``FIELDCOURT_PRODUCER_LINGER_S`` and ``FIELDCOURT_CONSUMER_FETCH_BYTES`` from the environment
+when they are set, to compare tunings in one run.
 """
 
 from __future__ import annotations
@@ -44,6 +48,13 @@ from tests.kafka import produce
 from tests.scenario import oracle
 
 KEY = "bench-key-" + "0" * 40
+#: Worker settings taken from this process's environment, to compare tunings.
+TUNING = (
+    "FIELDCOURT_BATCH_MAX",
+    "FIELDCOURT_BATCH_WITHIN_S",
+    "FIELDCOURT_PRODUCER_LINGER_S",
+    "FIELDCOURT_CONSUMER_FETCH_BYTES",
+)
 PLACES = (LES_HALLES, ROSA_PARKS, STALINGRAD, NOWHERE)
 
 
@@ -124,12 +135,13 @@ def main() -> None:
             FIELDCOURT_PSEUDONYM_KEY=KEY,
             FIELDCOURT_PROCESSING_GUARANTEE=guarantee,
             FIELDCOURT_STORE=store,
+            **{name: os.environ[name] for name in TUNING if name in os.environ},
         )
         worker = WorkerProcess(env, tmp / "worker").start()
         worker.wait_ready()
         wire = [(t, r["event_id"].encode(), orjson.dumps(r)) for t, r in records]
         t0 = time.perf_counter()
-        asyncio.run(produce(bootstrap, wire))
+        asyncio.run(produce(settings, wire))
         published_s = time.perf_counter() - t0
         time.sleep(1)
         shown = time.monotonic()

@@ -88,9 +88,12 @@ class Settings(BaseSettings):
     batch_max: int = Field(500, ge=1, le=100_000)
     #: How long an agent waits for a batch to fill before processing what it has: the most a
     #: record waits at each of its hops when input is sparse.
-    batch_within_s: float = Field(0.01, gt=0, le=5)
+    batch_within_s: float = Field(0.05, gt=0, le=5)
     #: How long the producer waits for more records to send in one request.
     producer_linger_s: float = Field(0.005, ge=0, le=1)
+    #: The most the consumer fetches from one partition at once (at least one record of the
+    #: largest accepted size).
+    consumer_fetch_bytes: int = Field(1_114_112, ge=1024 * 1024)
     # Retention per data category (contract §8), applied by `fieldcourt topics apply`.
     #: Field topics: the police's records as sent, names included.
     retention_field_days: float = Field(30.0, gt=0)
