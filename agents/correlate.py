@@ -35,14 +35,7 @@ from fieldcourt.topics import (
 from streams.eventtime import FeedProgress, feed_name
 from streams.routing import Route
 from streams.rules import RulesConfig
-from streams.stages import (
-    AddressStage,
-    CaseStage,
-    NetworkStage,
-    SectorStage,
-    Store,
-    SubjectStage,
-)
+from streams.stages import AddressStage, CaseStage, NetworkStage, SectorStage, Store, SubjectStage
 
 MATCHES = "matches"
 DISPLACEMENTS = "displacements"
