@@ -84,12 +84,17 @@ class Disclosures:
     the end of its batch, before its records are acknowledged: one wait for all the audit
     records handed on so far, then the disclosures held so far, in order. Agents share one
     instance; a release takes what was there when it started, so a disclosure held meanwhile
-    (its audit record handed on after the wait began) waits for the next release.
+    (its audit record handed on after the wait began) waits for the next release. Releases run
+    one at a time, so when an agent's release returns, whatever it held has been handed on,
+    by itself or by another agent's release.
     """
 
     def __init__(self) -> None:
         self._audits: list[asyncio.Future[Any]] = []
         self._held: list[tuple[faust.TopicT, bytes, bytes | None]] = []
+        #: One release at a time: an agent whose disclosures another agent's release took
+        #: must not acknowledge its records before that release has handed them on.
+        self._releasing = asyncio.Lock()
 
     async def audit(self, topic: faust.TopicT, key: bytes, value: bytes) -> None:
         """Hand an audit record to the producer; what is disclosed after it waits for it."""
@@ -107,13 +112,14 @@ class Disclosures:
     async def release(self) -> int:
         """Wait for the audit records handed on so far, then hand on the disclosures held so
         far; returns how many were handed on."""
-        audits, self._audits = self._audits, []
-        held, self._held = self._held, []
-        if audits:
-            await asyncio.gather(*audits)  # a failed write has already stopped the worker
-        for topic, key, value in held:
-            await hand_to_producer(topic, key, value)
-        return len(held)
+        async with self._releasing:
+            audits, self._audits = self._audits, []
+            held, self._held = self._held, []
+            if audits:
+                await asyncio.gather(*audits)  # a failed write has already stopped the worker
+            for topic, key, value in held:
+                await hand_to_producer(topic, key, value)
+            return len(held)
 
 
 def _crash_on_failure(topic: faust.TopicT) -> Callable[[Any], None]:

@@ -15,6 +15,7 @@ import pytest
 from agents.io import (
     ORIGIN_HEADER,
     ChangelogLedger,
+    Disclosures,
     deadletter_headers,
     origin_header,
     origin_of,
@@ -154,3 +155,42 @@ def test_dead_letter_headers_keep_the_senders_but_never_let_them_pose_as_ours() 
         ("source.partition", b"2"),
         ("source.offset", b"41"),
     ]
+
+
+class Producer:
+    """Records what is handed to it; each send's acknowledgement is a future the test settles."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None]] = []
+        self.acks: list[asyncio.Future[Any]] = []
+
+    async def send(self, topic: str, key: bytes, value: bytes | None, *_: Any) -> Any:
+        self.sent.append((topic, value))
+        ack: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.acks.append(ack)
+        return ack
+
+
+def topic_on(producer: Producer, name: str) -> Any:
+    app = SimpleNamespace(in_transaction=False, producer=producer)
+    return SimpleNamespace(app=app, get_topic_name=lambda: name)
+
+
+async def test_a_release_returns_only_once_what_its_agent_held_is_handed_on() -> None:
+    """Agent A's disclosure taken by agent B's release (still waiting for A's audit record):
+    A's own release must not return, and A acknowledge its records, before it is handed on."""
+    producer = Producer()
+    audit, cases = topic_on(producer, "audit"), topic_on(producer, "cases")
+    disclosures = Disclosures()
+    await disclosures.audit(audit, b"C-1", b"audit of v1")
+    disclosures.disclose(cases, b"C-1", b"case v1")
+    by_b = asyncio.create_task(disclosures.release())
+    await asyncio.sleep(0)  # B took the audit and the disclosure, and waits for the ack
+    by_a = asyncio.create_task(disclosures.release())
+    await asyncio.sleep(0.01)
+    assert not by_a.done()
+    assert producer.sent == [("audit", b"audit of v1")]  # nothing disclosed before its audit
+    producer.acks[0].set_result(None)
+    assert await by_a == 0
+    assert producer.sent == [("audit", b"audit of v1"), ("cases", b"case v1")]
+    assert await by_b == 1
