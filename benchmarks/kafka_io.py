@@ -261,25 +261,25 @@ class Watcher:
             await asyncio.sleep(self.interval_s)
 
 
-async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
+async def _offsets(
+    bootstrap: str, topics: Iterable[str], *, ends: bool
+) -> dict[TopicPartition, int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await admin.start()
     await consumer.start()
     try:
-        return dict(await consumer.end_offsets(await partitions_of(admin, topics)))
+        partitions = await partitions_of(admin, topics)
+        read = consumer.end_offsets if ends else consumer.beginning_offsets
+        return dict(await read(partitions))
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
+    return await _offsets(bootstrap, topics, ends=True)
 
 
 async def beginning_offsets(bootstrap: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
-    await consumer.start()
-    try:
-        return dict(await consumer.beginning_offsets(await partitions_of(admin, topics)))
-    finally:
-        await consumer.stop()
-        await admin.close()
+    return await _offsets(bootstrap, topics, ends=False)

@@ -193,15 +193,19 @@ async def sign_in_page(request: web.Request) -> web.Response:
     return response
 
 
-async def sign_in(request: web.Request) -> web.Response:
-    dash = request.app[DASHBOARD]
+async def _form(request: web.Request, again: str = "") -> tuple[Any, Session]:
+    """The posted form and its session, refused unless it carries the session's CSRF token;
+    ``again`` tells the user what to do then."""
     form = await request.post()
     session = request[VISIT].session
     if session is None or not session.csrf_ok(_field(form, "csrf")):
-        raise Refused(
-            403,
-            "This form was not sent by this site, or it has expired: open the sign-in page again.",
-        )
+        raise Refused(403, f"This form was not sent by this site, or it has expired{again}.")
+    return form, session
+
+
+async def sign_in(request: web.Request) -> web.Response:
+    dash = request.app[DASHBOARD]
+    form, _session = await _form(request, ": open the sign-in page again")
     name, password = _field(form, "name") or "", _field(form, "password") or ""
     loop = asyncio.get_running_loop()
     user = await loop.run_in_executor(None, dash.users.authenticate, name.strip(), password)
@@ -224,10 +228,7 @@ async def sign_in(request: web.Request) -> web.Response:
 
 async def sign_out(request: web.Request) -> web.Response:
     dash = request.app[DASHBOARD]
-    form = await request.post()
-    session = request[VISIT].session
-    if session is None or not session.csrf_ok(_field(form, "csrf")):
-        raise Refused(403, "This form was not sent by this site, or it has expired.")
+    _form_data, session = await _form(request)
     dash.sessions.revoke(session)
     dash.consulted.pop(session.sid, None)
     response = web.HTTPSeeOther("/login?signed_out=1")
@@ -308,9 +309,7 @@ async def case_page(request: web.Request) -> web.Response:
 async def consult(request: web.Request) -> web.Response:
     session, user = _signed_in(request)
     dash = request.app[DASHBOARD]
-    form = await request.post()
-    if not session.csrf_ok(_field(form, "csrf")):
-        raise Refused(403, "This form was not sent by this site, or it has expired.")
+    form, _session = await _form(request)
     case = _readable_case(request, user)
     purpose = " ".join((_field(form, "purpose") or "").split())
     if not purpose or len(purpose) > MAX_PURPOSE:
