@@ -51,11 +51,11 @@ async def hand_to_producer(
     """Hand the record to the producer now; it is acknowledged before the offset is committed.
     ``partition``: that one rather than the key's (a command for every partition of a topic).
 
-    Faust flushes the producer before every offset commit (``Consumer.commit`` in
-    faust/transport/consumer.py), so waiting here for each acknowledgement would only cost a
-    broker round trip per record. A record the producer finally fails to deliver crashes the
-    worker before that flush returns, so no offset is committed past a lost output and the
-    restarted worker processes the input again.
+    Faust's consumer flushes the producer before every offset commit (where in Faust: noted
+    beside ``agents.transport.check_faust_internals``), so waiting here for each acknowledgement
+    would only cost a broker round trip per record. A record the producer finally fails to
+    deliver crashes the worker before that flush returns, so no offset is committed past a lost
+    output and the restarted worker processes the input again.
 
     At least once, the record goes straight to the producer: ``Topic.send`` builds a message
     object, runs the codecs and sensors for bytes we already encoded, and was the slowest
@@ -142,8 +142,8 @@ class ChangelogLedger:
     """Table changelog writes on their way to the broker, awaited before each offset commit.
 
     Faust sends table changes through a buffer, and the producer flush it runs before every
-    offset commit gives up on that buffer after 0.1 s without a send
-    (``ProducerBuffer.flush_atmost`` in faust/transport/producer.py). On a loaded machine an
+    offset commit gives up on that buffer after 0.1 s without a send (where in Faust: noted
+    beside ``agents.transport.check_faust_internals``). On a loaded machine an
     offset can be committed while the state changes of its record are still buffered; a crash
     then restores tables without them, and the record is never processed again (a case would
     reopen at version 1, a rule's match be lost). The consumer (``agents.transport``) settles
@@ -295,7 +295,8 @@ class PurgeSchedule:
 
 def make_current(event: Any) -> None:
     """Make ``event`` Faust's current event in this task, as its stream does for the record it
-    hands out: table writes go to the store and changelog partition of the current event.
+    hands out: table writes go to the store and changelog partition of the current event
+    (the context variable set here is one of the internals ``agents.transport`` checks).
 
     Only the context variable that tables read is set, never the stream's own
     ``current_event``: ``take_events`` fills its batch from that attribute in another task.

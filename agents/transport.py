@@ -10,9 +10,9 @@
    the dropped records: a worker restarted before its predecessor's first commit on a
    partition never processed that partition's records. This consumer seeks such partitions to
    their beginning, which is what ``auto_offset_reset=earliest`` means.
-3. *Records skipped without an ack.* Faust's compiled stream iterator (faust/_cython/
-   streams.pyx, ``_prepare_event``) skips a record taken while flow control is inactive or
-   from an older consumer generation, and does not ack it; the fetcher's position is already
+3. *Records skipped without an ack.* Faust's compiled stream iterator skips a record taken
+   while flow control is inactive or from an older consumer generation, and does not ack it
+   (where in Faust: noted beside ``check_faust_internals``); the fetcher's position is already
    past it, so its partition stands still, uncommitted, until the next rebalance (the pure
    Python iterator acks it instead, and the record is lost). A timer finds partitions whose
    records were read but are neither queued for an agent, nor being processed, nor acked, nor
@@ -73,6 +73,15 @@ def skipped_partitions(
             found[tp] = (last_read, next_offset)
     return found
 
+
+# The one place that names the Faust internals fieldcourt depends on; docstrings elsewhere
+# describe the behaviour and point here. What the fixes read is checked at start
+# (``check_faust_internals``, the tuples below). What they correct cannot be checked, so it is
+# noted for whoever reads Faust's source after an upgrade: the pre-commit flush that gives up
+# on the changelog buffer after 0.1 s (``ProducerBuffer.flush_atmost`` in
+# faust/transport/producer.py, run by ``Consumer.commit`` in faust/transport/consumer.py,
+# which flushes the producer before each commit), and the compiled stream iterator that skips
+# records without an ack (``_prepare_event`` in faust/_cython/streams.pyx).
 
 #: What the fixes use of Faust, by owner: (class, attributes its instances or class must have).
 CONSUMER_INTERNALS = ("_read_offset", "_committed_offset", "_acked", "_unacked_messages")
