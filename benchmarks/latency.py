@@ -1,0 +1,166 @@
+"""Stage ``latency``: a fresh worker fed the mixed stream at a steady ``--latency-rate``; from
+each field record's append (its LogAppendTime) to the case event it caused."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+
+from benchmarks.harness import CASE_TOPICS, OUT, Bench
+from benchmarks.kafka_io import end_offsets, publish_paced, read_from
+from benchmarks.processes import alive, died, start_worker
+from fieldcourt.topics import ALERTS_TOPIC, FIELD_TOPICS
+
+LATENCY_METRIC = "fieldcourt_case_latency_from_append_seconds"
+LATENCY_DEFINITION = (
+    "latency = timestamp of the case event record (set by the worker's producer) - "
+    "LogAppendTime of the field record that caused it, taken as the case event's most "
+    "recently appended evidence record; the worker's own histogram "
+    f"({LATENCY_METRIC}, bucket-interpolated) is shown beside it."
+)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (``q`` in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def histogram_quantiles(metrics: str, name: str, qs: tuple[float, ...]) -> dict[str, Any]:
+    """Quantiles of a Prometheus histogram as ``histogram_quantile`` computes them."""
+    buckets: list[tuple[float, float]] = []
+    for line in metrics.splitlines():
+        found = re.match(rf'^{name}_bucket\{{.*le="([^"]+)".*\}} ([0-9.e+-]+)$', line)
+        if found:
+            buckets.append((float(found.group(1)), float(found.group(2))))
+    buckets.sort()
+    count = buckets[-1][1] if buckets else 0.0
+    out: dict[str, Any] = {"count": count}
+    if not count:
+        return out
+    for q in qs:
+        target = q / 100 * count
+        lower, below = 0.0, 0.0
+        value = buckets[-1][0]
+        for bound, cumulative in buckets:
+            if cumulative >= target:
+                if math.isinf(bound):
+                    value = lower  # beyond the last finite bucket: its bound
+                elif cumulative == below:
+                    value = bound
+                else:
+                    value = lower + (bound - lower) * (target - below) / (cumulative - below)
+                break
+            lower, below = bound, cumulative
+        out[f"p{q:g}_s"] = value
+    return out
+
+
+def latency(bench: Bench) -> None:
+    o = bench.opts
+    with bench.stage("latency", f"steady {o.latency_rate:g} events/s for {o.latency_seconds:g} s"):
+        measure_latency(bench)
+
+
+def measure_latency(bench: Bench) -> None:
+    o = bench.opts
+    n = min(int(o.latency_rate * o.latency_seconds), len(bench.mixed_wire))
+    wire = bench.mixed_wire[:n]
+    app_id = f"bench-latency-{uuid.uuid4().hex[:6]}"
+    settings = bench.fresh_input(app_id)
+    shared = [*CASE_TOPICS, ALERTS_TOPIC]
+    before = asyncio.run(end_offsets(bench.bootstrap, [*shared, *FIELD_TOPICS]))
+    worker = bench.worker(settings, OUT / "run" / app_id, "latency")
+    try:
+        start_worker(worker)
+        bench.say(f"  worker ready; publishing {n:,} events at {o.latency_rate:g}/s")
+        consumed = [*FIELD_TOPICS, *bench.internal_streams(settings)]
+
+        paced: list[float] = []
+
+        async def steady_input() -> float:
+            paced.append(await publish_paced(bench.bootstrap, wire, o.latency_rate))
+            bench.say(f"  published in {paced[0]:.1f} s ({n / paced[0]:,.1f}/s); draining")
+            return time.time()
+
+        _, published_at, drained = asyncio.run(
+            bench.measure(
+                app_id,
+                consumed,
+                bench.outputs(settings),
+                0.25,
+                120 + n / 10,
+                launch=lambda: None,
+                ready=steady_input,
+                alive=lambda: alive(worker),
+            )
+        )
+        died(worker)
+        if not drained.complete:
+            raise RuntimeError(f"not drained: lag {drained.lag:,}")
+        _status, metrics = worker.http_get("/metrics")
+        histogram = histogram_quantiles(metrics, LATENCY_METRIC, (50, 90, 99))
+    finally:
+        worker.stop()
+    ends = asyncio.run(end_offsets(bench.bootstrap, [*shared, *FIELD_TOPICS]))
+    field_records = asyncio.run(
+        read_from(
+            bench.bootstrap,
+            before,
+            {tp: e for tp, e in ends.items() if tp.topic in FIELD_TOPICS},
+        )
+    )
+    appended = {r.key.decode(): r.timestamp for r in field_records if r.key is not None}
+    case_records = asyncio.run(
+        read_from(
+            bench.bootstrap, before, {tp: e for tp, e in ends.items() if tp.topic in CASE_TOPICS}
+        )
+    )
+    first_append = min(appended.values()) if appended else 0
+    samples: list[tuple[float, float]] = []  # (trigger append since start s, latency ms)
+    for record in case_records:
+        event = orjson.loads(record.value or b"{}")
+        times = [appended[e] for e in event.get("evidence", []) if e in appended]
+        times = [t for t in times if t <= record.timestamp] or times
+        if times:
+            trigger = max(times)
+            samples.append(((trigger - first_append) / 1000, record.timestamp - trigger))
+    if not samples:
+        raise RuntimeError(f"no case event caused by these {n:,} events")
+    values = [ms for _, ms in samples]
+    drain = drained.end_at - published_at
+    result = {
+        "rate": o.latency_rate,
+        "events": n,
+        "published_s": paced[0],
+        "case_events": len(case_records),
+        "matched": len(samples),
+        "p50_ms": percentile(values, 50),
+        "p90_ms": percentile(values, 90),
+        "p99_ms": percentile(values, 99),
+        "max_ms": max(values),
+        "histogram": histogram,
+        "drained_after_input_s": drain,
+        "samples": samples,
+    }
+    hist = ", ".join(
+        f"{k.removesuffix('_s')} {v * 1000:,.0f} ms" for k, v in histogram.items() if k != "count"
+    )
+    bench.say(
+        f"  {len(samples):,} case events: p50 {result['p50_ms']:,.0f} ms, p99 "
+        f"{result['p99_ms']:,.0f} ms, max {result['max_ms']:,.0f} ms; worker histogram "
+        f"({histogram.get('count', 0):,.0f} observations): {hist or 'empty'}"
+    )
+    if drain > 5:
+        bench.say(
+            f"  the worker finished {drain:,.0f} s after the input stopped: it reads slower "
+            f"than {o.latency_rate:g} events/s, so these latencies are mostly queueing"
+        )
+    bench.results["latency"] = result

@@ -1,0 +1,93 @@
+"""Stage ``peers``: the ceiling of the stack, a raw aiokafka passthrough and a trivial Faust
+agent (defaults, then tuned), each a process fed the first ``--peer-events`` of the mixed
+stream."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from benchmarks.harness import OUT, Bench
+from benchmarks.kafka_io import create_topics, publish, truncate
+from benchmarks.processes import Peer
+from fieldcourt.topics import FIELD_TOPICS, apply_topics, catalogue
+
+OUTS = {
+    "raw": "bench.out.raw",
+    "faust_default": "bench.out.faust-default",
+    "faust_tuned": "bench.out.faust-tuned",
+}
+
+
+def peers(bench: Bench) -> None:
+    n = min(bench.opts.peer_events, len(bench.mixed_wire))
+    failed = len(bench.failures)
+    with bench.stage("peers", f"publishing {n:,} mixed events for the peers"):
+        settings = bench.settings("bench-peers")
+        shared = [s for s in catalogue(settings) if not s.name.startswith("bench-peers")]
+        asyncio.run(apply_topics(settings, shared))
+        asyncio.run(truncate(bench.bootstrap, FIELD_TOPICS))
+        asyncio.run(create_topics(bench.bootstrap, OUTS.values()))
+        seconds = asyncio.run(publish(bench.bootstrap, bench.mixed_wire[:n]))
+        bench.say(f"published {n:,} mixed events in {seconds:.1f} s ({n / seconds:,.0f}/s)")
+        bench.results["publish_eps"] = n / seconds
+    if len(bench.failures) > failed:
+        return
+    run = OUT / "run"
+    specs = {
+        "raw": (
+            "aiokafka consume -> orjson loads/dumps -> produce, no state",
+            ["benchmarks.raw_peer", bench.bootstrap, "{group}", OUTS["raw"]],
+        ),
+        "faust_default": (
+            "trivial Faust agent forwarding raw bytes, defaults",
+            [
+                "benchmarks.faust_peer",
+                "default",
+                bench.bootstrap,
+                "{group}",
+                str(run / "faust-default"),
+                OUTS["faust_default"],
+            ],
+        ),
+        "faust_tuned": (
+            "the same, 16 MiB fetch + take_events(1000) + app.producer.send",
+            [
+                "benchmarks.faust_peer",
+                "tuned",
+                bench.bootstrap,
+                "{group}",
+                str(run / "faust-tuned"),
+                OUTS["faust_tuned"],
+            ],
+        ),
+    }
+    for name, (label, argv) in specs.items():
+        group = f"bench-{name.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
+        argv = [a.replace("{group}", group) for a in argv] + list(FIELD_TOPICS)
+        with bench.stage(f"peer {name}", f"{label}, {n:,} events"):
+            bench.results[name] = run_peer(bench, name, label, argv, group, OUTS[name], n)
+
+
+def run_peer(
+    bench: Bench, name: str, label: str, argv: list[str], group: str, out: str, n: int
+) -> dict[str, Any]:
+    peer = Peer(argv, OUT / "run" / f"{name}.log")
+    bench.children.append(peer)
+    try:
+        started, ready, drained = asyncio.run(
+            bench.measure(
+                group,
+                list(FIELD_TOPICS),
+                [out],
+                0.1,
+                60 + n / 500,
+                launch=peer.start,
+                ready=peer.wait_ready,
+                alive=peer.alive,
+            )
+        )
+    finally:
+        peer.stop()
+    return bench.throughput(label, n, started, ready, drained)
