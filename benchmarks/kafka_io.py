@@ -6,8 +6,9 @@ Nothing here goes through fieldcourt's Kafka code: the benchmark sees what any c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +78,22 @@ async def partitions_of(admin: AIOKafkaAdminClient, topics: Iterable[str]) -> li
     ]
 
 
+@contextlib.asynccontextmanager
+async def admin_and_consumer(
+    bootstrap: str,
+) -> AsyncIterator[tuple[AIOKafkaAdminClient, AIOKafkaConsumer]]:
+    """An admin client and a consumer of no group, started; both closed on the way out."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        yield admin, consumer
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
 async def create_topics(bootstrap: str, names: Iterable[str], partitions: int = 4) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -92,19 +109,11 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int = 
 async def truncate(bootstrap: str, topics: Iterable[str]) -> None:
     """Delete every record of ``topics`` (DeleteRecords up to the end): a consumer group that
     starts from the earliest offset then reads only what is published next."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
-    await consumer.start()
-    try:
-        tps = await partitions_of(admin, topics)
-        ends = await consumer.end_offsets(tps)
+    async with admin_and_consumer(bootstrap) as (admin, consumer):
+        ends = await consumer.end_offsets(await partitions_of(admin, topics))
         todo = {tp: RecordsToDelete(end) for tp, end in ends.items() if end > 0}
         if todo:
             await admin.delete_records(todo, timeout_ms=30000)
-    finally:
-        await consumer.stop()
-        await admin.close()
 
 
 async def read_from(
@@ -170,6 +179,7 @@ class Watcher:
     outputs: list[str]
     interval_s: float = 0.25
     quiet_s: float = 3.0
+    clients: Any = None
     admin: Any = None
     consumer: Any = None
     tps_in: list[TopicPartition] = field(default_factory=list)
@@ -178,10 +188,9 @@ class Watcher:
     starts_out: dict[TopicPartition, int] = field(default_factory=dict)
 
     async def __aenter__(self) -> Watcher:
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap)
-        await self.admin.start()
-        await self.consumer.start()
+        self.clients = contextlib.AsyncExitStack()
+        clients = admin_and_consumer(self.bootstrap)
+        self.admin, self.consumer = await self.clients.enter_async_context(clients)
         self.tps_in = await partitions_of(self.admin, self.inputs)
         self.tps_out = await partitions_of(self.admin, self.outputs)
         self.starts_in = await self.consumer.beginning_offsets(self.tps_in)
@@ -189,8 +198,7 @@ class Watcher:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.consumer.stop()
-        await self.admin.close()
+        await self.clients.aclose()
 
     async def snapshot(self) -> tuple[int, int, int]:
         """(lag on the inputs, committed records of the counted inputs, output records)."""
@@ -264,17 +272,10 @@ class Watcher:
 async def _offsets(
     bootstrap: str, topics: Iterable[str], *, ends: bool
 ) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
-    await consumer.start()
-    try:
+    async with admin_and_consumer(bootstrap) as (admin, consumer):
         partitions = await partitions_of(admin, topics)
         read = consumer.end_offsets if ends else consumer.beginning_offsets
         return dict(await read(partitions))
-    finally:
-        await consumer.stop()
-        await admin.close()
 
 
 async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
