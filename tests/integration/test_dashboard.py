@@ -105,11 +105,23 @@ def site(kafka_broker: dict[str, Any], tmp_path_factory: pytest.TempPathFactory)
     users = {role: f"{role}-{tag}" for role in PASSWORDS}
     for role, name in users.items():
         subprocess.run(
-            [sys.executable, "-m", "fieldcourt.cli", "dashboard", "add-user", name,
-             "--section", role],
-            input=PASSWORDS[role] + "\n", env=env, check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "fieldcourt.cli",
+                "dashboard",
+                "add-user",
+                name,
+                "--section",
+                role,
+            ],
+            input=PASSWORDS[role] + "\n",
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
             timeout=60,
-        )  # fmt: skip
+        )
     process = DashboardProcess(env, data_dir / "dashboard").start()
     try:
         process.wait_ready(timeout_s=60)
@@ -124,8 +136,14 @@ def browser() -> Iterator[Any]:
         pytest.fail("chromium and chromedriver are needed: make browser-tools")
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or ""
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1440,1000", "--lang=en-GB"):  # fmt: skip
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1440,1000",
+        "--lang=en-GB",
+    ):
         options.add_argument(arg)
     service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
     driver = webdriver.Chrome(options=options, service=service)
@@ -154,8 +172,9 @@ def wait_for(driver: Any, condition: Any, timeout_s: float = 15.0) -> Any:
             ignored_exceptions=[StaleElementReferenceException],
         ).until(condition)
     except TimeoutException:
-        raise AssertionError(f"not reached in {timeout_s} s on {driver.current_url}:\n"
-                             f"{driver.page_source[:3000]}") from None  # fmt: skip
+        raise AssertionError(
+            f"not reached in {timeout_s} s on {driver.current_url}:\n{driver.page_source[:3000]}"
+        ) from None
 
 
 def sign_in(driver: Any, site: Site, role: str, password: str | None = None) -> None:
@@ -252,8 +271,11 @@ def test_opening_a_case_records_its_purpose_on_audit_v1_then_shows_its_history(
         assert "out to" in browser.find_element(By.ID, "history").text
     # what the P12 topic does not hold stays out: the case's later life in other sections
     later = [e for e in site.story.cases if e.case_id == case_id and e.section != "P12"]
-    assert not any(e.reason in browser.page_source for e in later if e.reason not in
-                   {x.reason for x in expected})  # fmt: skip
+    assert not any(
+        e.reason in browser.page_source
+        for e in later
+        if e.reason not in {x.reason for x in expected}
+    )
     shoot(browser, "dashboard-p12-case")
 
     def recorded(records: list[Any]) -> bool:
@@ -272,8 +294,13 @@ def test_a_case_event_published_while_the_page_is_open_appears_without_reload(
     site: Site, browser: Any
 ) -> None:
     template = site.story.history("p12", sorted(site.story.case_ids("p12"))[0])[0]
-    fresh = template.model_copy(update={"case_id": f"C-{uuid.uuid4().hex[:20]}", "version": 1,
-                                        "emitted_at": dt.datetime.now(dt.UTC)})  # fmt: skip
+    fresh = template.model_copy(
+        update={
+            "case_id": f"C-{uuid.uuid4().hex[:20]}",
+            "version": 1,
+            "emitted_at": dt.datetime.now(dt.UTC),
+        }
+    )
     sign_in(browser, site, "p12")
     wait_for(browser, lambda d: d.find_elements(By.ID, "open-cases"))
     wait_for(
@@ -289,10 +316,14 @@ def test_a_case_event_published_while_the_page_is_open_appears_without_reload(
         browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-sse") == "open"
     )
     browser.execute_script("window.notReloaded = true;")
-    update = fresh.model_copy(update={
-        "event_type": "case_updated", "version": 2, "reason": f"live update {uuid.uuid4().hex}",
-        "emitted_at": dt.datetime.now(dt.UTC),
-    })  # fmt: skip
+    update = fresh.model_copy(
+        update={
+            "event_type": "case_updated",
+            "version": 2,
+            "reason": f"live update {uuid.uuid4().hex}",
+            "emitted_at": dt.datetime.now(dt.UTC),
+        }
+    )
     publish_cases(site.settings, [update])
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '#history tr[data-version="2"]'))
     assert update.reason in browser.find_element(By.ID, "history").text
@@ -306,8 +337,12 @@ def test_the_cojc_map_shows_the_scenario_s_alerts_in_rosa_parks(site: Site, brow
     sector = wait_for(browser, lambda d: d.find_element(By.ID, "sector-rosa-parks"))
     assert int(sector.get_attribute("data-alerts")) >= len(rosa)
     assert "alerted" in sector.get_attribute("class")
-    timeline = {r.get_attribute("data-alert") for r in browser.find_elements(
-        By.CSS_SELECTOR, '#timeline tr.alert[data-sector="rosa-parks"]')}  # fmt: skip
+    timeline = {
+        r.get_attribute("data-alert")
+        for r in browser.find_elements(
+            By.CSS_SELECTOR, '#timeline tr.alert[data-sector="rosa-parks"]'
+        )
+    }
     assert rosa <= timeline
     count = browser.find_element(By.CSS_SELECTOR, 'svg .count[data-sector="rosa-parks"] text')
     assert int(count.text) >= len(rosa)
