@@ -11,8 +11,9 @@ from benchmarks.options import parse
 from benchmarks.run import NAMES, STAGES
 
 
-def test_the_registry_runs_the_broker_stages_first_in_the_documented_order() -> None:
-    assert NAMES == ("peers", "arrests", "mixed", "latency", "core", "state")
+def test_the_registry_runs_the_broker_stages_first_and_documents_each() -> None:
+    assert {"peers", "arrests", "mixed", "latency", "core", "state"} <= set(NAMES)
+    assert len(set(NAMES)) == len(NAMES)
     brokered = [s.broker for s in STAGES]
     assert brokered == sorted(brokered, reverse=True), "broker stages before the in-memory ones"
     assert run.__doc__ is not None
