@@ -14,7 +14,7 @@ from fieldcourt.argtypes import positive, purpose
 from fieldcourt.dashboard.command import add_parser as add_dashboard_parser
 from fieldcourt.lookup_cli import add_parser as add_subject_parser
 from fieldcourt.lookup_cli import subject_command
-from fieldcourt.settings import Settings, SettingsError, load_settings
+from fieldcourt.settings import Settings, SettingsError, TableStore, load_settings
 from fieldcourt.simulation.command import add_parser as add_simulate_parser
 from fieldcourt.simulation.command import simulate_command
 from streams.errors import ConfigurationError, FieldcourtError
@@ -115,6 +115,10 @@ def _check_config_files(settings: Settings) -> None:
         raise ConfigError(f"sectors: {exc}") from None
 
 
+def _progress(line: str) -> None:
+    print(f"fieldcourt worker: {line}", file=sys.stderr, flush=True)
+
+
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from fieldcourt.kafka_auth import WORKER, refusals_explained
     from fieldcourt.topics import prepare_worker_topics
@@ -127,6 +131,14 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from agents.app import create_app
 
     app = create_app(settings)
+    if settings.restore_on_start and settings.store is TableStore.ROCKSDB:
+        from agents.restore import restore_tables
+
+        # on the loop the worker then runs on: the tables' stores and topics bind to it
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        with refusals_explained():
+            loop.run_until_complete(restore_tables(app.tables.values(), settings, say=_progress))
     worker = faust.Worker(app, loglevel=args.loglevel, quiet=True)
     worker.execute_from_commandline()
     return 0

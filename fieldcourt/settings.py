@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     #: The most the consumer fetches from one partition at once (at least one record of the
     #: largest accepted size).
     consumer_fetch_bytes: int = Field(1_114_112, ge=1024 * 1024)
+    #: Before joining the group, bring the local RocksDB tables up to the end of their
+    #: changelogs in bulk (``agents.restore``) rather than through Faust's slower recovery.
+    restore_on_start: bool = True
     # Retention per data category (contract §8), applied by `fieldcourt topics apply`.
     #: Field topics: the police's records as sent, names included.
     retention_field_days: float = Field(30.0, gt=0)

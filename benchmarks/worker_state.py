@@ -1,0 +1,144 @@
+"""The state of many subjects, written straight to a worker's changelogs, as its own process.
+
+    python -m benchmarks.worker_state BOOTSTRAP APP_ID PARTITIONS SUBJECTS
+
+Feeding a million distinct subjects through a worker would take hours at its end-to-end pace;
+what a restart costs depends only on what its tables hold. So the in-memory core
+(``streams.pipeline.Pipeline``, the same stages as the worker) is fed the arrests of SUBJECTS
+distinct subjects (``benchmarks.core.subject_events``), and every entry of its stores is then
+written to the changelog topic and partition where the worker would have written it: its
+table's ``<app id>-<table>-changelog``, the partition of the record key the entry was written
+under (``routing_key``; event ids for ``dedupe``; partition 0 for a single-partition table;
+a feed's mark under the partition it names). A worker then started on an empty local store
+rebuilds exactly those tables, which is what ``benchmarks.run``'s ``worker-state`` stage
+times, with the worker's RSS once it is ready.
+
+Progress lines go to stdout; the result is the last line, ``RESULT {json}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from benchmarks.core import say, subject_events
+from benchmarks.kafka_io import producer
+from fieldcourt.topics import TABLES
+from streams.dedupe import event_id_of
+from streams.eventtime import FEED_PREFIX
+from streams.partitioning import partition_of, routing_key
+from streams.pipeline import Pipeline
+
+#: The in-memory pipeline's store -> the worker's table (``agents/correlate.py``, ``ingest``).
+TABLE_OF_STORE = {
+    "dedupe": "dedupe",
+    "subject": "subject-state",
+    "subject-alerts": "subject-alerts",
+    "address": "address-state",
+    "sector": "sector-state",
+    "sector-alerts": "sector-alerts",
+    "network": "network",
+    "cases": "cases",
+}
+CHUNK = 20_000
+
+
+def changelog_partition(table: str, key: str, partitions: int) -> int:
+    """Where the worker writes ``key``'s changes: the partition of the record being processed
+    when it wrote them."""
+    if TABLES[table] == 1:
+        return 0
+    if key.startswith(FEED_PREFIX):
+        # ingest's ``__feed__:<topic>:<partition>``; a stage's ``__feed__:<partition>:<feed>``
+        fields = key[len(FEED_PREFIX) :].split(":")
+        number = fields[-1] if table == "dedupe" else fields[0]
+        return int(number) % partitions if number.isdigit() else 0
+    record_key = event_id_of(key) if table == "dedupe" else routing_key(key)
+    return partition_of(record_key, partitions)
+
+
+def changelog_records(
+    stores: dict[str, dict[str, Any]], app_id: str, partitions: int
+) -> Iterator[tuple[str, int, bytes, bytes]]:
+    """(topic, partition, key, value) of every stored entry, as the worker's tables write them
+    (keys and values as JSON, the tables' codec)."""
+    for store, entries in stores.items():
+        table = TABLE_OF_STORE[store]
+        topic = f"{app_id}-{table}-changelog"
+        for key, value in entries.items():
+            yield (
+                topic,
+                changelog_partition(table, key, partitions),
+                orjson.dumps(key),
+                orjson.dumps(value),
+            )
+
+
+def build(subjects: int) -> Pipeline:
+    """The in-memory pipeline after the arrests of ``subjects`` distinct subjects."""
+    rng = random.Random(5)  # noqa: S311 - synthetic people, not secrets
+    pipeline = Pipeline()
+    started = time.perf_counter()
+    done = 0
+    while done < subjects:
+        pipeline.feed(subject_events(done, min(CHUNK, subjects - done), rng))
+        done = min(subjects, done + CHUNK)
+        pipeline.case_events.clear()  # outputs, not state
+        pipeline.alerts.clear()
+        if done % 100_000 == 0 or done == subjects:
+            say(f"  worker-state: {done:,} subjects fed in {time.perf_counter() - started:,.0f} s")
+    return pipeline
+
+
+async def write(bootstrap: str, records: Iterator[tuple[str, int, bytes, bytes]]) -> int:
+    """Produce ``records`` (acknowledged by the broker); how many there were."""
+    prod = producer(bootstrap)
+    await prod.start()
+    started = time.perf_counter()
+    count = 0
+    try:
+        pending: list[asyncio.Future[Any]] = []
+        for topic, partition, key, value in records:
+            pending.append(await prod.send(topic, value, key=key, partition=partition))
+            count += 1
+            if len(pending) >= 10_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+            if count % 500_000 == 0:
+                say(
+                    f"  worker-state: {count:,} changelog records written in "
+                    f"{time.perf_counter() - started:,.0f} s"
+                )
+        await asyncio.gather(*pending)
+    finally:
+        await prod.stop()
+    return count
+
+
+def main() -> None:
+    bootstrap, app_id, partitions, subjects = sys.argv[1:]
+    started = time.perf_counter()
+    pipeline = build(int(subjects))
+    fed_s = time.perf_counter() - started
+    entries = {name: len(store) for name, store in pipeline.stores.items()}
+    say(f"  worker-state: writing {sum(entries.values()):,} entries to the changelogs")
+    records = changelog_records(pipeline.stores, app_id, int(partitions))
+    written = asyncio.run(write(bootstrap, records))
+    result = {
+        "subjects": int(subjects),
+        "entries": entries,
+        "changelog_records": written,
+        "build_s": fed_s,
+        "write_s": time.perf_counter() - started - fed_s,
+    }
+    print("RESULT " + orjson.dumps(result).decode(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
