@@ -1,7 +1,6 @@
 """The in-memory core (``streams.pipeline.Pipeline``, dicts as stores), run as its own process.
 
     python -m benchmarks.core throughput SIZES BUDGET_S
-    python -m benchmarks.core state SUBJECTS BUDGET_S MAX_RSS_MIB
 
 ``throughput``: the mixed stream (``benchmarks.feeds.mixed``) enriched as ingest does, then fed
 to one ``Pipeline`` in chunks of 10,000; only ``Pipeline.feed`` is timed (generation and
@@ -9,11 +8,12 @@ enrichment are not). The figure for a size N is N / (time to feed the first N ev
 same as a fresh pipeline fed a stream of N events. A larger size is attempted only if the last
 chunk's pace (enrichment included) says it ends within the budget.
 
-``state``: arrests of SUBJECTS distinct subjects (one each, 40 % at one of 100,000 addresses,
-10 % in Les Halles, 30 % flagrant) fed to one ``Pipeline``; the process's RSS before and
-after, and what its stores hold. Case events and alerts are dropped after each chunk: they are
-outputs (the worker publishes them), not state. Stops when the budget of time or the cap on
-memory is reached, and then extrapolates linearly (each subject holds its own entries).
+``state`` (called by ``benchmarks.worker_state``): arrests of SUBJECTS distinct subjects (one
+each, 40 % at one of 100,000 addresses, 10 % in Les Halles, 30 % flagrant) fed to one
+``Pipeline``; the process's RSS before and after, and what its stores hold. Case events and
+alerts are dropped after each chunk: they are outputs (the worker publishes them), not state.
+Stops when the budget of time or the cap on memory is reached, and then extrapolates linearly
+(each subject holds its own entries).
 
 Progress lines go to stdout; the result is the last line, ``RESULT {json}``.
 """
@@ -177,7 +177,7 @@ def store_footprint(stores: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def state(subjects: int, budget_s: float, max_rss_mib: float) -> dict[str, Any]:
+def state(subjects: int, budget_s: float, max_rss_mib: float) -> tuple[dict[str, Any], Pipeline]:
     rng = random.Random(5)  # noqa: S311 - synthetic data, not secrets
     gc.collect()
     baseline = rss_bytes()
@@ -240,17 +240,14 @@ def state(subjects: int, budget_s: float, max_rss_mib: float) -> dict[str, Any]:
         result["extrapolated_stores_rss_bytes"] = grown * subjects / measured
         json_bytes = sum(s["json_bytes"] for s in result["stores"].values())
         result["extrapolated_json_bytes"] = json_bytes * subjects / measured
-    return result
+    return result, pipeline
 
 
 def main() -> None:
-    mode, amount, budget, *rest = sys.argv[1:]
-    if mode == "throughput":
-        result = throughput([int(s) for s in amount.split(",")], float(budget))
-    elif mode == "state":
-        result = state(int(amount), float(budget), float(rest[0]) if rest else 4096.0)
-    else:
-        raise SystemExit(f"unknown mode {mode!r}: throughput or state")
+    mode, amount, budget = sys.argv[1:]
+    if mode != "throughput":
+        raise SystemExit(f"unknown mode {mode!r}: throughput (state: benchmarks.worker_state)")
+    result = throughput([int(s) for s in amount.split(",")], float(budget))
     print("RESULT " + orjson.dumps(result).decode(), flush=True)
 
 

@@ -1,5 +1,7 @@
 """Stages ``arrests`` and ``mixed``: ``fieldcourt worker`` end to end on a stream published
-before it starts; after ``mixed``, its restart-to-ready time on that state."""
+before it starts; after ``mixed``, its restart-to-ready time on that state. Stage ``state``:
+a worker's restart and RSS with the state of ``--state-subjects`` distinct subjects, written
+to its changelogs by ``benchmarks.worker_state``."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 from benchmarks import feeds
 from benchmarks.harness import CASE_TOPICS, OUT, Bench
+from benchmarks.in_memory import child
 from benchmarks.kafka_io import beginning_offsets, end_offsets, publish
 from benchmarks.processes import alive, died, rss_of_group, start_worker, worker_ready
 from benchmarks.profiling import Profile, finish_profile, start_profile
@@ -77,30 +80,69 @@ def fieldcourt(bench: Bench, name: str, wire: list[feeds.Wire], restart: bool = 
         bench.results[f"fieldcourt_{name}"] = result
         if restart:
             worker.stop()
-            restarts(bench, settings, data_dir, name)
+            bench.results["restart"] = restarts(bench, settings, data_dir, name)
     finally:
         worker.stop()
 
 
-def restarts(bench: Bench, settings: Settings, data_dir: Path, name: str) -> None:
+def restarts(
+    bench: Bench, settings: Settings, data_dir: Path, name: str, *, faust_recovery: bool = True
+) -> dict[str, Any]:
+    """Restart-to-ready of a worker of ``settings``: on an empty local store (restored in bulk,
+    then, with ``faust_recovery``, by Faust's own recovery), then on ``data_dir``'s store."""
     changelogs = [s.name for s in catalogue(settings) if s.name.endswith("-changelog")]
     ends = asyncio.run(end_offsets(bench.bootstrap, changelogs))
     starts = asyncio.run(beginning_offsets(bench.bootstrap, changelogs))
     records = sum(ends[tp] - starts.get(tp, 0) for tp in ends)
     result: dict[str, Any] = {"changelog_records": records}
-    with bench.stage("restart", f"empty local store, {records:,} changelog records"):
-        empty = OUT / "run" / f"{settings.app_id}-empty"
-        worker = bench.worker(settings, empty, f"{name}-restart-empty")
-        result["empty_store_s"] = start_worker(worker)
-        result["empty_store_rss_bytes"] = rss_of_group(worker.proc.pid) if worker.proc else 0
-        bench.say(f"  ready in {result['empty_store_s']:.1f} s")
-        worker.stop()
+    ways: list[tuple[str, str, dict[str, str]]] = [("empty_store", "bulk restore", {})]
+    if faust_recovery:
+        ways.append(("faust_recovery", "Faust's recovery", {"FIELDCOURT_RESTORE_ON_START": "0"}))
+    for key, how, env in ways:
+        with bench.stage("restart", f"empty local store, {records:,} changelog records, {how}"):
+            empty = OUT / "run" / f"{settings.app_id}-{key}"
+            worker = bench.worker(settings, empty, f"{name}-restart-{key}", **env)
+            result[f"{key}_s"] = start_worker(worker)
+            result[f"{key}_rss_bytes"] = rss_of_group(worker.proc.pid) if worker.proc else 0
+            bench.say(
+                f"  ready in {result[f'{key}_s']:.1f} s, "
+                f"RSS {result[f'{key}_rss_bytes'] / 2**20:,.0f} MiB"
+            )
+            worker.stop()
     if bench.opts.store == "memory":
         bench.skip("restart on the same store", "the memory store keeps nothing on disk")
     else:
         with bench.stage("restart", "the same local store"):
             worker = bench.worker(settings, data_dir, f"{name}-restart-same")
             result["same_store_s"] = start_worker(worker)
+            result["same_store_rss_bytes"] = rss_of_group(worker.proc.pid) if worker.proc else 0
             bench.say(f"  ready in {result['same_store_s']:.1f} s")
             worker.stop()
-    bench.results["restart"] = result
+    return result
+
+
+def state(bench: Bench) -> None:
+    o = bench.opts
+    with bench.stage("state", f"a worker with the state of {o.state_subjects:,} subjects"):
+        settings = bench.fresh_input(f"bench-state-{uuid.uuid4().hex[:6]}")
+        built = child(
+            bench,
+            "benchmarks.worker_state",
+            [
+                bench.bootstrap,
+                settings.app_id,
+                str(settings.topic_partitions),
+                str(o.state_subjects),
+                str(o.state_budget),
+                str(o.state_max_rss),
+            ],
+        )
+        if built["subjects"] < built["subjects_wanted"]:
+            bench.skip(
+                f"state of {built['subjects_wanted']:,} subjects",
+                f"built for {built['subjects']:,}: {built['memory'].get('stopped_because', '')}",
+            )
+        # the first restart's store, restored in bulk, is the second's "same local store"
+        restored = OUT / "run" / f"{settings.app_id}-empty_store"
+        built["restart"] = restarts(bench, settings, restored, "state", faust_recovery=False)
+        bench.results["state"] = built

@@ -157,12 +157,13 @@ class Bench:
         self.results["generate_s"] = time.perf_counter() - t0
 
     # -- processes -----------------------------------------------------------------------
-    def worker(self, settings: Settings, data_dir: Path, name: str) -> WorkerProcess:
+    def worker(self, settings: Settings, data_dir: Path, name: str, **env: str) -> WorkerProcess:
         env = worker_env(
             settings,
             data_dir,
             FIELDCOURT_PSEUDONYM_KEY=KEY,
             FIELDCOURT_STORE=self.opts.store,
+            **env,
         )
         data_dir.mkdir(parents=True, exist_ok=True)
         worker = WorkerProcess(env, OUT / "run" / f"{name}-worker")

@@ -56,14 +56,14 @@ def parse(argv: list[str], stages: Sequence[str], description: str | None) -> Op
     p.add_argument(
         "--state-budget",
         type=float,
-        default=300.0,
-        help="stop the state stage (and extrapolate) past this (s, default 300)",
+        default=900.0,
+        help="stop building the state past this; the worker gets what was built (s, default 900)",
     )
     p.add_argument(
         "--state-max-rss",
         type=float,
-        default=3072.0,
-        help="stop it (and extrapolate) once the stores pass this (MiB, default 3072)",
+        default=6144.0,
+        help="stop building it once the in-memory stores pass this (MiB, default 6144)",
     )
     p.add_argument(
         "--profile",

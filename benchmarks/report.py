@@ -92,61 +92,50 @@ def figures(results: dict[str, Any], sizes: list[int]) -> list[Figure]:
                 "MiB",
             )
         )
-    state = results.get("state") or {}
-    if state:
-        measured = state["subjects"]
-        out.append(
-            Figure(
-                "core_state_rss_mib",
-                f"in-memory core's stores (dicts, no worker), {measured:,} subjects",
-                state["stores_rss_bytes"] / MIB,
-                "MiB",
-            )
-        )
-        wanted = state["subjects_wanted"]
-        grown = state.get("extrapolated_stores_rss_bytes", state["stores_rss_bytes"])
-        json_bytes = state.get("extrapolated_json_bytes") or sum(
-            s["json_bytes"] for s in state["stores"].values()
-        )
-        how = "extrapolated" if measured < wanted else "measured"
-        out.append(
-            Figure(
-                "core_state_rss_mib_at_target",
-                f"  same at {wanted:,} subjects ({how})",
-                grown / MIB,
-                "MiB",
-            )
-        )
-        out.append(
-            Figure(
-                "core_state_json_mib_at_target",
-                f"  its stores as JSON at {wanted:,} subjects ({how})",
-                json_bytes / MIB,
-                "MiB",
-            )
-        )
-    else:
-        out.append(Figure("core_state_rss_mib_at_target", "in-memory core's stores", None, "MiB"))
     restart = results.get("restart") or {}
     records = restart.get("changelog_records")
-    on = f" ({records:,} changelog records)" if records is not None else ""
+    on = f" ({records:,} records)" if records is not None else ""
+    out += _restarts(restart, on, "")
+    state = results.get("state") or {}
+    memory = state.get("memory") or {}
+    subjects = state.get("subjects")
+    held = f"{subjects:,} subjects" if subjects else "state stage"
+    worker = state.get("restart") or {}
+    on = f" ({state.get('changelog_records', 0):,} records)" if state else ""
+    out += _restarts(worker, on, f"{held}: ", key="state_")
+    rss = worker.get("empty_store_rss_bytes")
     out.append(
         Figure(
-            "restart_empty_store_s",
-            f"restart to ready, empty local store{on}",
-            restart.get("empty_store_s"),
-            "s",
+            "state_worker_rss_mib",
+            f"{held}: worker RSS once ready",
+            None if rss is None else rss / MIB,
+            "MiB",
         )
     )
+    grown = memory.get("stores_rss_bytes")
     out.append(
         Figure(
-            "restart_same_store_s",
-            "restart to ready, same local store",
-            restart.get("same_store_s"),
-            "s",
+            "core_state_rss_mib",
+            f"{held}: the in-memory core's dicts",
+            None if grown is None else grown / MIB,
+            "MiB",
         )
     )
     return out
+
+
+def _restarts(restart: dict[str, Any], on: str, prefix: str, key: str = "") -> list[Figure]:
+    """Restart-to-ready rows of ``end_to_end.restarts``' result."""
+    rows = [
+        ("empty_store", f"restart to ready, empty store, bulk restore{on}"),
+        ("faust_recovery", "  same, Faust's own recovery"),
+        ("same_store", "restart to ready, same local store"),
+    ]
+    return [
+        Figure(f"{key}restart_{name}_s", prefix + label, restart.get(f"{name}_s"), "s")
+        for name, label in rows
+        if key == "" or name != "faust_recovery"
+    ]
 
 
 def _number(value: float | None, unit: str) -> str:

@@ -12,14 +12,16 @@ start, stopped at the end whatever happens), generates the streams once
 2. ``arrests`` and ``mixed``: ``fieldcourt worker`` end to end (``--store``, RocksDB by
    default) on the arrests-only stream and on the mixed stream; after ``mixed``, the worker's
    RSS and its restart-to-ready time on that state (empty local store: tables restored from
-   the changelogs; then the same store);
+   the changelogs in bulk, then by Faust's own recovery; then the same store);
 3. ``latency``: a fresh worker fed the mixed stream at a steady ``--latency-rate`` for
    ``--latency-seconds``; from each field record's append (its LogAppendTime) to the case
    event it caused;
-4. ``core``: the in-memory pipeline (``benchmarks/core.py``) at 10k, 100k and 1M events of the
-   mixed stream, a size being skipped when its estimate exceeds ``--core-budget``;
-5. ``state``: RSS of the in-memory core's stores holding ``--state-subjects`` distinct
-   subjects.
+4. ``state``: the state of ``--state-subjects`` distinct subjects, built by the in-memory
+   core (its stores' RSS measured) and written to a worker's changelogs
+   (``benchmarks/worker_state.py``); a worker's restart-to-ready and RSS with it, on an
+   empty local store, then on the store that restart filled;
+5. ``core``: the in-memory pipeline (``benchmarks/core.py``) at 10k, 100k and 1M events of the
+   mixed stream, a size being skipped when its estimate exceeds ``--core-budget``.
 
 Prints a table (each figure, its unit, its ratio to the raw passthrough), writes
 ``var/bench/results.json`` and ``var/bench/bench.png`` (each run keeps a copy in
@@ -76,8 +78,8 @@ STAGES = (
         broker=True,
         mixed=lambda o: int(o.latency_rate * o.latency_seconds),
     ),
+    Stage("state", end_to_end.state, broker=True),
     Stage("core", in_memory.core),
-    Stage("state", in_memory.state),
 )
 NAMES = tuple(s.name for s in STAGES)
 

@@ -1,17 +1,18 @@
 """The state of many subjects, written straight to a worker's changelogs, as its own process.
 
-    python -m benchmarks.worker_state BOOTSTRAP APP_ID PARTITIONS SUBJECTS
+    python -m benchmarks.worker_state BOOTSTRAP APP_ID PARTITIONS SUBJECTS BUDGET_S MAX_RSS_MIB
 
 Feeding a million distinct subjects through a worker would take hours at its end-to-end pace;
 what a restart costs depends only on what its tables hold. So the in-memory core
 (``streams.pipeline.Pipeline``, the same stages as the worker) is fed the arrests of SUBJECTS
-distinct subjects (``benchmarks.core.subject_events``), and every entry of its stores is then
+distinct subjects (``benchmarks.core.state``, which also measures what its stores take in
+memory, and stops early past BUDGET_S or MAX_RSS_MIB), and every entry of its stores is then
 written to the changelog topic and partition where the worker would have written it: its
 table's ``<app id>-<table>-changelog``, the partition of the record key the entry was written
 under (``routing_key``; event ids for ``dedupe``; partition 0 for a single-partition table;
 a feed's mark under the partition it names). A worker then started on an empty local store
-rebuilds exactly those tables, which is what ``benchmarks.run``'s ``worker-state`` stage
-times, with the worker's RSS once it is ready.
+rebuilds exactly those tables: ``benchmarks.run``'s ``state`` stage times that, and takes the
+worker's RSS once it is ready.
 
 Progress lines go to stdout; the result is the last line, ``RESULT {json}``.
 """
@@ -19,7 +20,6 @@ Progress lines go to stdout; the result is the last line, ``RESULT {json}``.
 from __future__ import annotations
 
 import asyncio
-import random
 import sys
 import time
 from collections.abc import Iterator
@@ -27,13 +27,12 @@ from typing import Any
 
 import orjson
 
-from benchmarks.core import say, subject_events
+from benchmarks.core import say, state
 from benchmarks.kafka_io import producer
 from fieldcourt.topics import TABLES
 from streams.dedupe import event_id_of
 from streams.eventtime import FEED_PREFIX
 from streams.partitioning import partition_of, routing_key
-from streams.pipeline import Pipeline
 
 #: The in-memory pipeline's store -> the worker's table (``agents/correlate.py``, ``ingest``).
 TABLE_OF_STORE = {
@@ -46,7 +45,6 @@ TABLE_OF_STORE = {
     "network": "network",
     "cases": "cases",
 }
-CHUNK = 20_000
 
 
 def changelog_partition(table: str, key: str, partitions: int) -> int:
@@ -80,22 +78,6 @@ def changelog_records(
             )
 
 
-def build(subjects: int) -> Pipeline:
-    """The in-memory pipeline after the arrests of ``subjects`` distinct subjects."""
-    rng = random.Random(5)  # noqa: S311 - synthetic people, not secrets
-    pipeline = Pipeline()
-    started = time.perf_counter()
-    done = 0
-    while done < subjects:
-        pipeline.feed(subject_events(done, min(CHUNK, subjects - done), rng))
-        done = min(subjects, done + CHUNK)
-        pipeline.case_events.clear()  # outputs, not state
-        pipeline.alerts.clear()
-        if done % 100_000 == 0 or done == subjects:
-            say(f"  worker-state: {done:,} subjects fed in {time.perf_counter() - started:,.0f} s")
-    return pipeline
-
-
 async def write(bootstrap: str, records: Iterator[tuple[str, int, bytes, bytes]]) -> int:
     """Produce ``records`` (acknowledged by the broker); how many there were."""
     prod = producer(bootstrap)
@@ -112,7 +94,7 @@ async def write(bootstrap: str, records: Iterator[tuple[str, int, bytes, bytes]]
                 pending.clear()
             if count % 500_000 == 0:
                 say(
-                    f"  worker-state: {count:,} changelog records written in "
+                    f"  state: {count:,} changelog records written in "
                     f"{time.perf_counter() - started:,.0f} s"
                 )
         await asyncio.gather(*pending)
@@ -122,20 +104,22 @@ async def write(bootstrap: str, records: Iterator[tuple[str, int, bytes, bytes]]
 
 
 def main() -> None:
-    bootstrap, app_id, partitions, subjects = sys.argv[1:]
+    bootstrap, app_id, partitions, subjects, budget_s, max_rss_mib = sys.argv[1:]
     started = time.perf_counter()
-    pipeline = build(int(subjects))
-    fed_s = time.perf_counter() - started
+    memory, pipeline = state(int(subjects), float(budget_s), float(max_rss_mib))
+    built_s = time.perf_counter() - started
     entries = {name: len(store) for name, store in pipeline.stores.items()}
-    say(f"  worker-state: writing {sum(entries.values()):,} entries to the changelogs")
+    say(f"  state: writing {sum(entries.values()):,} entries to the worker's changelogs")
     records = changelog_records(pipeline.stores, app_id, int(partitions))
     written = asyncio.run(write(bootstrap, records))
     result = {
-        "subjects": int(subjects),
+        "subjects": memory["subjects"],
+        "subjects_wanted": int(subjects),
+        "memory": memory,
         "entries": entries,
         "changelog_records": written,
-        "build_s": fed_s,
-        "write_s": time.perf_counter() - started - fed_s,
+        "build_s": built_s,
+        "write_s": time.perf_counter() - started - built_s,
     }
     print("RESULT " + orjson.dumps(result).decode(), flush=True)
 
