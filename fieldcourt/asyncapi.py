@@ -29,6 +29,7 @@ from fieldcourt.topics import (
     case_topic,
 )
 from schemas.field import FIELD_MODELS
+from streams.errors import FieldcourtError
 
 if TYPE_CHECKING:
     from fieldcourt.settings import Settings
@@ -83,7 +84,7 @@ class MessageKind:
     internal: bool = False
 
 
-class UnknownTopic(ValueError):
+class UnknownTopic(FieldcourtError):
     """A catalogue topic the document does not know how to describe: teach ``message_kind``."""
 
 

@@ -5,11 +5,19 @@ and written to ``field.deadletter.v1``, never raised. Every error fieldcourt rai
 descends from ``FieldcourtError`` and carries the exit status the command line gives it::
 
     FieldcourtError                 exit 1
-    ├── ConfigurationError          exit 2   a setting, the rules or the sectors file is wrong
+    ├── ConfigurationError          exit 2   a setting or a configuration file is wrong
     │   ├── SettingsError                    FIELDCOURT_* variables (fieldcourt/settings.py)
-    │   └── RulesConfigError                 the rules file (streams/rules/config.py)
+    │   ├── RulesConfigError                 the rules file (streams/rules/config.py)
+    │   ├── ConfigError                      the sectors file, checked at start (cli.py)
+    │   ├── KafkaAuthError                   a password or the CA not found (kafka_auth.py)
+    │   └── UsersFileError                   the dashboard's users file (dashboard/users.py)
+    ├── IdentityError               exit 2   subject lookup: identity attributes (lookup.py)
     ├── BrokerError                 exit 1   the local broker cannot start (kafka_local.py)
     ├── TopicError                  exit 1   the broker refused a topic change (topics.py)
+    ├── AclError                    exit 1   the broker refused to list or set ACLs (acl.py)
+    ├── ScramError                  exit 1   the broker refused a SCRAM credential (scram.py)
+    ├── PkiError                    exit 1   openssl missing or failed (devpki.py)
+    ├── UnknownTopic                exit 1   a catalogue topic the AsyncAPI document lacks
     └── FaustInternalsMissing       exit 70  Faust lacks what our consumer fixes use (transport)
 
     RejectedInput (a value)                  an inbound record goes to field.deadletter.v1
