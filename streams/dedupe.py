@@ -15,7 +15,8 @@ from enum import StrEnum
 from typing import Any
 
 from streams.eventtime import Verdict
-from streams.state._common import from_us, is_reserved, to_us
+from streams.state._common import from_us, to_us
+from streams.state.keyspace import ENTRY, is_reserved
 
 
 class Decision(StrEnum):
@@ -26,18 +27,9 @@ class Decision(StrEnum):
 
 
 Position = tuple[str, int, int]
-#: Event ids are the sender's text: one starting with ``_`` is stored behind this escape, so no
-#: id can take the place of a reserved key (``__feed__:...``, ``streams.eventtime``).
-_ESCAPE = "_~"
-
-
-def entry_key(event_id: str) -> str:
-    return _ESCAPE + event_id if event_id.startswith("_") else event_id
-
-
-def event_id_of(key: str) -> str:
-    """The event id an entry key stands for (what its record was keyed and partitioned by)."""
-    return key.removeprefix(_ESCAPE)
+#: An event id's entry key, and back (``keyspace.ENTRY``: no id takes a reserved key's place).
+entry_key = ENTRY.key
+event_id_of = ENTRY.parse
 
 
 Judge = Callable[[], Verdict]

@@ -40,10 +40,7 @@ from streams.cases.sections import effective_section, higher
 from streams.cases.state import CaseState, Content
 from streams.errors import Reason, RejectedInput
 from streams.matches import RuleMatch, stable_id
-
-OUT, CASE, FWD = "out|", "case|", "fwd|"
-#: Outbox records of court outcomes, beside those of matches (``M-`` ids).
-OUTCOME_OUT = OUT + "outcome|"
+from streams.state.keyspace import CASE, FORWARD, OUTBOX, OUTCOME_OUTBOX
 
 
 def case_id_for(anchor_kind: str, anchor_ref: str) -> str:
@@ -86,14 +83,14 @@ class CaseManager:
 
     def apply(self, match: RuleMatch, emitted_at: dt.datetime) -> list[CaseEvent]:
         """The case events ``match`` causes; a match applied before gives its events again."""
-        record = self._once(OUT + match.match_id, lambda: self._decide(match, emitted_at))
+        record = self._once(OUTBOX.key(match.match_id), lambda: self._decide(match, emitted_at))
         return [] if record is None else self._events(record)
 
     def settle(self, outcome: Outcome, fingerprint: str, emitted_at: dt.datetime) -> Settled:
         """What a court outcome does to its case; an outcome applied before does it again,
         byte for byte. Unknown case or subject, or a known ``outcome_id`` with another
         payload: ``Settled.rejected`` says why, and nothing changes."""
-        key = OUTCOME_OUT + outcome.outcome_id
+        key = OUTCOME_OUTBOX.key(outcome.outcome_id)
         known = self.store.get(key)
         if known is not None:
             if known["fp"] != fingerprint:
@@ -110,13 +107,13 @@ class CaseManager:
         return decided if record is None else self._settled(record)
 
     def case(self, case_id: str) -> CaseState | None:
-        value = self.store.get(CASE + case_id)
+        value = self.store.get(CASE.key(case_id))
         return None if value is None else CaseState.load(value)
 
     def resolve(self, case_id: str) -> str:
         """The case that stands for ``case_id``: itself, or the case that absorbed it."""
         seen = {case_id}
-        while (target := self.store.get(FWD + case_id)) is not None and target not in seen:
+        while (target := self.store.get(FORWARD.key(case_id))) is not None and target not in seen:
             seen.add(target)
             case_id = target
         return case_id
@@ -126,7 +123,7 @@ class CaseManager:
         stale = [
             key
             for key, value in list(self.store.items())
-            if key.startswith(OUT) and dt.datetime.fromisoformat(value["at"]) < before
+            if OUTBOX.owns(key) and dt.datetime.fromisoformat(value["at"]) < before
         ]
         for key in stale:
             del self.store[key]
@@ -137,16 +134,16 @@ class CaseManager:
         §8), with the forwards into them and the cases they had absorbed; returns each
         forgotten case's id and last section (its section topic gets a tombstone)."""
         gone = {
-            key.removeprefix(CASE)
+            CASE.parse(key)
             for key, value in list(self.store.items())
-            if key.startswith(CASE)
+            if CASE.owns(key)
             and value.get("closed_at") is not None
             and dt.datetime.fromisoformat(value["closed_at"]) < before
         }
         forwards = {
-            key.removeprefix(FWD): target
+            FORWARD.parse(key): target
             for key, target in list(self.store.items())
-            if key.startswith(FWD)
+            if FORWARD.owns(key)
         }
         grew = True
         while grew:  # absorbed cases go with the case that absorbed them, transitively
@@ -155,12 +152,12 @@ class CaseManager:
             gone |= absorbed
         forgotten = []
         for case_id in sorted(gone):
-            case = self.store.get(CASE + case_id)
+            case = self.store.get(CASE.key(case_id))
             if case is not None:
                 forgotten.append((case_id, cast(Section, case["section"])))
-                del self.store[CASE + case_id]
-            if FWD + case_id in self.store:
-                del self.store[FWD + case_id]
+                del self.store[CASE.key(case_id)]
+            if FORWARD.key(case_id) in self.store:
+                del self.store[FORWARD.key(case_id)]
         return forgotten
 
     def _once(self, key: str, decide: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
@@ -189,12 +186,12 @@ class CaseManager:
 
     def _commit(self, record: dict[str, Any]) -> None:
         for case_id, state in record["cases"].items():
-            current = self.store.get(CASE + case_id)
+            current = self.store.get(CASE.key(case_id))
             if current is None or current["version"] < state["version"]:
-                self.store[CASE + case_id] = state
+                self.store[CASE.key(case_id)] = state
         for case_id, target in record["fwd"].items():
-            if self.store.get(FWD + case_id) != target:
-                self.store[FWD + case_id] = target
+            if self.store.get(FORWARD.key(case_id)) != target:
+                self.store[FORWARD.key(case_id)] = target
 
     def _decide(self, match: RuleMatch, emitted_at: dt.datetime) -> dict[str, Any]:
         """Compute, without writing, the events and states ``match`` leads to."""
