@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from schemas.cases import Anchor, CaseEvent, CaseEventType, Section
 from schemas.codec import dumps, loads
@@ -108,7 +108,7 @@ class CaseManager:
 
     def case(self, case_id: str) -> CaseState | None:
         value = self.store.get(CASE.key(case_id))
-        return None if value is None else CaseState.load(value)
+        return None if value is None else CaseState.decode(value)
 
     def resolve(self, case_id: str) -> str:
         """The case that stands for ``case_id``: itself, or the case that absorbed it."""
@@ -137,8 +137,8 @@ class CaseManager:
             CASE.parse(key)
             for key, value in list(self.store.items())
             if CASE.owns(key)
-            and value.get("closed_at") is not None
-            and dt.datetime.fromisoformat(value["closed_at"]) < before
+            and (closed := CaseState.stored_closed_at(value)) is not None
+            and closed < before
         }
         forwards = {
             FORWARD.parse(key): target
@@ -154,7 +154,7 @@ class CaseManager:
         for case_id in sorted(gone):
             case = self.store.get(CASE.key(case_id))
             if case is not None:
-                forgotten.append((case_id, cast(Section, case["section"])))
+                forgotten.append((case_id, CaseState.stored_section(case)))
                 del self.store[CASE.key(case_id)]
             if FORWARD.key(case_id) in self.store:
                 del self.store[FORWARD.key(case_id)]
@@ -187,7 +187,8 @@ class CaseManager:
     def _commit(self, record: dict[str, Any]) -> None:
         for case_id, state in record["cases"].items():
             current = self.store.get(CASE.key(case_id))
-            if current is None or current["version"] < state["version"]:
+            stored = CaseState.stored_version
+            if current is None or stored(current) < stored(state):
                 self.store[CASE.key(case_id)] = state
         for case_id, target in record["fwd"].items():
             if self.store.get(FORWARD.key(case_id)) != target:
@@ -215,13 +216,13 @@ class CaseManager:
             content, section = content.union(state.content), higher(section, state.section)
         via = "" if target_id == own_id else f" via merged case {own_id}"
         events, survivor = self._advance(current, target_id, match, content, section, emit, via)
-        cases = {} if survivor is None else {target_id: survivor.dump()}
+        cases = {} if survivor is None else {target_id: survivor.encode()}
         for state in absorbed:
             closed = state.evolve(version=state.version + 1)
             events.append(
                 emit(closed, "case_merged", f"Merged into {target_id}", merged_into=target_id)
             )
-            cases[state.case_id] = closed.dump()
+            cases[state.case_id] = closed.encode()
         return {
             "at": format_utc(emitted_at),
             "events": [dumps(event).decode() for event in events],

@@ -47,7 +47,7 @@ class Settled:
         return {
             "at": format_utc(at),
             "events": [dumps(event).decode() for event in self.events],
-            "cases": {} if self.state is None else {self.state.case_id: self.state.dump()},
+            "cases": {} if self.state is None else {self.state.case_id: self.state.encode()},
             "fwd": {},
             "erased": list(self.erased),
         }
