@@ -41,6 +41,8 @@ WEEK_US = span_us(timedelta(days=7))
 _at = itemgetter(0)
 _DECODED_CAPACITY = 16384
 _decoded_events: OrderedDict[str, EnrichedEvent] = OrderedDict()
+#: The event last encoded, and its JSON.
+_last_encoded: list[Any] = [None, ""]
 
 
 class Row(NamedTuple):
@@ -52,9 +54,10 @@ class Row(NamedTuple):
 
     @classmethod
     def of(cls, event: EnrichedEvent) -> Row:
-        row = cls(to_us(event.occurred_at), event.event_id, event.model_dump_json())
-        _remember(row.event, event)
-        return row
+        if _last_encoded[0] is not event:  # one event is recorded under each of its keys
+            _last_encoded[:] = [event, event.model_dump_json()]
+            _remember(_last_encoded[1], event)
+        return cls(to_us(event.occurred_at), event.event_id, _last_encoded[1])
 
     @classmethod
     def decode(cls, value: list[Any]) -> Row:
@@ -137,9 +140,10 @@ class _EventLog:
 
     def _read(self, key: str, weeks: list[int], low: int, high: int) -> Iterator[list[list[Any]]]:
         """The stored weeks among ``weeks`` that hold moments in ``[low, high]`` (µs)."""
-        for week in weeks:
-            if low // WEEK_US <= week <= high // WEEK_US:
-                yield self._store.get(_week_key(key, week)) or []
+        # ``weeks`` is sorted: the window's are found by bisection, however long the history.
+        within = weeks[bisect_left(weeks, low // WEEK_US) : bisect_right(weeks, high // WEEK_US)]
+        for week in within:
+            yield self._store.get(_week_key(key, week)) or []
 
     def _head(self, key: str) -> Head | None:
         value: list[Any] | None = self._store.get(EVENT_HEAD.key(key))
