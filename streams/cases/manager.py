@@ -1,8 +1,9 @@
 """The case manager: turns rule matches into case events, once per match (SPEC 7).
 
-Store layout (JSON values, always written by assignment so that a Faust table records them):
+Store layout (keys from ``streams.state.keyspace``; JSON values, always written by assignment
+so that a Faust table records them):
 
-- ``case|{case_id}``: the case's latest :class:`~streams.cases.state.CaseState`;
+- ``case|{case_id}``: the case's latest :class:`~streams.cases.state.CaseState`, encoded;
 - ``fwd|{case_id}``: the case that absorbed this one; its later matches are applied there;
 - ``out|{match_id}``: what applying the match decided, the outbox: ``at`` (its
   ``emitted_at``), ``events`` (the case events, serialised), ``cases`` and ``fwd`` (the states
