@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.cases import Anchor, CaseEvent, CaseEventType, Section
-from schemas.codec import dumps, loads
+from schemas.codec import loads
 from schemas.common import format_utc
 from schemas.outcomes import Outcome
 from streams.cases.outcomes import Settled, decide_outcome
@@ -64,9 +64,9 @@ class _Emitter:
         *,
         transferred_to: Section | None = None,
         merged_into: str | None = None,
-    ) -> CaseEvent:
+    ) -> str:
         reason = f"{head}: {self.match.reason.strip().rstrip('.')}."
-        return state.to_event(
+        return state.event_json(
             event_type,
             reason=reason,
             sector=self.match.sector,
@@ -84,8 +84,8 @@ class CaseManager:
 
     def apply(self, match: RuleMatch, emitted_at: dt.datetime) -> list[CaseEvent]:
         """The case events ``match`` causes; a match applied before gives its events again."""
-        record = self._once(OUTBOX.key(match.match_id), lambda: self._decide(match, emitted_at))
-        return [] if record is None else self._events(record)
+        done = self._once(OUTBOX.key(match.match_id), lambda: self._decide(match, emitted_at))
+        return [] if done is None else done[1]
 
     def settle(self, outcome: Outcome, fingerprint: str, emitted_at: dt.datetime) -> Settled:
         """What a court outcome does to its case; an outcome applied before does it again,
@@ -104,8 +104,8 @@ class CaseManager:
         decided = decide_outcome(outcome, self.case(target_id), emitted_at)
         if decided.rejected is not None:
             return decided
-        record = self._once(key, lambda: {**decided.record(emitted_at), "fp": fingerprint})
-        return decided if record is None else self._settled(record)
+        done = self._once(key, lambda: {**decided.record(emitted_at), "fp": fingerprint})
+        return decided if done is None else self._settled(*done)
 
     def case(self, case_id: str) -> CaseState | None:
         value = self.store.get(CASE.key(case_id))
@@ -161,24 +161,32 @@ class CaseManager:
                 del self.store[FORWARD.key(case_id)]
         return forgotten
 
-    def _once(self, key: str, decide: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
-        """The outbox record under ``key``, decided and stored the first time, then committed
-        (again); ``None`` when the decision changes nothing (no version, nothing to replay)."""
+    def _once(
+        self, key: str, decide: Callable[[], dict[str, Any]]
+    ) -> tuple[dict[str, Any], list[CaseEvent]] | None:
+        """The outbox record under ``key`` and its events, decided and stored the first time,
+        then committed (again); ``None`` when the decision changes nothing (no version, nothing
+        to replay). The events are decoded (validated) from the record before it is stored."""
         record = self.store.get(key)
         if record is None:
             record = decide()
             if not record["cases"] and not record["fwd"] and not record.get("erased"):
                 return None
+            events = self._events(record)
             self.store[key] = record
+        else:
+            events = self._events(record)
         self._commit(record)
-        return record
+        return record, events
 
-    def _settled(self, record: dict[str, Any]) -> Settled:
+    def _settled(self, record: dict[str, Any], events: list[CaseEvent] | None = None) -> Settled:
         """An outcome's effect as its outbox record holds it (committed again): the first
         application's events, erasures and time, whenever and however often it is replayed."""
-        self._commit(record)
+        if events is None:
+            self._commit(record)
+            events = self._events(record)
         at = dt.datetime.fromisoformat(record["at"])
-        return Settled(events=self._events(record), erased=tuple(record["erased"]), at=at)
+        return Settled(events=events, erased=tuple(record["erased"]), at=at)
 
     @staticmethod
     def _events(record: dict[str, Any]) -> list[CaseEvent]:
@@ -226,7 +234,7 @@ class CaseManager:
             cases[state.case_id] = closed.encode()
         return {
             "at": format_utc(emitted_at),
-            "events": [dumps(event).decode() for event in events],
+            "events": events,
             "cases": cases,
             "fwd": dict.fromkeys(absorbed_ids, target_id),
         }
@@ -240,7 +248,7 @@ class CaseManager:
         section: Section,
         emit: _Emitter,
         via: str,
-    ) -> tuple[list[CaseEvent], CaseState | None]:
+    ) -> tuple[list[str], CaseState | None]:
         """Open (or reopen), escalate or update the surviving case; ``None`` when nothing
         changes."""
         if current is None or current.closed_at is not None:

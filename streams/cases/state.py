@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from schemas.cases import Anchor, CaseEvent, CaseEventType, Section
+from schemas.codec import dumps_obj, loads
+from schemas.common import format_utc
 from streams.matches import MatchSubject, RuleMatch
 from streams.state._common import from_us, to_us
 
@@ -185,6 +187,37 @@ class CaseState:
         """A copy with ``changes`` (``version``, ``section``, ``content``, ...)."""
         return replace(self, **changes)
 
+    def event_json(
+        self,
+        event_type: CaseEventType,
+        *,
+        reason: str,
+        sector: str | None,
+        emitted_at: dt.datetime,
+        transferred_to: Section | None = None,
+        merged_into: str | None = None,
+    ) -> str:
+        """The published snapshot as JSON (sorted keys, as ``schemas.codec.dumps`` writes it);
+        validated where it is read back (``to_event``, the case manager's outbox)."""
+        return dumps_obj(
+            {
+                **self.content.fields(),
+                "first_event_at": format_utc(self.content.first_event_at),
+                "last_event_at": format_utc(self.content.last_event_at),
+                "event_type": event_type,
+                "case_id": self.case_id,
+                "section": self.section,
+                "previous_section": self.previous_section,
+                "transferred_to": transferred_to,
+                "merged_into": merged_into,
+                "anchor": {"kind": self.anchor.kind, "ref": self.anchor.ref},
+                "sector": sector,
+                "reason": reason,
+                "version": self.version,
+                "emitted_at": format_utc(emitted_at),
+            }
+        ).decode()
+
     def to_event(
         self,
         event_type: CaseEventType,
@@ -195,22 +228,15 @@ class CaseState:
         transferred_to: Section | None = None,
         merged_into: str | None = None,
     ) -> CaseEvent:
-        """The published snapshot: validated here, once, as a whole."""
-        return CaseEvent.model_validate(
-            {
-                **self.content.fields(),
-                "first_event_at": self.content.first_event_at,
-                "last_event_at": self.content.last_event_at,
-                "event_type": event_type,
-                "case_id": self.case_id,
-                "section": self.section,
-                "previous_section": self.previous_section,
-                "transferred_to": transferred_to,
-                "merged_into": merged_into,
-                "anchor": self.anchor,
-                "sector": sector,
-                "reason": reason,
-                "version": self.version,
-                "emitted_at": emitted_at,
-            }
+        """The published snapshot, validated as a whole."""
+        return loads(
+            CaseEvent,
+            self.event_json(
+                event_type,
+                reason=reason,
+                sector=sector,
+                emitted_at=emitted_at,
+                transferred_to=transferred_to,
+                merged_into=merged_into,
+            ),
         )

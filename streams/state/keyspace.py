@@ -34,8 +34,13 @@ class Scoped:
     arity: int | None = None
 
     def key(self, scope: str, *parts: object) -> str:
-        head = scope if self.tag is None else scope + SEP + self.tag
-        return SEP.join((head, *map(str, parts)))
+        if self.tag is None:  # the event logs' and counts' keys, built on every read
+            if not parts:
+                return scope
+            if len(parts) == 1:
+                return f"{scope}{SEP}{parts[0]}"
+            return SEP.join((scope, *map(str, parts)))
+        return SEP.join((scope, self.tag, *map(str, parts)))
 
     def parse(self, key: str) -> tuple[str, list[str]]:
         """The scope and the parts of a key of this family."""
