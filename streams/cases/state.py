@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from schemas.cases import Anchor, CaseEvent, CaseEventType, Section
-from schemas.codec import dumps_obj, loads
+from schemas.cases import Anchor, CaseEventType, Section
+from schemas.codec import dumps_obj
 from schemas.common import format_utc
 from streams.matches import MatchSubject, RuleMatch
 from streams.state._common import from_us, to_us
@@ -198,7 +198,7 @@ class CaseState:
         merged_into: str | None = None,
     ) -> str:
         """The published snapshot as JSON (sorted keys, as ``schemas.codec.dumps`` writes it);
-        validated where it is read back (``to_event``, the case manager's outbox)."""
+        validated where it is read back (``loads(CaseEvent, ...)``, in one go)."""
         return dumps_obj(
             {
                 **self.content.fields(),
@@ -217,26 +217,3 @@ class CaseState:
                 "emitted_at": format_utc(emitted_at),
             }
         ).decode()
-
-    def to_event(
-        self,
-        event_type: CaseEventType,
-        *,
-        reason: str,
-        sector: str | None,
-        emitted_at: dt.datetime,
-        transferred_to: Section | None = None,
-        merged_into: str | None = None,
-    ) -> CaseEvent:
-        """The published snapshot, validated as a whole."""
-        return loads(
-            CaseEvent,
-            self.event_json(
-                event_type,
-                reason=reason,
-                sector=sector,
-                emitted_at=emitted_at,
-                transferred_to=transferred_to,
-                merged_into=merged_into,
-            ),
-        )
