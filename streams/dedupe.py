@@ -12,10 +12,11 @@ import datetime as dt
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from streams.eventtime import Verdict
-from streams.state._common import from_us, is_reserved, to_us
+from streams.state._common import from_us, to_us
+from streams.state.keyspace import ENTRY, is_reserved
 
 
 class Decision(StrEnum):
@@ -26,21 +27,36 @@ class Decision(StrEnum):
 
 
 Position = tuple[str, int, int]
-#: Event ids are the sender's text: one starting with ``_`` is stored behind this escape, so no
-#: id can take the place of a reserved key (``__feed__:...``, ``streams.eventtime``).
-_ESCAPE = "_~"
-
-
-def entry_key(event_id: str) -> str:
-    return _ESCAPE + event_id if event_id.startswith("_") else event_id
-
-
-def event_id_of(key: str) -> str:
-    """The event id an entry key stands for (what its record was keyed and partitioned by)."""
-    return key.removeprefix(_ESCAPE)
+#: An event id's entry key, and back (``keyspace.ENTRY``: no id takes a reserved key's place).
+entry_key = ENTRY.key
+event_id_of = ENTRY.parse
 
 
 Judge = Callable[[], Verdict]
+
+
+class Entry(NamedTuple):
+    """What is kept per event id (under ``keyspace.ENTRY``), stored as a JSON list: the payload
+    fingerprint, the record that first carried it, its time (epoch seconds) and, when the
+    source judged it, its verdict (late, and the feed's high mark in µs)."""
+
+    fingerprint: str
+    position: Position
+    occurred_s: int
+    late: bool | None = None
+    high: int | None = None
+
+    @classmethod
+    def decode(cls, value: list[Any]) -> Entry:
+        fingerprint, topic, partition, offset, occurred_s, late, high = value
+        return cls(fingerprint, (topic, partition, offset), occurred_s, late, high)
+
+    def encode(self) -> list[Any]:
+        return [self.fingerprint, *self.position, self.occurred_s, self.late, self.high]
+
+    @property
+    def verdict(self) -> Verdict | None:
+        return None if self.high is None else Verdict(bool(self.late), from_us(self.high))
 
 
 @dataclass(frozen=True)
@@ -67,25 +83,29 @@ class Deduplicator:
     ) -> Admitted:
         """Classify a record; ``judge`` runs only for a record never seen before."""
         key = entry_key(event_id)
-        seen = self.store.get(key)
-        if seen is None:
+        stored = self.store.get(key)
+        if stored is None:
             verdict = None if judge is None else judge()
-            entry = {"fp": fingerprint, "pos": list(position), "t": int(occurred_at.timestamp())}
+            entry = Entry(fingerprint, position, int(occurred_at.timestamp()))
             if verdict is not None:
-                entry.update(late=verdict.late, high=to_us(verdict.high))
-            self.store[key] = entry
+                entry = entry._replace(late=verdict.late, high=to_us(verdict.high))
+            self.store[key] = entry.encode()
             return Admitted(Decision.FIRST, verdict)
-        if seen["fp"] != fingerprint:
+        seen = Entry.decode(stored)
+        if seen.fingerprint != fingerprint:
             return Admitted(Decision.CONFLICT)
-        if tuple(seen["pos"]) == position:
-            stored = None if "high" not in seen else Verdict(seen["late"], from_us(seen["high"]))
-            return Admitted(Decision.REPLAY, stored)
+        if seen.position == position:
+            return Admitted(Decision.REPLAY, seen.verdict)
         return Admitted(Decision.DUPLICATE)
 
     def sweep(self, before: dt.datetime) -> int:
         """Forget event ids that occurred before ``before``; returns how many."""
         cutoff = before.timestamp()
-        stale = [k for k, v in list(self.store.items()) if not is_reserved(k) and v["t"] < cutoff]
+        stale = [
+            key
+            for key, value in list(self.store.items())
+            if not is_reserved(key) and Entry.decode(value).occurred_s < cutoff
+        ]
         for key in stale:
             del self.store[key]
         return len(stale)

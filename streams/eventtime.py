@@ -25,8 +25,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from streams.state._common import from_us, span_us, to_us
+from streams.state.keyspace import FEED
 
-FEED_PREFIX = "__feed__:"
+FEED_PREFIX = FEED.prefix
 #: A stage persists a feed's mark only when it has moved this far: fewer changelog writes,
 #: and a mark behind the truth only makes purges more cautious.
 PERSIST_STEP = timedelta(hours=1)
@@ -56,7 +57,7 @@ class SourceClock:
 
     def judge(self, feed: str, occurred_at: datetime) -> Verdict:
         """Late if the feed already carried an event more than the bound newer; then advance."""
-        key = FEED_PREFIX + feed
+        key = FEED.key(feed)
         moment = to_us(occurred_at)
         highest: int | None = self._store.get(key)
         if highest is None or moment > highest:
@@ -67,7 +68,7 @@ class SourceClock:
         )
 
     def high(self, feed: str) -> datetime | None:
-        highest: int | None = self._store.get(FEED_PREFIX + feed)
+        highest: int | None = self._store.get(FEED.key(feed))
         return None if highest is None else from_us(highest)
 
 
@@ -107,7 +108,7 @@ class FeedProgress:
 
     @staticmethod
     def _key(partition: int, feed: str) -> str:
-        return f"{FEED_PREFIX}{partition}:{feed}"
+        return FEED.key(f"{partition}:{feed}")
 
     def observe(self, partition: int, progress: Progress | None) -> None:
         if progress is None:
@@ -131,7 +132,7 @@ class FeedProgress:
 
     def _feeds(self, partition: int) -> Iterable[str]:
         prefix = self._key(partition, "")
-        known = {key[len(prefix) :] for key in list(self.store) if key.startswith(prefix)}
+        known = {key.removeprefix(prefix) for key in list(self.store) if key.startswith(prefix)}
         heard = {feed for (p, feed) in self._heard if p == partition}
         return self.expected | known | heard
 

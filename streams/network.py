@@ -30,16 +30,14 @@ members first reached the threshold, hence which id survives a merge) and the in
 matches. A member keeps its network id after its links expire, so a later component it joins
 carries that id on (until ``sweep`` forgets the member).
 
-Store layout (JSON values, written by assignment):
+Store layout (``streams.state.keyspace``; values are the records below, encoded as JSON lists,
+times in µs since the epoch, written by assignment):
 
-- ``op|{ref}``, ``addr|{key}``: ``[{e, t, k, s}]`` events seen with that operation or at that
-  address (id, time, what they bring: operation / arrest / report, subjects);
-- ``adj|{node}``: ``[{n, k, e, lo, hi}]`` edges of a subject or a place: neighbour, link kind,
-  the one or two event ids behind it and their earliest and latest times;
-- ``ev|{event_id}``: a linking event's time, subjects with roles, address key, procedure ref
-  and the matches it produced. Written last, it makes ``observe`` idempotent: a replayed event
-  returns the matches it returned the first time (nothing new: the graph already has it), so
-  a match lost in a crash is sent again and the case manager drops it if it was not;
+- ``op|{ref}``, ``addr|{key}``: ``[Seen]`` events seen with that operation or at that address;
+- ``adj|{node}``: ``[Edge]`` edges of a subject or a place;
+- ``ev|{event_id}``: a ``Linked`` record. Written last, it makes ``observe`` idempotent: a
+  replayed event returns the matches it returned the first time (nothing new: the graph already
+  has it), so a match lost in a crash is sent again and the case manager drops it if it was not;
 - ``net|{subject}``: the network the subject belongs to; ``alias|{network}``: the network that
   absorbed it.
 
@@ -50,18 +48,17 @@ newer ones); ``sweep`` forgets what lies behind the stage's low watermark minus 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Hashable, Iterable, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from schemas.codec import dumps, loads
-from schemas.common import format_utc
 from schemas.enriched import EnrichedEvent
 from streams.matches import MatchSubject, RuleMatch, stable_id
+from streams.state._common import from_us, span_us, to_us
+from streams.state.keyspace import ADDRESS, ADJACENCY, ALIAS, LINKING_EVENT, NETWORK, OPERATION
 
 RULE_ID = "f3.network"
-OP, ADDR, ADJ, EV, NET, ALIAS = "op|", "addr|", "adj|", "ev|", "net|", "alias|"
 
 LinkKind = Literal["operation", "seizure", "address", "occupant"]
 LABELS: dict[LinkKind, str] = {
@@ -72,6 +69,60 @@ LABELS: dict[LinkKind, str] = {
 }
 #: Nodes that stand for a dealing-address report, not a person: never a network's member.
 PLACE = "@"
+#: What an indexed event brings: an operation, a narcotics arrest or a dealing-address report.
+Brings = Literal["operation", "arrest", "report"]
+
+
+class Seen(NamedTuple):
+    """An event in an ``op|`` or ``addr|`` index: its id, time (µs), what it brings, subjects."""
+
+    event_id: str
+    at: int
+    brings: Brings
+    subjects: list[str]
+
+    @classmethod
+    def decode(cls, value: list[Any]) -> Seen:
+        return cls(*value)
+
+    def encode(self) -> list[Any]:
+        return [self.event_id, self.at, self.brings, self.subjects]
+
+
+class Edge(NamedTuple):
+    """An adjacency entry: neighbour, link kind, the one or two event ids behind it and their
+    earliest and latest times (µs)."""
+
+    neighbour: str
+    kind: LinkKind
+    events: list[str]
+    lo: int
+    hi: int
+
+    @classmethod
+    def decode(cls, value: list[Any]) -> Edge:
+        return cls(*value)
+
+    def encode(self) -> list[Any]:
+        return [self.neighbour, self.kind, self.events, self.lo, self.hi]
+
+
+class Linked(NamedTuple):
+    """A linking event's record (``ev|``): its time (µs), subjects with roles, address key,
+    procedure ref, and the matches it produced (serialised)."""
+
+    at: int
+    roles: dict[str, str]
+    address: str | None
+    procedure: str | None
+    matches: list[str]
+
+    @classmethod
+    def decode(cls, value: list[Any]) -> Linked:
+        return cls(*value)
+
+    def encode(self) -> list[Any]:
+        return [self.at, self.roles, self.address, self.procedure, self.matches]
 
 
 @dataclass(frozen=True)
@@ -90,38 +141,26 @@ class _Component:
     members: frozenset[str]
     evidence: frozenset[str]
     kinds: frozenset[LinkKind]
-    #: The earliest times of its edges: where the spans that may hold a network start.
-    starts: frozenset[dt.datetime]
+    #: The earliest times of its edges (µs): where the spans that may hold a network start.
+    starts: frozenset[int]
 
 
-@functools.lru_cache(maxsize=65536)
-def _at(value: str) -> dt.datetime:
-    """Stored times are strings; a component walk reads the same ones again and again."""
-    return dt.datetime.fromisoformat(value)
+def _edge(neighbour: str, kind: LinkKind, ends: Iterable[Seen]) -> Edge:
+    """An adjacency entry witnessed by one or two index entries."""
+    ends = sorted(ends, key=lambda end: end.at)
+    return Edge(neighbour, kind, sorted({end.event_id for end in ends}), ends[0].at, ends[-1].at)
 
 
-def _edge(neighbour: str, kind: LinkKind, ends: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """An adjacency entry witnessed by one or two index entries (``{e, t}``)."""
-    ends = sorted(ends, key=lambda end: _at(end["t"]))
-    return {
-        "n": neighbour,
-        "k": kind,
-        "e": sorted({end["e"] for end in ends}),
-        "lo": ends[0]["t"],
-        "hi": ends[-1]["t"],
-    }
-
-
-def _entries(event: EnrichedEvent, base: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _entries(event: EnrichedEvent, base: Seen) -> dict[str, Seen]:
     """The index entries an event adds: by operation, and by address for arrests and reports."""
     entries = {}
-    if event.operation_ref is not None and base["s"]:
-        entries[OP + event.operation_ref] = {**base, "k": "operation"}
+    if event.operation_ref is not None and base.subjects:
+        entries[OPERATION.key(event.operation_ref)] = base._replace(brings="operation")
     if event.address_key is not None:
         if event.kind == "arrest" and event.narcotics:
-            entries[ADDR + event.address_key] = {**base, "k": "arrest"}
+            entries[ADDRESS.key(event.address_key)] = base._replace(brings="arrest")
         elif event.kind == "dealing_address":
-            entries[ADDR + event.address_key] = {**base, "k": "report"}
+            entries[ADDRESS.key(event.address_key)] = base._replace(brings="report")
     return entries
 
 
@@ -129,12 +168,16 @@ def is_member(node: str) -> bool:
     return not node.startswith(PLACE)
 
 
-def _entry_id(entry: dict[str, Any]) -> Hashable:
-    return str(entry["e"])
+def _entry_id(entry: list[Any]) -> Hashable:
+    return Seen.decode(entry).event_id
 
 
-def _edge_id(edge: dict[str, Any]) -> Hashable:
-    return (edge["n"], edge["k"], *edge["e"])
+def _edge_id(edge: Edge) -> Hashable:
+    return (edge.neighbour, edge.kind, *edge.events)
+
+
+def _stored_edge_id(edge: list[Any]) -> Hashable:
+    return _edge_id(Edge.decode(edge))
 
 
 class NetworkGraph:
@@ -145,37 +188,42 @@ class NetworkGraph:
     ) -> None:
         self.store = store
         self.config = config or NetworkConfig()
+        self._window = span_us(self.config.window)
 
     def observe(self, event: EnrichedEvent) -> list[RuleMatch]:
         """The network matches ``event`` causes; a replayed event gives the same ones again."""
-        done = self.store.get(EV + event.event_id)
+        done = self._linked(event.event_id)
         if done is not None:
-            return [loads(RuleMatch, match) for match in done["m"]]
+            return [loads(RuleMatch, match) for match in done.matches]
         subjects = sorted({subject.ref for subject in event.subjects})
-        base = {"e": event.event_id, "t": format_utc(event.occurred_at), "s": subjects}
+        at = to_us(event.occurred_at)
+        base = Seen(event.event_id, at, "operation", subjects)
         mine = _entries(event, base)
         adjacency = self._links(event, base, mine)
         if not mine and not adjacency:
             return []  # links nothing, now or later
         for key, entry in mine.items():
-            self._append(key, [entry], _entry_id)
+            self._append(key, [entry.encode()], _entry_id)
         for node, edges in adjacency.items():
-            self._append(ADJ + node, list(edges.values()), _edge_id)
-        record = {
-            "t": format_utc(event.occurred_at),
-            "s": {subject.ref: subject.role for subject in event.subjects},
-            "a": event.address_key,
-            "p": event.procedure_ref,
-        }
+            new = [edge.encode() for edge in edges.values()]
+            self._append(ADJACENCY.key(node), new, _stored_edge_id)
+        record = Linked(
+            at=at,
+            roles={subject.ref: subject.role for subject in event.subjects},
+            address=event.address_key,
+            procedure=event.procedure_ref,
+            matches=[],
+        )
         matches = [
             self._match(event, record, component)
-            for component in self._networks(sorted(adjacency), event.occurred_at)
+            for component in self._networks(sorted(adjacency), at)
         ]
-        self.store[EV + event.event_id] = {**record, "m": [dumps(m).decode() for m in matches]}
+        done = record._replace(matches=[dumps(m).decode() for m in matches])
+        self.store[LINKING_EVENT.key(event.event_id)] = done.encode()
         return matches
 
     def network_of(self, subject: str) -> str | None:
-        network = self.store.get(NET + subject)
+        network = self.store.get(NETWORK.key(subject))
         return None if network is None else self._resolve(network)
 
     def erase(self, subject: str) -> int:
@@ -184,25 +232,27 @@ class NetworkGraph:
         replays its matches (they listed the subject). How many keys changed."""
         changed = 0
         for key, value in list(self.store.items()):
-            if key in (ADJ + subject, NET + subject):
+            if key in (ADJACENCY.key(subject), NETWORK.key(subject)):
                 del self.store[key]
-            elif key.startswith(ADJ):
-                kept = [edge for edge in value if edge["n"] != subject]
+            elif ADJACENCY.owns(key):
+                kept = [edge for edge in value if Edge.decode(edge).neighbour != subject]
                 if kept == value:
                     continue
                 if kept:
                     self.store[key] = kept
                 else:
                     del self.store[key]
-            elif key.startswith((OP, ADDR)):
-                if not any(subject in entry["s"] for entry in value):
+            elif OPERATION.owns(key) or ADDRESS.owns(key):
+                entries = [Seen.decode(entry) for entry in value]
+                if not any(subject in entry.subjects for entry in entries):
                     continue
                 self.store[key] = [
-                    {**entry, "s": [s for s in entry["s"] if s != subject]} for entry in value
+                    entry._replace(subjects=[s for s in entry.subjects if s != subject]).encode()
+                    for entry in entries
                 ]
-            elif key.startswith(EV) and subject in value["s"]:
-                held = {ref: role for ref, role in value["s"].items() if ref != subject}
-                self.store[key] = {**value, "s": held, "m": []}
+            elif LINKING_EVENT.owns(key) and subject in (linked := Linked.decode(value)).roles:
+                held = {ref: role for ref, role in linked.roles.items() if ref != subject}
+                self.store[key] = linked._replace(roles=held, matches=[]).encode()
             else:
                 continue
             changed += 1
@@ -210,13 +260,18 @@ class NetworkGraph:
 
     def sweep(self, before: dt.datetime) -> int:
         """Forget links and events older than ``before`` (retention); returns keys removed."""
+        cut = to_us(before)
         removed = 0
         for key, value in list(self.store.items()):
-            if key.startswith(EV):
-                stale = _at(value["t"]) < before
-            elif key.startswith((OP, ADDR, ADJ)):
-                time = "lo" if key.startswith(ADJ) else "t"
-                kept = [x for x in value if _at(x[time]) >= before]
+            if LINKING_EVENT.owns(key):
+                stale = Linked.decode(value).at < cut
+            elif OPERATION.owns(key) or ADDRESS.owns(key) or ADJACENCY.owns(key):
+                since: Callable[[list[Any]], int] = (
+                    (lambda x: Edge.decode(x).lo)
+                    if ADJACENCY.owns(key)
+                    else (lambda x: Seen.decode(x).at)
+                )
+                kept = [x for x in value if since(x) >= cut]
                 if kept and len(kept) < len(value):
                     self.store[key] = kept
                 stale = not kept
@@ -225,50 +280,55 @@ class NetworkGraph:
             if stale:
                 del self.store[key]
                 removed += 1
-        for key in [k for k in list(self.store) if k.startswith(NET)]:
-            if ADJ + key.removeprefix(NET) not in self.store:
+        for key in [k for k in list(self.store) if NETWORK.owns(k)]:
+            if ADJACENCY.key(NETWORK.parse(key)) not in self.store:
                 del self.store[key]
                 removed += 1
         return removed
 
-    def _links(
-        self, event: EnrichedEvent, base: dict[str, Any], mine: dict[str, dict[str, Any]]
-    ) -> dict[str, dict[Hashable, dict[str, Any]]]:
-        """New adjacency entries per node: within this event, and with indexed events."""
-        adjacency: dict[str, dict[Hashable, dict[str, Any]]] = {}
+    def _linked(self, event_id: str) -> Linked | None:
+        value = self.store.get(LINKING_EVENT.key(event_id))
+        return None if value is None else Linked.decode(value)
 
-        def connect(kind: LinkKind, a: str, b: str, ends: tuple[dict[str, Any], ...]) -> None:
+    def _links(
+        self, event: EnrichedEvent, base: Seen, mine: dict[str, Seen]
+    ) -> dict[str, dict[Hashable, Edge]]:
+        """New adjacency entries per node: within this event, and with indexed events."""
+        adjacency: dict[str, dict[Hashable, Edge]] = {}
+
+        def connect(kind: LinkKind, a: str, b: str, ends: tuple[Seen, ...]) -> None:
             for node, other in ((a, b), (b, a)):
                 edge = _edge(other, kind, ends)
                 adjacency.setdefault(node, {})[_edge_id(edge)] = edge
 
-        def pairwise(kind: LinkKind, ours: dict[str, Any], theirs: dict[str, Any]) -> None:
-            for a in ours["s"]:
-                for b in theirs["s"]:
+        def pairwise(kind: LinkKind, ours: Seen, theirs: Seen) -> None:
+            for a in ours.subjects:
+                for b in theirs.subjects:
                     if a < b or (a > b and ours is not theirs):
                         connect(kind, a, b, (ours, theirs))
 
-        if base["s"] and (event.kind == "seizure" or event.operation_ref is not None):
+        if base.subjects and (event.kind == "seizure" or event.operation_ref is not None):
             pairwise("seizure" if event.kind == "seizure" else "operation", base, base)
         for key, ours in mine.items():
-            for theirs in self.store.get(key, []):
-                close = abs(_at(theirs["t"]) - event.occurred_at) <= self.config.window
-                if not close or theirs["e"] == event.event_id:
+            for stored in self.store.get(key, []):
+                theirs = Seen.decode(stored)
+                close = abs(theirs.at - base.at) <= self._window
+                if not close or theirs.event_id == event.event_id:
                     continue
-                if ours["k"] == theirs["k"] == "operation":
+                if ours.brings == theirs.brings == "operation":
                     pairwise("operation", ours, theirs)
-                elif {ours["k"], theirs["k"]} == {"arrest", "report"}:
-                    arrest, report = (ours, theirs) if ours["k"] == "arrest" else (theirs, ours)
+                elif {ours.brings, theirs.brings} == {"arrest", "report"}:
+                    arrest, report = (ours, theirs) if ours.brings == "arrest" else (theirs, ours)
                     # the report's node: its occupant and those arrested near it meet there
-                    place = PLACE + report["e"]
-                    for occupant in report["s"]:
+                    place = PLACE + report.event_id
+                    for occupant in report.subjects:
                         connect("occupant", occupant, place, (report,))
-                    for arrested in arrest["s"]:
+                    for arrested in arrest.subjects:
                         connect("address", arrested, place, (arrest, report))
         return adjacency
 
     def _append(
-        self, key: str, new: list[dict[str, Any]], identity: Callable[[dict[str, Any]], Hashable]
+        self, key: str, new: list[list[Any]], identity: Callable[[list[Any]], Hashable]
     ) -> None:
         """Append ``new`` to the list at ``key``, each entry once."""
         kept = list(self.store.get(key, []))
@@ -279,13 +339,13 @@ class NetworkGraph:
                 kept.append(entry)
         self.store[key] = kept
 
-    def _networks(self, touched: list[str], at: dt.datetime) -> list[_Component]:
+    def _networks(self, touched: list[str], at: int) -> list[_Component]:
         """The components of ``min_subjects`` or more in every ``window`` span holding ``at``.
 
         A span's component lies within the component of ``[at - window, at + window]``, so
         that wider walk says whether any span can hold a network and where spans may start.
         """
-        window, least = self.config.window, self.config.min_subjects
+        window, least = self._window, self.config.min_subjects
         wide = [
             c
             for c in self._components(touched, at - window, at + window)
@@ -307,24 +367,22 @@ class NetworkGraph:
         ]
         return [found[key] for key in sorted(kept, key=lambda k: (sorted(k[0]), sorted(k[1])))]
 
-    def _components(
-        self, touched: list[str], low: dt.datetime, high: dt.datetime
-    ) -> list[_Component]:
-        """Components of the touched nodes over the edges lying within ``[low, high]``."""
+    def _components(self, touched: list[str], low: int, high: int) -> list[_Component]:
+        """Components of the touched nodes over the edges lying within ``[low, high]`` (µs)."""
         components, remaining = [], set(touched)
         while remaining:
             start = min(remaining)
             nodes, evidence, kinds, starts, queue = {start}, set(), set(), set(), [start]
             while queue:
-                for edge in self.store.get(ADJ + queue.pop(), []):
-                    lo = _at(edge["lo"])
-                    if low <= lo and _at(edge["hi"]) <= high:
-                        evidence.update(edge["e"])
-                        kinds.add(edge["k"])
-                        starts.add(lo)
-                        if edge["n"] not in nodes:
-                            nodes.add(edge["n"])
-                            queue.append(edge["n"])
+                for stored in self.store.get(ADJACENCY.key(queue.pop()), []):
+                    edge = Edge.decode(stored)
+                    if low <= edge.lo and edge.hi <= high:
+                        evidence.update(edge.events)
+                        kinds.add(edge.kind)
+                        starts.add(edge.lo)
+                        if edge.neighbour not in nodes:
+                            nodes.add(edge.neighbour)
+                            queue.append(edge.neighbour)
             remaining -= nodes
             components.append(
                 _Component(
@@ -338,7 +396,7 @@ class NetworkGraph:
 
     def _resolve(self, network: str) -> str:
         seen = {network}
-        while (target := self.store.get(ALIAS + network)) is not None and target not in seen:
+        while (target := self.store.get(ALIAS.key(network))) is not None and target not in seen:
             seen.add(target)
             network = target
         return network
@@ -349,28 +407,25 @@ class NetworkGraph:
         survivor = min(ids) if ids else stable_id("N", min(members))
         absorbed = sorted(ids - {survivor})
         for network in absorbed:
-            self.store[ALIAS + network] = survivor
+            self.store[ALIAS.key(network)] = survivor
         for member in sorted(members):
-            if self.store.get(NET + member) != survivor:
-                self.store[NET + member] = survivor
+            if self.store.get(NETWORK.key(member)) != survivor:
+                self.store[NETWORK.key(member)] = survivor
         return survivor, absorbed
 
-    def _match(
-        self, event: EnrichedEvent, record: dict[str, Any], component: _Component
-    ) -> RuleMatch:
+    def _match(self, event: EnrichedEvent, record: Linked, component: _Component) -> RuleMatch:
         network, absorbed = self._identify(component.members)
-        records = [
-            record if eid == event.event_id else self.store.get(EV + eid, {})
+        found = [
+            record if eid == event.event_id else self._linked(eid)
             for eid in sorted(component.evidence)
         ]
-        records = [r for r in records if r]
+        records = [r for r in found if r is not None]
         roles: dict[str, set[str]] = {m: set() for m in component.members}
         for r in records:
-            for ref, role in r["s"].items():
+            for ref, role in r.roles.items():
                 if ref in roles:
                     roles[ref].add(role)
-        times = [_at(r["t"]) for r in records]
-        first, last = min(times), max(times)
+        first, last = (from_us(f(r.at for r in records)) for f in (min, max))
         links = ", ".join(LABELS[k] for k in sorted(component.kinds))
         reason = (
             f"{len(component.members)} subjects linked through {links} within "
@@ -386,9 +441,9 @@ class NetworkGraph:
             subjects=tuple(
                 MatchSubject(ref=m, roles=tuple(sorted(roles[m]))) for m in sorted(roles)
             ),
-            addresses=tuple(sorted({r["a"] for r in records if r["a"] is not None})),
+            addresses=tuple(sorted({r.address for r in records if r.address is not None})),
             evidence=tuple(sorted(component.evidence)),
-            procedure_refs=tuple(sorted({r["p"] for r in records if r["p"] is not None})),
+            procedure_refs=tuple(sorted({r.procedure for r in records if r.procedure is not None})),
             sector=event.sector,
             trigger_event_id=event.event_id,
             occurred_at=event.occurred_at,

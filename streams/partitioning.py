@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
+from streams.state.keyspace import is_reserved, scope_of
+
 _M = 0x5BD1E995
 _MASK = 0xFFFFFFFF
 
@@ -36,14 +38,13 @@ def partition_of(key: str, partitions: int) -> int:
     return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
-def routing_key(store_key: str) -> str:
-    """The record key a store key was written under: the part before the first ``|``."""
-    return store_key.split("|", 1)[0]
+#: The record key a store key was written under (``streams.state.keyspace``).
+routing_key = scope_of
 
 
 class PartitionView(MutableMapping[str, Any]):
     """``store`` with iteration limited to the keys routed to ``partition``; reserved keys
-    (``__...``, such as watermarks) are never listed."""
+    (``keyspace.RESERVED``, such as feed progress) are never listed."""
 
     def __init__(
         self,
@@ -59,7 +60,7 @@ class PartitionView(MutableMapping[str, Any]):
 
     def __iter__(self) -> Iterator[str]:
         for key in list(self._store):
-            if key.startswith("__"):
+            if is_reserved(key):
                 continue
             if self._partitions == 1 or (
                 partition_of(self._key_of(key), self._partitions) == self._partition

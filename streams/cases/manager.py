@@ -1,8 +1,9 @@
 """The case manager: turns rule matches into case events, once per match (SPEC 7).
 
-Store layout (JSON values, always written by assignment so that a Faust table records them):
+Store layout (keys from ``streams.state.keyspace``; JSON values, always written by assignment
+so that a Faust table records them):
 
-- ``case|{case_id}``: the case's latest :class:`~streams.cases.state.CaseState`;
+- ``case|{case_id}``: the case's latest :class:`~streams.cases.state.CaseState`, encoded;
 - ``fwd|{case_id}``: the case that absorbed this one; its later matches are applied there;
 - ``out|{match_id}``: what applying the match decided, the outbox: ``at`` (its
   ``emitted_at``), ``events`` (the case events, serialised), ``cases`` and ``fwd`` (the states
@@ -29,10 +30,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from schemas.cases import Anchor, CaseEvent, CaseEventType, Section
-from schemas.codec import dumps, loads
+from schemas.codec import loads
 from schemas.common import format_utc
 from schemas.outcomes import Outcome
 from streams.cases.outcomes import Settled, decide_outcome
@@ -40,10 +41,7 @@ from streams.cases.sections import effective_section, higher
 from streams.cases.state import CaseState, Content
 from streams.errors import Reason, RejectedInput
 from streams.matches import RuleMatch, stable_id
-
-OUT, CASE, FWD = "out|", "case|", "fwd|"
-#: Outbox records of court outcomes, beside those of matches (``M-`` ids).
-OUTCOME_OUT = OUT + "outcome|"
+from streams.state.keyspace import CASE, FORWARD, OUTBOX, OUTCOME_OUTBOX
 
 
 def case_id_for(anchor_kind: str, anchor_ref: str) -> str:
@@ -66,9 +64,9 @@ class _Emitter:
         *,
         transferred_to: Section | None = None,
         merged_into: str | None = None,
-    ) -> CaseEvent:
+    ) -> str:
         reason = f"{head}: {self.match.reason.strip().rstrip('.')}."
-        return state.to_event(
+        return state.event_json(
             event_type,
             reason=reason,
             sector=self.match.sector,
@@ -86,14 +84,14 @@ class CaseManager:
 
     def apply(self, match: RuleMatch, emitted_at: dt.datetime) -> list[CaseEvent]:
         """The case events ``match`` causes; a match applied before gives its events again."""
-        record = self._once(OUT + match.match_id, lambda: self._decide(match, emitted_at))
-        return [] if record is None else self._events(record)
+        done = self._once(OUTBOX.key(match.match_id), lambda: self._decide(match, emitted_at))
+        return [] if done is None else done[1]
 
     def settle(self, outcome: Outcome, fingerprint: str, emitted_at: dt.datetime) -> Settled:
         """What a court outcome does to its case; an outcome applied before does it again,
         byte for byte. Unknown case or subject, or a known ``outcome_id`` with another
         payload: ``Settled.rejected`` says why, and nothing changes."""
-        key = OUTCOME_OUT + outcome.outcome_id
+        key = OUTCOME_OUTBOX.key(outcome.outcome_id)
         known = self.store.get(key)
         if known is not None:
             if known["fp"] != fingerprint:
@@ -106,17 +104,17 @@ class CaseManager:
         decided = decide_outcome(outcome, self.case(target_id), emitted_at)
         if decided.rejected is not None:
             return decided
-        record = self._once(key, lambda: {**decided.record(emitted_at), "fp": fingerprint})
-        return decided if record is None else self._settled(record)
+        done = self._once(key, lambda: {**decided.record(emitted_at), "fp": fingerprint})
+        return decided if done is None else self._settled(*done)
 
     def case(self, case_id: str) -> CaseState | None:
-        value = self.store.get(CASE + case_id)
-        return None if value is None else CaseState.load(value)
+        value = self.store.get(CASE.key(case_id))
+        return None if value is None else CaseState.decode(value)
 
     def resolve(self, case_id: str) -> str:
         """The case that stands for ``case_id``: itself, or the case that absorbed it."""
         seen = {case_id}
-        while (target := self.store.get(FWD + case_id)) is not None and target not in seen:
+        while (target := self.store.get(FORWARD.key(case_id))) is not None and target not in seen:
             seen.add(target)
             case_id = target
         return case_id
@@ -126,7 +124,7 @@ class CaseManager:
         stale = [
             key
             for key, value in list(self.store.items())
-            if key.startswith(OUT) and dt.datetime.fromisoformat(value["at"]) < before
+            if OUTBOX.owns(key) and dt.datetime.fromisoformat(value["at"]) < before
         ]
         for key in stale:
             del self.store[key]
@@ -137,16 +135,16 @@ class CaseManager:
         §8), with the forwards into them and the cases they had absorbed; returns each
         forgotten case's id and last section (its section topic gets a tombstone)."""
         gone = {
-            key.removeprefix(CASE)
+            CASE.parse(key)
             for key, value in list(self.store.items())
-            if key.startswith(CASE)
-            and value.get("closed_at") is not None
-            and dt.datetime.fromisoformat(value["closed_at"]) < before
+            if CASE.owns(key)
+            and (closed := CaseState.stored_closed_at(value)) is not None
+            and closed < before
         }
         forwards = {
-            key.removeprefix(FWD): target
+            FORWARD.parse(key): target
             for key, target in list(self.store.items())
-            if key.startswith(FWD)
+            if FORWARD.owns(key)
         }
         grew = True
         while grew:  # absorbed cases go with the case that absorbed them, transitively
@@ -155,32 +153,40 @@ class CaseManager:
             gone |= absorbed
         forgotten = []
         for case_id in sorted(gone):
-            case = self.store.get(CASE + case_id)
+            case = self.store.get(CASE.key(case_id))
             if case is not None:
-                forgotten.append((case_id, cast(Section, case["section"])))
-                del self.store[CASE + case_id]
-            if FWD + case_id in self.store:
-                del self.store[FWD + case_id]
+                forgotten.append((case_id, CaseState.stored_section(case)))
+                del self.store[CASE.key(case_id)]
+            if FORWARD.key(case_id) in self.store:
+                del self.store[FORWARD.key(case_id)]
         return forgotten
 
-    def _once(self, key: str, decide: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
-        """The outbox record under ``key``, decided and stored the first time, then committed
-        (again); ``None`` when the decision changes nothing (no version, nothing to replay)."""
+    def _once(
+        self, key: str, decide: Callable[[], dict[str, Any]]
+    ) -> tuple[dict[str, Any], list[CaseEvent]] | None:
+        """The outbox record under ``key`` and its events, decided and stored the first time,
+        then committed (again); ``None`` when the decision changes nothing (no version, nothing
+        to replay). The events are decoded (validated) from the record before it is stored."""
         record = self.store.get(key)
         if record is None:
             record = decide()
             if not record["cases"] and not record["fwd"] and not record.get("erased"):
                 return None
+            events = self._events(record)
             self.store[key] = record
+        else:
+            events = self._events(record)
         self._commit(record)
-        return record
+        return record, events
 
-    def _settled(self, record: dict[str, Any]) -> Settled:
+    def _settled(self, record: dict[str, Any], events: list[CaseEvent] | None = None) -> Settled:
         """An outcome's effect as its outbox record holds it (committed again): the first
         application's events, erasures and time, whenever and however often it is replayed."""
-        self._commit(record)
+        if events is None:
+            self._commit(record)
+            events = self._events(record)
         at = dt.datetime.fromisoformat(record["at"])
-        return Settled(events=self._events(record), erased=tuple(record["erased"]), at=at)
+        return Settled(events=events, erased=tuple(record["erased"]), at=at)
 
     @staticmethod
     def _events(record: dict[str, Any]) -> list[CaseEvent]:
@@ -189,12 +195,13 @@ class CaseManager:
 
     def _commit(self, record: dict[str, Any]) -> None:
         for case_id, state in record["cases"].items():
-            current = self.store.get(CASE + case_id)
-            if current is None or current["version"] < state["version"]:
-                self.store[CASE + case_id] = state
+            current = self.store.get(CASE.key(case_id))
+            stored = CaseState.stored_version
+            if current is None or stored(current) < stored(state):
+                self.store[CASE.key(case_id)] = state
         for case_id, target in record["fwd"].items():
-            if self.store.get(FWD + case_id) != target:
-                self.store[FWD + case_id] = target
+            if self.store.get(FORWARD.key(case_id)) != target:
+                self.store[FORWARD.key(case_id)] = target
 
     def _decide(self, match: RuleMatch, emitted_at: dt.datetime) -> dict[str, Any]:
         """Compute, without writing, the events and states ``match`` leads to."""
@@ -218,16 +225,16 @@ class CaseManager:
             content, section = content.union(state.content), higher(section, state.section)
         via = "" if target_id == own_id else f" via merged case {own_id}"
         events, survivor = self._advance(current, target_id, match, content, section, emit, via)
-        cases = {} if survivor is None else {target_id: survivor.dump()}
+        cases = {} if survivor is None else {target_id: survivor.encode()}
         for state in absorbed:
             closed = state.evolve(version=state.version + 1)
             events.append(
                 emit(closed, "case_merged", f"Merged into {target_id}", merged_into=target_id)
             )
-            cases[state.case_id] = closed.dump()
+            cases[state.case_id] = closed.encode()
         return {
             "at": format_utc(emitted_at),
-            "events": [dumps(event).decode() for event in events],
+            "events": events,
             "cases": cases,
             "fwd": dict.fromkeys(absorbed_ids, target_id),
         }
@@ -241,7 +248,7 @@ class CaseManager:
         section: Section,
         emit: _Emitter,
         via: str,
-    ) -> tuple[list[CaseEvent], CaseState | None]:
+    ) -> tuple[list[str], CaseState | None]:
         """Open (or reopen), escalate or update the surviving case; ``None`` when nothing
         changes."""
         if current is None or current.closed_at is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.cases import CaseEvent, CaseEventType
-from schemas.codec import dumps
+from schemas.codec import dumps, loads
 from schemas.common import format_utc
 from schemas.outcomes import CLEARING, Outcome
 from streams.cases.state import CaseState
@@ -47,7 +47,7 @@ class Settled:
         return {
             "at": format_utc(at),
             "events": [dumps(event).decode() for event in self.events],
-            "cases": {} if self.state is None else {self.state.case_id: self.state.dump()},
+            "cases": {} if self.state is None else {self.state.case_id: self.state.encode()},
             "fwd": {},
             "erased": list(self.erased),
         }
@@ -101,7 +101,8 @@ def _settled(
     at: dt.datetime,
     erased: tuple[str, ...] = (),
 ) -> Settled:
-    event = state.to_event(event_type, reason=reason + ".", sector=None, emitted_at=at)
+    event_json = state.event_json(event_type, reason=reason + ".", sector=None, emitted_at=at)
+    event = loads(CaseEvent, event_json)
     return Settled(events=[event], erased=erased, state=state, at=at)
 
 

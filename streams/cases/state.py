@@ -8,6 +8,11 @@ evidence ids and is rebuilt on every match, and validating it each time cost mos
 manager's time (measured with ``benchmarks/bench_e2e.py``). Its parts come from validated
 matches and from the store, which only this module writes; what is published, the
 ``CaseEvent``, is validated once per event.
+
+Stored (``case|{case_id}`` and the outbox's ``cases``) as a JSON list, times in µs since the
+epoch: ``[case_id, anchor kind, anchor ref, section, previous section, content, version,
+closed_at or null]``, the content ``[rule_ids, [[ref, roles], ...], addresses, evidence,
+procedure_refs, first_event_at, last_event_at]`` (``encode``/``decode``).
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from schemas.cases import Anchor, CaseEvent, CaseEventType, Section
+from schemas.cases import Anchor, CaseEventType, Section
+from schemas.codec import dumps_obj
 from schemas.common import format_utc
 from streams.matches import MatchSubject, RuleMatch
+from streams.state._common import from_us, to_us
 
 #: A subject of a case: its reference and the sorted union of its roles.
 Subject = tuple[str, tuple[str, ...]]
@@ -39,10 +46,6 @@ def _subjects(subjects: Iterable[Subject]) -> tuple[Subject, ...]:
 
 def _pairs(subjects: Iterable[MatchSubject]) -> Iterable[Subject]:
     return ((s.ref, s.roles) for s in subjects)
-
-
-def _utc(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,27 +88,38 @@ class Content:
         gone = set(refs)
         return replace(self, subjects=tuple(s for s in self.subjects if s[0] not in gone))
 
-    def dump(self) -> dict[str, Any]:
+    def fields(self) -> dict[str, Any]:
+        """The content as a case event holds it (its times aside)."""
         return {
             "rule_ids": list(self.rule_ids),
             "subjects": [{"ref": ref, "roles": list(roles)} for ref, roles in self.subjects],
             "addresses": list(self.addresses),
             "evidence": list(self.evidence),
             "procedure_refs": list(self.procedure_refs),
-            "first_event_at": format_utc(self.first_event_at),
-            "last_event_at": format_utc(self.last_event_at),
         }
 
+    def encode(self) -> list[Any]:
+        return [
+            list(self.rule_ids),
+            [[ref, list(roles)] for ref, roles in self.subjects],
+            list(self.addresses),
+            list(self.evidence),
+            list(self.procedure_refs),
+            to_us(self.first_event_at),
+            to_us(self.last_event_at),
+        ]
+
     @classmethod
-    def load(cls, value: dict[str, Any]) -> Content:
+    def decode(cls, value: list[Any]) -> Content:
+        rule_ids, subjects, addresses, evidence, procedure_refs, first, last = value
         return cls(
-            rule_ids=tuple(value["rule_ids"]),
-            subjects=tuple((s["ref"], tuple(s["roles"])) for s in value["subjects"]),
-            addresses=tuple(value["addresses"]),
-            evidence=tuple(value["evidence"]),
-            procedure_refs=tuple(value["procedure_refs"]),
-            first_event_at=_utc(value["first_event_at"]),
-            last_event_at=_utc(value["last_event_at"]),
+            rule_ids=tuple(rule_ids),
+            subjects=tuple((ref, tuple(roles)) for ref, roles in subjects),
+            addresses=tuple(addresses),
+            evidence=tuple(evidence),
+            procedure_refs=tuple(procedure_refs),
+            first_event_at=from_us(first),
+            last_event_at=from_us(last),
         )
 
 
@@ -128,34 +142,52 @@ class CaseState:
         return tuple(ref for ref, _roles in self.content.subjects)
 
     @classmethod
-    def load(cls, value: dict[str, Any]) -> CaseState:
-        """From the store's decoded JSON, as ``dump`` wrote it."""
+    def decode(cls, value: list[Any]) -> CaseState:
+        """From the store's decoded JSON, as ``encode`` wrote it."""
+        case_id, kind, ref, section, previous, content, version, closed = value
         return cls(
-            case_id=value["case_id"],
-            anchor=Anchor.model_validate(value["anchor"]),
-            section=value["section"],
-            previous_section=value["previous_section"],
-            content=Content.load(value["content"]),
-            version=value["version"],
-            closed_at=None if value.get("closed_at") is None else _utc(value["closed_at"]),
+            case_id=case_id,
+            anchor=Anchor.model_construct(kind=kind, ref=ref),
+            section=section,
+            previous_section=previous,
+            content=Content.decode(content),
+            version=version,
+            closed_at=None if closed is None else from_us(closed),
         )
 
-    def dump(self) -> dict[str, Any]:
-        return {
-            "case_id": self.case_id,
-            "anchor": self.anchor.model_dump(mode="json"),
-            "section": self.section,
-            "previous_section": self.previous_section,
-            "content": self.content.dump(),
-            "version": self.version,
-            "closed_at": None if self.closed_at is None else format_utc(self.closed_at),
-        }
+    def encode(self) -> list[Any]:
+        return [
+            self.case_id,
+            self.anchor.kind,
+            self.anchor.ref,
+            self.section,
+            self.previous_section,
+            self.content.encode(),
+            self.version,
+            None if self.closed_at is None else to_us(self.closed_at),
+        ]
+
+    @staticmethod
+    def stored_version(value: list[Any]) -> int:
+        """The version of a stored case, without decoding the rest."""
+        version: int = value[6]
+        return version
+
+    @staticmethod
+    def stored_section(value: list[Any]) -> Section:
+        section: Section = value[3]
+        return section
+
+    @staticmethod
+    def stored_closed_at(value: list[Any]) -> dt.datetime | None:
+        closed: int | None = value[7]
+        return None if closed is None else from_us(closed)
 
     def evolve(self, **changes: Any) -> CaseState:
         """A copy with ``changes`` (``version``, ``section``, ``content``, ...)."""
         return replace(self, **changes)
 
-    def to_event(
+    def event_json(
         self,
         event_type: CaseEventType,
         *,
@@ -164,24 +196,24 @@ class CaseState:
         emitted_at: dt.datetime,
         transferred_to: Section | None = None,
         merged_into: str | None = None,
-    ) -> CaseEvent:
-        """The published snapshot: validated here, once, as a whole."""
-        content = self.content.dump()
-        return CaseEvent.model_validate(
+    ) -> str:
+        """The published snapshot as JSON (sorted keys, as ``schemas.codec.dumps`` writes it);
+        validated where it is read back (``loads(CaseEvent, ...)``, in one go)."""
+        return dumps_obj(
             {
-                **content,
-                "first_event_at": self.content.first_event_at,
-                "last_event_at": self.content.last_event_at,
+                **self.content.fields(),
+                "first_event_at": format_utc(self.content.first_event_at),
+                "last_event_at": format_utc(self.content.last_event_at),
                 "event_type": event_type,
                 "case_id": self.case_id,
                 "section": self.section,
                 "previous_section": self.previous_section,
                 "transferred_to": transferred_to,
                 "merged_into": merged_into,
-                "anchor": self.anchor,
+                "anchor": {"kind": self.anchor.kind, "ref": self.anchor.ref},
                 "sector": sector,
                 "reason": reason,
                 "version": self.version,
-                "emitted_at": emitted_at,
+                "emitted_at": format_utc(emitted_at),
             }
-        )
+        ).decode()

@@ -16,6 +16,7 @@ from typing import Any
 from schemas.cases import Alert, AlertType, AlertWindow
 from schemas.common import format_utc
 from streams.matches import stable_id
+from streams.state.keyspace import ALERT_SLOTS, is_slot, scope_of
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -30,7 +31,8 @@ class Slot:
     """Where one alert may go: its type, the state key it lives under, what it is about, when.
 
     ``scope`` is the key of the agent that owns the state (a subject ref or a sector), so store
-    keys start with it: ``{scope}|{alert_type}|{part}|...|{period start}``.
+    keys start with it: ``{scope}|{alert_type}|{part}|...|{period start}``
+    (``keyspace.ALERT_SLOTS``).
     """
 
     scope: str
@@ -53,7 +55,8 @@ class Slot:
 
     @property
     def key(self) -> str:
-        return "|".join((self.scope, self.alert_type, *self.parts, format_utc(self.start)))
+        family = ALERT_SLOTS[self.alert_type]
+        return family.key(self.scope, *self.parts, format_utc(self.start))
 
     @property
     def alert_id(self) -> str:
@@ -116,9 +119,9 @@ class AlertLimiter:
         them). How many slots changed."""
         changed = 0
         for key, value in list(self._store.items()):
-            if not (isinstance(value, dict) and "alert" in value):
+            if not is_slot(key):
                 continue
-            if key.split("|", 1)[0] == ref:
+            if scope_of(key) == ref:
                 del self._store[key]
                 changed += 1
                 continue
@@ -135,9 +138,7 @@ class AlertLimiter:
         done = [
             key
             for key, value in self._store.items()
-            if isinstance(value, dict)
-            and "until" in value
-            and datetime.fromisoformat(value["until"]) <= before
+            if is_slot(key) and datetime.fromisoformat(value["until"]) <= before
         ]
         for key in done:
             del self._store[key]

@@ -19,6 +19,7 @@ from streams.rules.config import RulesConfig, SurgeParams, TradeMigrationParams
 from streams.rules.displacement import Displacement
 from streams.rules.limiter import AlertLimiter, Slot
 from streams.rules.ports import SectorCounts
+from streams.state.keyspace import ARRIVALS
 
 _TRAILING = timedelta(hours=24)
 
@@ -106,11 +107,11 @@ class Arrival(NamedTuple):
 class MigrationLedger:
     """Displacements into a sector, per origin.
 
-    Key ``{to_sector}|displaced|{from_sector}``; value a list, in time order, of
-    ``[to_at, subject, to_event_id, from_event_id]``. A subject's arrival event appears once
-    (a later finding with a closer origin replaces it). Nothing is dropped as displacements
-    arrive, whatever their order; ``sweep`` drops what no window can reach any more. Each
-    change assigns a new list.
+    Key ``{to_sector}|displaced|{from_sector}`` (``keyspace.ARRIVALS``); value a list, in time
+    order, of ``[to_at, subject, to_event_id, from_event_id]``. A subject's arrival event
+    appears once (a later finding with a closer origin replaces it). Nothing is dropped as
+    displacements arrive, whatever their order; ``sweep`` drops what no window can reach any
+    more. Each change assigns a new list.
     """
 
     def __init__(self, store: MutableMapping[str, Any]) -> None:
@@ -118,7 +119,7 @@ class MigrationLedger:
 
     def record(self, d: Displacement) -> list[Arrival]:
         """Add ``d``; returns every arrival kept for its (destination, origin)."""
-        key = f"{d.to_sector}|displaced|{d.from_sector}"
+        key = ARRIVALS.key(d.to_sector, d.from_sector)
         old: list[list[str]] = self._store.get(key, [])
         rows = [r for r in old if (r[1], r[2]) != (d.subject, d.to_event_id)]
         rows.append([format_utc(d.to_at), d.subject, d.to_event_id, d.from_event_id])
@@ -138,7 +139,7 @@ class MigrationLedger:
 
     def _keep(self, keep: Callable[[list[str]], bool]) -> int:
         dropped = 0
-        for key, rows in [(k, v) for k, v in self._store.items() if "|displaced|" in k]:
+        for key, rows in [(k, v) for k, v in self._store.items() if ARRIVALS.owns(k)]:
             kept = [r for r in rows if keep(r)]
             dropped += len(rows) - len(kept)
             if not kept:

@@ -7,7 +7,8 @@ only on ``store[key] = value``, so every update assigns a fresh value), a dict i
 here imports Faust.
 
 Give each state class its own store. Feed progress (``streams.eventtime``) may share one:
-its keys start with ``__``, which sweeps skip. Boundaries: ``events``/``around`` closed,
+its keys start with ``keyspace.RESERVED``, which sweeps skip. Every key family is declared in
+``streams.state.keyspace``. Boundaries: ``events``/``around`` closed,
 ``purge``/``sweep`` drop ``occurred_at < before``, ``SectorState.count`` half-open
 ``[start, end)``, ``trailing`` ``(t - 24h, t]`` (see ``_sector``). Naive datetimes are
 refused with ``ValueError``.

@@ -1,12 +1,9 @@
-"""Shared pieces of the state classes: the record result, exact event-time arithmetic, key rules."""
+"""Shared pieces of the state classes: the record result, exact event-time arithmetic."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-#: Keys starting with this belong to metadata (feed progress); sweeps leave them alone.
-RESERVED_PREFIX = "__"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -33,7 +30,3 @@ def span_us(span: timedelta) -> int:
 
 def from_us(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
-
-
-def is_reserved(key: str) -> bool:
-    return key.startswith(RESERVED_PREFIX)

@@ -1,15 +1,17 @@
 """Event logs keyed by subject reference or address key, bounded by a retention window.
 
-A key's events are split into week buckets: ``{key}|{week}`` holds a JSON list of
-``[occurred_at_us, event_id, event_json]`` sorted by ``(occurred_at_us, event_id)`` for the
-events of that week (weeks counted from the epoch), and ``{key}`` itself holds
-``[newest occurred_at_us, [weeks holding events]]``. An update reads and rewrites one week, so
-its cost and the size of the value written (a changelog record, at most 1 MB on a default
-broker) depend on the events of one key in one week, not on all it holds: one value per key
-grew with a busy address until its changelog record would no longer fit (~1,500 events). A
-window query reads the head and the weeks of the window that hold events. ``event_json`` is
-``EnrichedEvent.model_dump_json()``; rebuilding with ``model_validate_json`` stays strict and
-measured as fast as any alternative.
+A key's events are split into week buckets (``keyspace.EVENT_WEEK``): ``{key}|{week}`` holds
+the ``Row``s of that week's events (weeks counted from the epoch) sorted by
+``(occurred_at_us, event_id)``, and ``{key}`` itself (``keyspace.EVENT_HEAD``) holds its
+``Head``: the newest ``occurred_at_us`` and the weeks holding events. An update reads and
+rewrites one week, so its cost and the size of the value written (a changelog record, at most
+1 MB on a default broker) depend on the events of one key in one week, not on all it holds: one
+value per key grew with a busy address until its changelog record would no longer fit (~1,500
+events). A window query reads the head and the weeks of the window that hold events.
+
+A row's event is ``EnrichedEvent.model_dump_json()``, which this module alone writes; it is read
+back with orjson into a model built without validation (``_decoded``): pydantic's
+``validate_json`` of stored events was the largest single cost of the in-memory core.
 
 Nothing is dropped as events arrive: an event that arrives long after newer ones may still be
 on time at its source (``streams.eventtime``), and must find the history it belongs with. Old
@@ -21,37 +23,103 @@ order, so replays and out-of-order input end in the same values.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from collections.abc import Iterator, MutableMapping
 from datetime import datetime, timedelta
-from functools import lru_cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
-from schemas.enriched import EnrichedEvent
-from streams.state._common import Recorded, is_reserved, span_us, to_us
+import orjson
 
-_at = itemgetter(0)
+from schemas.common import Source
+from schemas.enriched import EnrichedEvent, SubjectRef
+from streams.state._common import Recorded, span_us, to_us
+from streams.state.keyspace import EVENT_HEAD, EVENT_WEEK, is_reserved, scope_of
+
 WEEK_US = span_us(timedelta(days=7))
-_SEPARATOR = "|"
+#: A row as stored: ``[occurred_at_us, event_id, event_json]`` (JSON lists, not tuples).
+_at = itemgetter(0)
+_DECODED_CAPACITY = 16384
+_decoded_events: OrderedDict[str, EnrichedEvent] = OrderedDict()
+#: The event last encoded, and its JSON.
+_last_encoded: list[Any] = [None, ""]
 
 
-@lru_cache(maxsize=8192)
+class Row(NamedTuple):
+    """One stored event: its time (µs since the epoch), id, and JSON."""
+
+    at: int
+    event_id: str
+    event: str
+
+    @classmethod
+    def of(cls, event: EnrichedEvent) -> Row:
+        if _last_encoded[0] is not event:  # one event is recorded under each of its keys
+            _last_encoded[:] = [event, event.model_dump_json()]
+            _remember(_last_encoded[1], event)
+        return cls(to_us(event.occurred_at), event.event_id, _last_encoded[1])
+
+    @classmethod
+    def decode(cls, value: list[Any]) -> Row:
+        return cls(*value)
+
+    def encode(self) -> list[Any]:
+        return [self.at, self.event_id, self.event]
+
+
+class Head(NamedTuple):
+    """A key's head: its newest event time (µs) and the weeks holding its events, sorted."""
+
+    newest: int
+    weeks: list[int]
+
+    @classmethod
+    def decode(cls, value: list[Any]) -> Head:
+        return cls(value[0], value[1])
+
+    def encode(self) -> list[Any]:
+        return [self.newest, self.weeks]
+
+
+def _remember(event_json: str, event: EnrichedEvent) -> None:
+    _decoded_events[event_json] = event
+    if len(_decoded_events) > _DECODED_CAPACITY:
+        _decoded_events.popitem(last=False)
+
+
+def _build(event_json: str) -> EnrichedEvent:
+    """A stored event without validation: this module wrote it from a validated model."""
+    fields = orjson.loads(event_json)
+    fields["occurred_at"] = datetime.fromisoformat(fields["occurred_at"])
+    fields["reported_at"] = datetime.fromisoformat(fields["reported_at"])
+    fields["subjects"] = [SubjectRef.model_construct(**s) for s in fields["subjects"]]
+    fields["source"] = Source.model_construct(**fields["source"])
+    return EnrichedEvent.model_construct(**fields)
+
+
 def _decoded(event_json: str) -> EnrichedEvent:
     """A stored event, decoded once while it stays in use: the windows of a busy key overlap
-    from one query to the next, and decoding dominated their cost (``bench_state.py``). The
-    model is frozen and the rules never change the lists it holds, so sharing it is safe."""
-    return EnrichedEvent.model_validate_json(event_json)
+    from one query to the next. The model is frozen and the rules never change the lists it
+    holds, so sharing it is safe."""
+    event = _decoded_events.get(event_json)
+    if event is None:
+        event = _build(event_json)
+        _remember(event_json, event)
+    else:
+        _decoded_events.move_to_end(event_json)
+    return event
 
 
 def _without(item: list[Any], ref: str) -> list[Any] | None:
     """A stored event with subject ``ref`` struck out; ``None`` for an arrest of theirs."""
-    event = _decoded(item[2])
+    row = Row.decode(item)
+    event = _decoded(row.event)
     if all(subject.ref != ref for subject in event.subjects):
         return item
     if event.kind == "arrest":
         return None
     subjects = [subject for subject in event.subjects if subject.ref != ref]
-    return [item[0], item[1], event.model_copy(update={"subjects": subjects}).model_dump_json()]
+    return Row.of(event.model_copy(update={"subjects": subjects})).encode()
 
 
 def _order(item: list[Any]) -> tuple[int, str]:
@@ -59,7 +127,7 @@ def _order(item: list[Any]) -> tuple[int, str]:
 
 
 def _week_key(key: str, week: int) -> str:
-    return f"{key}{_SEPARATOR}{week}"
+    return EVENT_WEEK.key(key, week)
 
 
 class _EventLog:
@@ -72,14 +140,19 @@ class _EventLog:
 
     def _read(self, key: str, weeks: list[int], low: int, high: int) -> Iterator[list[list[Any]]]:
         """The stored weeks among ``weeks`` that hold moments in ``[low, high]`` (µs)."""
-        for week in weeks:
-            if low // WEEK_US <= week <= high // WEEK_US:
-                yield self._store.get(_week_key(key, week)) or []
+        # ``weeks`` is sorted: the window's are found by bisection, however long the history.
+        within = weeks[bisect_left(weeks, low // WEEK_US) : bisect_right(weeks, high // WEEK_US)]
+        for week in within:
+            yield self._store.get(_week_key(key, week)) or []
+
+    def _head(self, key: str) -> Head | None:
+        value: list[Any] | None = self._store.get(EVENT_HEAD.key(key))
+        return None if value is None else Head.decode(value)
 
     def _record(self, key: str, event: EnrichedEvent) -> Recorded:
         moment = to_us(event.occurred_at)
-        head: list[Any] | None = self._store.get(key)
-        newest, weeks = (moment, []) if head is None else (head[0], head[1])
+        head = self._head(key)
+        newest, weeks = (moment, []) if head is None else head
         week, event_id = moment // WEEK_US, event.event_id
         known = week in weeks
         items: list[list[Any]] = (self._store.get(_week_key(key, week)) or []) if known else []
@@ -89,12 +162,12 @@ class _EventLog:
         # Fresh values assigned to the keys: a Faust table records only assignments.
         self._store[_week_key(key, week)] = [
             *items[:position],
-            [moment, event_id, event.model_dump_json()],
+            Row.of(event).encode(),
             *items[position:],
         ]
         kept = weeks if known else sorted([*weeks, week])
         if head is None or moment > newest or kept != weeks:
-            self._store[key] = [max(newest, moment), kept]
+            self._store[EVENT_HEAD.key(key)] = Head(max(newest, moment), kept).encode()
         return Recorded(new=True)
 
     def _cut(self, key: str, weeks: list[int], before: int) -> tuple[list[int], int]:
@@ -119,28 +192,26 @@ class _EventLog:
 
     def _events(self, key: str, start: datetime, end: datetime) -> list[EnrichedEvent]:
         start_us, end_us = to_us(start), to_us(end)
-        head: list[Any] | None = self._store.get(key)
+        head = self._head(key)
         if head is None:
             return []
-        newest, weeks = head
-        low, high = start_us, min(end_us, newest)
+        low, high = start_us, min(end_us, head.newest)
         return [
             _decoded(item[2])
-            for items in self._read(key, weeks, low, high)
+            for items in self._read(key, head.weeks, low, high)
             for item in items[bisect_left(items, low, key=_at) : bisect_right(items, high, key=_at)]
         ]
 
     def _purge(self, key: str, before: datetime) -> int:
-        head: list[Any] | None = self._store.get(key)
+        head = self._head(key)
         if head is None:
             return 0
         cutoff = to_us(before)
-        newest, weeks = head
-        kept, dropped = self._cut(key, weeks, cutoff)
-        if newest < cutoff:
-            del self._store[key]
-        elif kept != weeks:
-            self._store[key] = [newest, kept]
+        kept, dropped = self._cut(key, head.weeks, cutoff)
+        if head.newest < cutoff:
+            del self._store[EVENT_HEAD.key(key)]
+        elif kept != head.weeks:
+            self._store[EVENT_HEAD.key(key)] = Head(head.newest, kept).encode()
         return dropped
 
     def erase(self, ref: str) -> int:
@@ -148,12 +219,12 @@ class _EventLog:
         in every other key's events the subject is struck out; an arrest (one person's event)
         of theirs goes whole. How many events were dropped or changed."""
         changed = 0
-        for key in [k for k in self._store if not is_reserved(k) and _SEPARATOR not in k]:
-            newest, weeks = self._store[key]
-            if key == ref:
+        for key in [k for k in self._store if EVENT_HEAD.owns(k)]:
+            newest, weeks = Head.decode(self._store[key])
+            if key == EVENT_HEAD.key(ref):
                 for week in weeks:
-                    changed += len(self._store.get(_week_key(key, week)) or [])
-                    self._store.pop(_week_key(key, week), None)
+                    changed += len(self._store.get(_week_key(ref, week)) or [])
+                    self._store.pop(_week_key(ref, week), None)
                 del self._store[key]
                 continue
             kept_weeks = []
@@ -170,12 +241,12 @@ class _EventLog:
             if not kept_weeks:
                 del self._store[key]
             elif kept_weeks != weeks:
-                self._store[key] = [newest, kept_weeks]
+                self._store[key] = Head(newest, kept_weeks).encode()
         return changed
 
     def sweep(self, before: datetime) -> int:
         """Purge every key (a periodic scan); emptied keys are deleted, reserved keys skipped."""
-        keys = {k.split(_SEPARATOR, 1)[0] for k in self._store if not is_reserved(k)}
+        keys = {scope_of(k) for k in self._store if not is_reserved(k)}
         return sum(self._purge(key, before) for key in sorted(keys))
 
 

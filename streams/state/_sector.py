@@ -1,9 +1,9 @@
 """Per-sector narcotics event counts by hour, for the surge rule.
 
-Key ``f"{sector}|{hour}"`` where ``hour`` is the hour's start in epoch seconds; value a JSON
-object ``{event_id: microseconds into the hour}``. Its size is the hour's count, its keys make a
-replay a no-op, and the offsets let a window cut an hour exactly. An update touches one small
-value; ``trailing`` reads the at most 193 hours that eight days can straddle.
+Key ``{sector}|{hour}`` (``keyspace.SECTOR_HOUR``), ``hour`` the hour's start in epoch seconds;
+value a JSON object ``{event_id: microseconds into the hour}``. Its size is the hour's count,
+its keys make a replay a no-op, and the offsets let a window cut an hour exactly. An update
+touches one small value; ``trailing`` reads the at most 193 hours that eight days can straddle.
 
 Windows: ``count`` is half-open ``[start, end)``. ``trailing(t)`` looks back from the event at
 ``t``, so it includes ``t``: its windows are ``(t - 24h, t]`` and the seven days before it,
@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from schemas.enriched import EnrichedEvent
-from streams.state._common import Recorded, from_us, is_reserved, to_us
+from streams.state._common import Recorded, from_us, to_us
+from streams.state.keyspace import SECTOR_HOUR, is_reserved
 
 _HOUR = 3_600_000_000
 _DAY = 24 * _HOUR
@@ -28,7 +29,7 @@ _DAYS_BEFORE = 7
 
 def _keys(sector: str, hours: Iterable[int]) -> list[str]:
     """The store keys of a sector's hours (hour numbers since the epoch), built in one go."""
-    prefix = f"{sector}|"
+    prefix = SECTOR_HOUR.key(sector, "")
     return [prefix + str(hour * 3600) for hour in hours]
 
 
@@ -128,7 +129,7 @@ class SectorState:
         cut = to_us(before)
         dropped = 0
         for key in [key for key in self._store if not is_reserved(key)]:
-            hour_start = int(key.rpartition("|")[2]) * 1_000_000
+            hour_start = int(SECTOR_HOUR.parse(key)[1][0]) * 1_000_000
             if hour_start + _HOUR <= cut:
                 dropped += len(self._store[key])
                 del self._store[key]

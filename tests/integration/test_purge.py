@@ -22,9 +22,9 @@ from schemas.audit import AuditRecord
 from schemas.codec import dumps_obj, loads
 from schemas.common import Person
 from streams.cases import case_id_for
-from streams.cases.manager import CASE
 from streams.partitioning import partition_of
 from streams.pseudonym import Pseudonymiser
+from streams.state.keyspace import CASE
 from tests.conftest import TEST_KEY
 from tests.factories import raw_arrest, raw_outcome, raw_person
 from tests.kafka import WorkerProcess, consume_until, produce, read_table, run, worker_env
@@ -202,7 +202,9 @@ def test_a_case_closed_past_its_retention_is_swept_by_the_worker(
             run(produce(app_settings, [arrest(people[1])]))
 
         changelog = f"{run_id}-cases-changelog"
-        swept = run(wait_for_tombstone(app_settings, changelog, CASE + closed_case, arrest_again))
+        swept = run(
+            wait_for_tombstone(app_settings, changelog, CASE.key(closed_case), arrest_again)
+        )
         assert swept, "the closed case was not swept"
 
         def tombstone(records: list[ConsumerRecord[bytes, bytes]]) -> bool:
@@ -218,5 +220,5 @@ def test_a_case_closed_past_its_retention_is_swept_by_the_worker(
     finally:
         assert proc.stop() == 0
     stored = read_table(app_settings.data_dir, run_id, "cases")
-    assert CASE + closed_case not in stored
-    assert CASE + open_case in stored
+    assert CASE.key(closed_case) not in stored
+    assert CASE.key(open_case) in stored
