@@ -49,8 +49,8 @@ def parse(argv: list[str], stages: Sequence[str], description: str | None) -> Op
     p.add_argument(
         "--core-budget",
         type=float,
-        default=300.0,
-        help="skip a core size expected to take longer than this (s, default 300)",
+        default=900.0,
+        help="skip a core size expected to take longer than this (s, default 900)",
     )
     p.add_argument("--state-subjects", type=int, help="distinct subjects (default 1,000,000)")
     p.add_argument(

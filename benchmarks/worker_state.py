@@ -9,10 +9,10 @@ distinct subjects (``benchmarks.core.state``, which also measures what its store
 memory, and stops early past BUDGET_S or MAX_RSS_MIB), and every entry of its stores is then
 written to the changelog topic and partition where the worker would have written it: its
 table's ``<app id>-<table>-changelog``, the partition of the record key the entry was written
-under (``routing_key``; event ids for ``dedupe``; partition 0 for a single-partition table;
-a feed's mark under the partition it names). A worker then started on an empty local store
-rebuilds exactly those tables: ``benchmarks.run``'s ``state`` stage times that, and takes the
-worker's RSS once it is ready.
+under (``streams.state.keyspace``: a key's scope; the event id for ``dedupe``; partition 0 for
+a single-partition table; a feed's mark under the partition it names). A worker then started
+on an empty local store rebuilds exactly those tables: ``benchmarks.run``'s ``state`` stage
+times that, and takes the worker's RSS once it is ready.
 
 Progress lines go to stdout; the result is the last line, ``RESULT {json}``.
 """
@@ -30,9 +30,8 @@ import orjson
 from benchmarks.core import say, state
 from benchmarks.kafka_io import producer
 from fieldcourt.topics import TABLES
-from streams.dedupe import event_id_of
-from streams.eventtime import FEED_PREFIX
-from streams.partitioning import partition_of, routing_key
+from streams.partitioning import partition_of
+from streams.state.keyspace import ENTRY, FEED, scope_of
 
 #: The in-memory pipeline's store -> the worker's table (``agents/correlate.py``, ``ingest``).
 TABLE_OF_STORE = {
@@ -52,12 +51,12 @@ def changelog_partition(table: str, key: str, partitions: int) -> int:
     when it wrote them."""
     if TABLES[table] == 1:
         return 0
-    if key.startswith(FEED_PREFIX):
+    if FEED.owns(key):
         # ingest's ``__feed__:<topic>:<partition>``; a stage's ``__feed__:<partition>:<feed>``
-        fields = key[len(FEED_PREFIX) :].split(":")
+        fields = FEED.parse(key).split(":")
         number = fields[-1] if table == "dedupe" else fields[0]
         return int(number) % partitions if number.isdigit() else 0
-    record_key = event_id_of(key) if table == "dedupe" else routing_key(key)
+    record_key = ENTRY.parse(key) if table == "dedupe" else scope_of(key)
     return partition_of(record_key, partitions)
 
 

@@ -346,15 +346,16 @@ class NetworkGraph:
         that wider walk says whether any span can hold a network and where spans may start.
         """
         window, least = self._window, self.config.min_subjects
+        edges = self._edges_once()  # every span walks the same nodes: decode each list once
         wide = [
             c
-            for c in self._components(touched, at - window, at + window)
+            for c in self._components(touched, at - window, at + window, edges)
             if len(c.members) >= least
         ]
         starts = sorted({s for c in wide for s in c.starts if at - window <= s <= at})
         found: dict[tuple[frozenset[str], frozenset[str]], _Component] = {}
         for start in starts:
-            for component in self._components(touched, start, start + window):
+            for component in self._components(touched, start, start + window, edges):
                 if len(component.members) >= least:
                     found.setdefault((component.members, component.evidence), component)
         # a component inside another adds nothing to the network's case
@@ -367,15 +368,29 @@ class NetworkGraph:
         ]
         return [found[key] for key in sorted(kept, key=lambda k: (sorted(k[0]), sorted(k[1])))]
 
-    def _components(self, touched: list[str], low: int, high: int) -> list[_Component]:
+    def _edges_once(self) -> Callable[[str], list[Edge]]:
+        """A node's stored edges, read and decoded the first time they are asked for."""
+        decoded: dict[str, list[Edge]] = {}
+
+        def edges(node: str) -> list[Edge]:
+            found = decoded.get(node)
+            if found is None:
+                stored = self.store.get(ADJACENCY.key(node), [])
+                found = decoded[node] = [Edge.decode(x) for x in stored]
+            return found
+
+        return edges
+
+    def _components(
+        self, touched: list[str], low: int, high: int, edges: Callable[[str], list[Edge]]
+    ) -> list[_Component]:
         """Components of the touched nodes over the edges lying within ``[low, high]`` (µs)."""
         components, remaining = [], set(touched)
         while remaining:
             start = min(remaining)
             nodes, evidence, kinds, starts, queue = {start}, set(), set(), set(), [start]
             while queue:
-                for stored in self.store.get(ADJACENCY.key(queue.pop()), []):
-                    edge = Edge.decode(stored)
+                for edge in edges(queue.pop()):
                     if low <= edge.lo and edge.hi <= high:
                         evidence.update(edge.events)
                         kinds.add(edge.kind)
