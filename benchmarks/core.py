@@ -6,7 +6,8 @@
 to one ``Pipeline`` in chunks of 10,000; only ``Pipeline.feed`` is timed (generation and
 enrichment are not). The figure for a size N is N / (time to feed the first N events), the
 same as a fresh pipeline fed a stream of N events. A larger size is attempted only if the last
-chunk's pace (enrichment included) says it ends within the budget. After each chunk what the
+chunk's pace (enrichment included) says it ends within the budget, and given up when, after a
+chunk, that pace says it no longer will. After each chunk what the
 process holds is frozen out of the garbage collector (``gc.freeze``): in a worker the history
 is in RocksDB, and the collector's full passes over the dicts holding it here cost 15-30 % of
 the time late in a long run.
@@ -75,18 +76,24 @@ def throughput(sizes: list[int], budget_s: float) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     case_events = alerts = 0
+
+    def over_budget(target: int) -> str:
+        """Why ``target`` cannot be reached within the budget at the last chunk's pace ("")."""
+        estimate = (target - done) * wall_per_event
+        elapsed = time.perf_counter() - started
+        if not done or not wall_per_event or elapsed + estimate <= budget_s:
+            return ""
+        return (
+            f"after {done:,} events, at the last chunk's pace ({1 / wall_per_event:,.0f} "
+            f"events/s with generation and enrichment) the {target - done:,} more events would "
+            f"take ~{estimate:,.0f} s, over the budget of {budget_s:,.0f} s (--core-budget)"
+        )
+
     for target in sorted(sizes):
-        if done and wall_per_event:
-            estimate = (target - done) * wall_per_event
-            if estimate > budget_s:
-                reason = (
-                    f"at the last chunk's pace ({1 / wall_per_event:,.0f} events/s with "
-                    f"generation and enrichment) the {target - done:,} more events would take "
-                    f"~{estimate:,.0f} s, over the budget of {budget_s:,.0f} s (--core-budget)"
-                )
-                skipped += [{"events": s, "reason": reason} for s in sizes if s >= target]
-                say(f"  core: {target:,} skipped: {reason}")
-                break
+        if reason := over_budget(target):
+            skipped += [{"events": s, "reason": reason} for s in sizes if s >= target]
+            say(f"  core: {target:,} skipped: {reason}")
+            break
         while done < target:
             chunk_started = time.perf_counter()
             raw = list(itertools.islice(records, min(CHUNK, target - done)))
@@ -121,8 +128,12 @@ def throughput(sizes: list[int], budget_s: float) -> dict[str, Any]:
                     f"({done / feed_s:,.0f} events/s; last chunk {len(events) / spent:,.0f}); "
                     f"{time.perf_counter() - started:,.0f} s elapsed"
                 )
+            if done < target and (reason := over_budget(target)):
+                break
         if done < target:
-            skipped.append({"events": target, "reason": f"the stream holds only {done:,} events"})
+            reason = reason or f"the stream holds only {done:,} events"
+            skipped += [{"events": s, "reason": reason} for s in sizes if s >= target]
+            say(f"  core: {target:,} skipped: {reason}")
             break
         results.append(
             {
