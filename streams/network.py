@@ -48,6 +48,7 @@ newer ones); ``sweep`` forgets what lies behind the stage's low watermark minus 
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
@@ -143,6 +144,8 @@ class _Component:
     kinds: frozenset[LinkKind]
     #: The earliest times of its edges (µs): where the spans that may hold a network start.
     starts: frozenset[int]
+    #: The latest times of its edges (µs).
+    ends: frozenset[int]
 
 
 def _edge(neighbour: str, kind: LinkKind, ends: Iterable[Seen]) -> Edge:
@@ -353,8 +356,17 @@ class NetworkGraph:
             if len(c.members) >= least
         ]
         starts = sorted({s for c in wide for s in c.starts if at - window <= s <= at})
+        ends = sorted({e for c in wide for e in c.ends})
         found: dict[tuple[frozenset[str], frozenset[str]], _Component] = {}
+        reach: int | None = None  # where the last span walked ends
         for start in starts:
+            later = bisect_right(ends, start + window)
+            if reach is not None and later == bisect_right(ends, reach):
+                # No edge ends in (reach, start + window]: every edge of this span lies in the
+                # last one walked (it starts later), so its components lie within those and add
+                # nothing below. Events in time order make every span after the first one so.
+                continue
+            reach = start + window
             for component in self._components(touched, start, start + window, edges):
                 if len(component.members) >= least:
                     found.setdefault((component.members, component.evidence), component)
@@ -388,13 +400,15 @@ class NetworkGraph:
         components, remaining = [], set(touched)
         while remaining:
             start = min(remaining)
-            nodes, evidence, kinds, starts, queue = {start}, set(), set(), set(), [start]
+            nodes, evidence, kinds, queue = {start}, set(), set(), [start]
+            starts, ends = set(), set()
             while queue:
                 for edge in edges(queue.pop()):
                     if low <= edge.lo and edge.hi <= high:
                         evidence.update(edge.events)
                         kinds.add(edge.kind)
                         starts.add(edge.lo)
+                        ends.add(edge.hi)
                         if edge.neighbour not in nodes:
                             nodes.add(edge.neighbour)
                             queue.append(edge.neighbour)
@@ -405,6 +419,7 @@ class NetworkGraph:
                     evidence=frozenset(evidence),
                     kinds=frozenset(kinds),
                     starts=frozenset(starts),
+                    ends=frozenset(ends),
                 )
             )
         return components
