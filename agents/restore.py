@@ -104,6 +104,8 @@ async def restore_tables(
         fetch_max_bytes=8 * FETCH_BYTES_PER_PARTITION,
         max_poll_records=BATCH_RECORDS,
         isolation_level="read_committed",
+        # an offset no longer there (compacted away meanwhile): the next one, never the end
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:

@@ -262,7 +262,7 @@ def _topic_configuration(topic: TopicLike) -> dict[str, Any]:
     for name, value in topic.configs().items():
         if name == "cleanup.policy":
             conf[name] = value.split(",")
-        elif name in {"retention.ms", "max.message.bytes"}:
+        elif name in {"retention.ms", "max.message.bytes", "delete.retention.ms"}:
             conf[name] = int(value)
         else:
             conf[name] = value

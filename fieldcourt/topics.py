@@ -82,6 +82,12 @@ SINGLE_PARTITION_STREAMS = frozenset({"links", "matches"})
 #: changelogs are created by ``apply_topics`` before any worker joins: a changelog that Faust
 #: creates while a worker joins is seen with no partitions until the next metadata refresh,
 #: and every write to its table fails until then.
+#: How long a changelog keeps a deleted key's tombstone (Kafka's default: one day). A local
+#: store further behind its changelog than this (a worker off for longer, or a partition it
+#: restored at start and is assigned much later, ``agents/restore.py``) would miss deletions,
+#: purges and court erasures alike, when brought up to date from where it stood: start such
+#: a worker on an empty local store.
+CHANGELOG_TOMBSTONE_DAYS = 30.0
 TABLES: dict[str, int | None] = {
     "dedupe": None,
     "subject-state": None,
@@ -207,6 +213,7 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             readers=("fieldcourt recovery",),
             cleanup="compact",
             partitions=partitions,
+            extra={"delete.retention.ms": str(_days(CHANGELOG_TOMBSTONE_DAYS))},
         )
         for name, partitions in TABLES.items()
     ]
