@@ -95,13 +95,21 @@ def restarts(
     starts = asyncio.run(beginning_offsets(bench.bootstrap, changelogs))
     records = sum(ends[tp] - starts.get(tp, 0) for tp in ends)
     result: dict[str, Any] = {"changelog_records": records}
-    ways: list[tuple[str, str, dict[str, str]]] = [("empty_store", "bulk restore", {})]
+    empty = f"empty local store, {records:,} records"
+    #: (result key, what, local store, worker environment)
+    ways: list[tuple[str, str, Path, dict[str, str]]] = [
+        ("empty_store", f"{empty}, bulk restore", _empty_store(settings, "empty_store"), {})
+    ]
     if faust_recovery:
-        ways.append(("faust_recovery", "Faust's recovery", {"FIELDCOURT_RESTORE_ON_START": "0"}))
-    for key, how, env in ways:
-        with bench.stage("restart", f"empty local store, {records:,} changelog records, {how}"):
-            empty = OUT / "run" / f"{settings.app_id}-{key}"
-            worker = bench.worker(settings, empty, f"{name}-restart-{key}", **env)
+        off = {"FIELDCOURT_RESTORE_ON_START": "0"}
+        ways.append(("faust_recovery", f"{empty}, Faust's", _empty_store(settings, "faust"), off))
+    if bench.opts.store == "memory":
+        bench.skip("restart on the same store", "the memory store keeps nothing on disk")
+    else:
+        ways.append(("same_store", "the same local store", data_dir, {}))
+    for key, what, store, env in ways:
+        with bench.stage("restart", what):
+            worker = bench.worker(settings, store, f"{name}-restart-{key}", **env)
             result[f"{key}_s"] = start_worker(worker)
             result[f"{key}_rss_bytes"] = rss_of_group(worker.proc.pid) if worker.proc else 0
             bench.say(
@@ -109,16 +117,11 @@ def restarts(
                 f"RSS {result[f'{key}_rss_bytes'] / 2**20:,.0f} MiB"
             )
             worker.stop()
-    if bench.opts.store == "memory":
-        bench.skip("restart on the same store", "the memory store keeps nothing on disk")
-    else:
-        with bench.stage("restart", "the same local store"):
-            worker = bench.worker(settings, data_dir, f"{name}-restart-same")
-            result["same_store_s"] = start_worker(worker)
-            result["same_store_rss_bytes"] = rss_of_group(worker.proc.pid) if worker.proc else 0
-            bench.say(f"  ready in {result['same_store_s']:.1f} s")
-            worker.stop()
     return result
+
+
+def _empty_store(settings: Settings, name: str) -> Path:
+    return OUT / "run" / f"{settings.app_id}-{name}"
 
 
 def state(bench: Bench) -> None:
@@ -143,6 +146,6 @@ def state(bench: Bench) -> None:
                 f"built for {built['subjects']:,}: {built['memory'].get('stopped_because', '')}",
             )
         # the first restart's store, restored in bulk, is the second's "same local store"
-        restored = OUT / "run" / f"{settings.app_id}-empty_store"
+        restored = _empty_store(settings, "empty_store")
         built["restart"] = restarts(bench, settings, restored, "state", faust_recovery=False)
         bench.results["state"] = built
