@@ -8,6 +8,7 @@ import math
 import re
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 import orjson
@@ -20,8 +21,10 @@ from fieldcourt.topics import ALERTS_TOPIC, FIELD_TOPICS
 LATENCY_METRIC = "fieldcourt_case_latency_from_append_seconds"
 LATENCY_DEFINITION = (
     "latency = timestamp of the case event record (set by the worker's producer) - "
-    "LogAppendTime of the field record that caused it, taken as the case event's most "
-    "recently appended evidence record; the worker's own histogram "
+    "LogAppendTime of the field record that caused it, taken as the most recently appended "
+    "evidence record of what the match brought: the latest version, at the same emitted_at, of "
+    "the case the event names or was merged into (a case_transferred or case_merged event "
+    "carries the content its case had before the match); the worker's own histogram "
     f"({LATENCY_METRIC}, bucket-interpolated) is shown beside it."
 )
 
@@ -60,6 +63,34 @@ def histogram_quantiles(metrics: str, name: str, qs: tuple[float, ...]) -> dict[
                 break
             lower, below = bound, cumulative
         out[f"p{q:g}_s"] = value
+    return out
+
+
+def attribute(
+    events: list[tuple[dict[str, Any], int]], appended: dict[str, int]
+) -> list[tuple[float, float, str]]:
+    """For each case event (its JSON and record timestamp, ms), the append time of the field
+    record that caused it (ms), its latency (ms) and its type; events whose evidence holds none
+    of ``appended`` are left out.
+
+    The match that caused an event gave it ``emitted_at``, and all it brought is in the latest
+    version that match gave the surviving case: ``case_transferred`` (the old section's view)
+    and ``case_merged`` (the absorbed case) carry what their case held before the match, so
+    their own newest evidence can be minutes older than the record that caused them."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for event, _ in events:
+        key = (event["case_id"], event["emitted_at"])
+        if key not in latest or latest[key]["version"] < event["version"]:
+            latest[key] = event
+    out: list[tuple[float, float, str]] = []
+    for event, timestamp in events:
+        survivor = event.get("merged_into") or event["case_id"]
+        brought = latest.get((survivor, event["emitted_at"]), event)
+        times = [appended[e] for e in brought.get("evidence", []) if e in appended]
+        times = [t for t in times if t <= timestamp] or times
+        if times:
+            trigger = max(times)
+            out.append((trigger, timestamp - trigger, event["event_type"]))
     return out
 
 
@@ -124,17 +155,14 @@ def measure_latency(bench: Bench) -> None:
         )
     )
     first_append = min(appended.values()) if appended else 0
-    samples: list[tuple[float, float]] = []  # (trigger append since start s, latency ms)
-    for record in case_records:
-        event = orjson.loads(record.value or b"{}")
-        times = [appended[e] for e in event.get("evidence", []) if e in appended]
-        times = [t for t in times if t <= record.timestamp] or times
-        if times:
-            trigger = max(times)
-            samples.append(((trigger - first_append) / 1000, record.timestamp - trigger))
+    events = [(orjson.loads(r.value), r.timestamp) for r in case_records if r.value]
+    caused = attribute(events, appended)
+    # (trigger append since start s, latency ms)
+    samples = [((trigger - first_append) / 1000, ms) for trigger, ms, _ in caused]
     if not samples:
         raise RuntimeError(f"no case event caused by these {n:,} events")
     values = [ms for _, ms in samples]
+    tail = Counter(kind for _, ms, kind in caused if ms >= percentile(values, 99))
     drain = drained.end_at - published_at
     result = {
         "rate": o.latency_rate,
@@ -146,6 +174,7 @@ def measure_latency(bench: Bench) -> None:
         "p90_ms": percentile(values, 90),
         "p99_ms": percentile(values, 99),
         "max_ms": max(values),
+        "p99_tail_types": dict(tail.most_common()),
         "histogram": histogram,
         "drained_after_input_s": drain,
         "samples": samples,

@@ -3,10 +3,12 @@ arithmetic. The stages themselves run only in ``make bench``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from benchmarks import run
-from benchmarks.latency import histogram_quantiles, percentile
+from benchmarks.latency import attribute, histogram_quantiles, percentile
 from benchmarks.options import parse
 from benchmarks.run import NAMES, STAGES
 
@@ -71,3 +73,31 @@ def test_histogram_quantiles_interpolate_within_a_bucket() -> None:
     assert found["p50_s"] == pytest.approx(0.5)
     assert found["p90_s"] == pytest.approx(0.9)
     assert histogram_quantiles("", name, (50,)) == {"count": 0.0}
+
+
+def _case_event(case_id: str, kind: str, version: int, at: str, *evidence: str) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "event_type": kind,
+        "version": version,
+        "emitted_at": at,
+        "evidence": list(evidence),
+    }
+
+
+def test_a_transfer_or_merge_is_caused_by_the_record_its_survivor_gained() -> None:
+    """``case_transferred`` and ``case_merged`` carry what their case held before the match:
+    they are attributed to the newest record the surviving case's event holds."""
+    appended = {"e1": 1_000, "e2": 2_000, "e3": 50_000}
+    later = "2026-01-01T00:00:50Z"
+    transferred = _case_event("C-a", "case_transferred", 2, later, "e1")
+    escalated = _case_event("C-a", "case_escalated", 3, later, "e1", "e2", "e3")
+    merged = {**_case_event("C-b", "case_merged", 2, later, "e2"), "merged_into": "C-a"}
+    opened = _case_event("C-c", "case_opened", 1, "2026-01-01T00:00:01Z", "e1")
+    events = [(transferred, 50_100), (escalated, 50_100), (merged, 50_100), (opened, 1_040)]
+    assert attribute(events, appended) == [
+        (50_000, 100, "case_transferred"),
+        (50_000, 100, "case_escalated"),
+        (50_000, 100, "case_merged"),
+        (1_000, 40, "case_opened"),
+    ]
