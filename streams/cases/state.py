@@ -24,6 +24,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from schemas.cases import Anchor, CaseEvent, CaseEventType, CaseSubject, Section
@@ -51,10 +52,21 @@ def _merge(held: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(known.union(more)))
 
 
+def _ascending(items: Iterable[str]) -> bool:
+    return all(a < b for a, b in pairwise(items))
+
+
 def _subjects(subjects: Iterable[Subject]) -> tuple[Subject, ...]:
     """One entry per subject reference, with the union of its roles, sorted by reference."""
+    pairs = tuple(subjects)
+    # What a rule sends is mostly in that form already (a network's hundreds of members):
+    # checking costs less than building it again.
+    if _ascending([ref for ref, _roles in pairs]) and all(
+        len(its_roles) < 2 or _ascending(its_roles) for _ref, its_roles in pairs
+    ):
+        return pairs
     roles: dict[str, set[str]] = {}
-    for ref, its_roles in subjects:
+    for ref, its_roles in pairs:
         roles.setdefault(ref, set()).update(its_roles)
     return tuple((ref, tuple(sorted(roles[ref]))) for ref in sorted(roles))
 
