@@ -458,18 +458,27 @@ class NetworkGraph:
 
     def _match(self, event: EnrichedEvent, record: Linked, component: _Component) -> RuleMatch:
         network, absorbed = self._identify(component.members)
-        found = [
-            record if eid == event.event_id else self._linked(eid)
-            for eid in sorted(component.evidence)
-        ]
-        records = [r for r in found if r is not None]
         members = component.members
         roles: dict[str, set[str]] = {}
-        for r in records:
-            for ref, role in r.roles.items():
+        times: list[int] = []
+        addresses: set[str] = set()
+        procedures: set[str] = set()
+        stored, key = self.store.get, LINKING_EVENT.key
+        for eid in component.evidence:
+            # read as stored, not decoded: a network's evidence runs into the thousands
+            linked = record if eid == event.event_id else stored(key(eid))
+            if linked is None:
+                continue
+            at, its_roles, address, procedure, _matches = linked  # a Linked, or as encoded
+            times.append(at)
+            for ref, role in its_roles.items():
                 if ref in members:
                     roles.setdefault(ref, set()).add(role)
-        first, last = (from_us(f(r.at for r in records)) for f in (min, max))
+            if address is not None:
+                addresses.add(address)
+            if procedure is not None:
+                procedures.add(procedure)
+        first, last = from_us(min(times)), from_us(max(times))
         links = ", ".join(LABELS[k] for k in sorted(component.kinds))
         reason = (
             f"{len(component.members)} subjects linked through {links} within "
@@ -485,9 +494,9 @@ class NetworkGraph:
             subjects=tuple(
                 match_subject(m, tuple(sorted(roles.get(m, ())))) for m in sorted(members)
             ),
-            addresses=tuple(sorted({r.address for r in records if r.address is not None})),
+            addresses=tuple(sorted(addresses)),
             evidence=tuple(sorted(component.evidence)),
-            procedure_refs=tuple(sorted({r.procedure for r in records if r.procedure is not None})),
+            procedure_refs=tuple(sorted(procedures)),
             sector=event.sector,
             trigger_event_id=event.event_id,
             occurred_at=event.occurred_at,
