@@ -8,6 +8,7 @@ partition or worker found it, so it is immutable, JSON-serialisable and carries 
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field
@@ -21,6 +22,13 @@ RuleSection = Literal["P12", "P20", "F3"]
 class MatchSubject(StrictModel):
     ref: str
     roles: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=1 << 16)
+def match_subject(ref: str, roles: tuple[str, ...]) -> MatchSubject:
+    """A match's subject, validated once and shared (immutable) by the matches that list it:
+    a network's match lists each of its hundreds of members, on every event that grows it."""
+    return MatchSubject(ref=ref, roles=roles)
 
 
 class RuleMatch(StrictModel):

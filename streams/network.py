@@ -55,7 +55,7 @@ from typing import Any, Literal, NamedTuple
 
 from schemas.codec import dumps, loads
 from schemas.enriched import EnrichedEvent
-from streams.matches import MatchSubject, RuleMatch, stable_id
+from streams.matches import RuleMatch, match_subject, stable_id
 from streams.state._common import from_us, span_us, to_us
 from streams.state.keyspace import ADDRESS, ADJACENCY, ALIAS, LINKING_EVENT, NETWORK, OPERATION
 
@@ -357,6 +357,9 @@ class NetworkGraph:
         ]
         starts = sorted({s for c in wide for s in c.starts if at - window <= s <= at})
         ends = sorted({e for c in wide for e in c.ends})
+        # where the edges of the wide components start and end
+        first = min((s for c in wide for s in c.starts), default=0)
+        last = max(ends, default=0)
         found: dict[tuple[frozenset[str], frozenset[str]], _Component] = {}
         reach: int | None = None  # where the last span walked ends
         for start in starts:
@@ -367,7 +370,11 @@ class NetworkGraph:
                 # nothing below. Events in time order make every span after the first one so.
                 continue
             reach = start + window
-            for component in self._components(touched, start, start + window, edges):
+            # A span holding every edge of the wide components walks just those edges: its
+            # components are the wide ones. Events in time order make the first span so.
+            fits = start <= first and last <= start + window
+            spans = wide if fits else self._components(touched, start, start + window, edges)
+            for component in spans:
                 if len(component.members) >= least:
                     found.setdefault((component.members, component.evidence), component)
         # a component inside another adds nothing to the network's case
@@ -380,21 +387,26 @@ class NetworkGraph:
         ]
         return [found[key] for key in sorted(kept, key=lambda k: (sorted(k[0]), sorted(k[1])))]
 
-    def _edges_once(self) -> Callable[[str], list[Edge]]:
-        """A node's stored edges, read and decoded the first time they are asked for."""
-        decoded: dict[str, list[Edge]] = {}
+    def _edges_once(self) -> Callable[[str], list[list[Any]]]:
+        """A node's stored edges (as stored: ``Edge.encode``), read the first time they are
+        asked for. Walks read them undecoded: decoding every edge of a component of hundreds
+        of subjects, on every event that touches it, cost more than the walk."""
+        read: dict[str, list[list[Any]]] = {}
 
-        def edges(node: str) -> list[Edge]:
-            found = decoded.get(node)
+        def edges(node: str) -> list[list[Any]]:
+            found = read.get(node)
             if found is None:
-                stored = self.store.get(ADJACENCY.key(node), [])
-                found = decoded[node] = [Edge.decode(x) for x in stored]
+                found = read[node] = self.store.get(ADJACENCY.key(node), [])
             return found
 
         return edges
 
     def _components(
-        self, touched: list[str], low: int, high: int, edges: Callable[[str], list[Edge]]
+        self,
+        touched: list[str],
+        low: int,
+        high: int,
+        edges: Callable[[str], list[list[Any]]],
     ) -> list[_Component]:
         """Components of the touched nodes over the edges lying within ``[low, high]`` (µs)."""
         components, remaining = [], set(touched)
@@ -403,15 +415,15 @@ class NetworkGraph:
             nodes, evidence, kinds, queue = {start}, set(), set(), [start]
             starts, ends = set(), set()
             while queue:
-                for edge in edges(queue.pop()):
-                    if low <= edge.lo and edge.hi <= high:
-                        evidence.update(edge.events)
-                        kinds.add(edge.kind)
-                        starts.add(edge.lo)
-                        ends.add(edge.hi)
-                        if edge.neighbour not in nodes:
-                            nodes.add(edge.neighbour)
-                            queue.append(edge.neighbour)
+                for neighbour, kind, events, lo, hi in edges(queue.pop()):  # Edge, encoded
+                    if low <= lo and hi <= high:
+                        evidence.update(events)
+                        kinds.add(kind)
+                        starts.add(lo)
+                        ends.add(hi)
+                        if neighbour not in nodes:
+                            nodes.add(neighbour)
+                            queue.append(neighbour)
             remaining -= nodes
             components.append(
                 _Component(
@@ -433,29 +445,40 @@ class NetworkGraph:
 
     def _identify(self, members: frozenset[str]) -> tuple[str, list[str]]:
         """The component's network id (kept as it grows, smallest on a merge), what it absorbs."""
-        ids = {net for m in members if (net := self.network_of(m)) is not None}
+        stored = {m: self.store.get(NETWORK.key(m)) for m in members}
+        ids = {self._resolve(net) for net in set(stored.values()) if net is not None}
         survivor = min(ids) if ids else stable_id("N", min(members))
         absorbed = sorted(ids - {survivor})
         for network in absorbed:
             self.store[ALIAS.key(network)] = survivor
         for member in sorted(members):
-            if self.store.get(NETWORK.key(member)) != survivor:
+            if stored[member] != survivor:
                 self.store[NETWORK.key(member)] = survivor
         return survivor, absorbed
 
     def _match(self, event: EnrichedEvent, record: Linked, component: _Component) -> RuleMatch:
         network, absorbed = self._identify(component.members)
-        found = [
-            record if eid == event.event_id else self._linked(eid)
-            for eid in sorted(component.evidence)
-        ]
-        records = [r for r in found if r is not None]
-        roles: dict[str, set[str]] = {m: set() for m in component.members}
-        for r in records:
-            for ref, role in r.roles.items():
-                if ref in roles:
-                    roles[ref].add(role)
-        first, last = (from_us(f(r.at for r in records)) for f in (min, max))
+        members = component.members
+        roles: dict[str, set[str]] = {}
+        times: list[int] = []
+        addresses: set[str] = set()
+        procedures: set[str] = set()
+        stored, key = self.store.get, LINKING_EVENT.key
+        for eid in component.evidence:
+            # read as stored, not decoded: a network's evidence runs into the thousands
+            linked = record if eid == event.event_id else stored(key(eid))
+            if linked is None:
+                continue
+            at, its_roles, address, procedure, _matches = linked  # a Linked, or as encoded
+            times.append(at)
+            for ref, role in its_roles.items():
+                if ref in members:
+                    roles.setdefault(ref, set()).add(role)
+            if address is not None:
+                addresses.add(address)
+            if procedure is not None:
+                procedures.add(procedure)
+        first, last = from_us(min(times)), from_us(max(times))
         links = ", ".join(LABELS[k] for k in sorted(component.kinds))
         reason = (
             f"{len(component.members)} subjects linked through {links} within "
@@ -469,11 +492,11 @@ class NetworkGraph:
             anchor_ref=network,
             section="F3",
             subjects=tuple(
-                MatchSubject(ref=m, roles=tuple(sorted(roles[m]))) for m in sorted(roles)
+                match_subject(m, tuple(sorted(roles.get(m, ())))) for m in sorted(members)
             ),
-            addresses=tuple(sorted({r.address for r in records if r.address is not None})),
+            addresses=tuple(sorted(addresses)),
             evidence=tuple(sorted(component.evidence)),
-            procedure_refs=tuple(sorted({r.procedure for r in records if r.procedure is not None})),
+            procedure_refs=tuple(sorted(procedures)),
             sector=event.sector,
             trigger_event_id=event.event_id,
             occurred_at=event.occurred_at,

@@ -6,8 +6,9 @@ so that a Faust table records them):
 - ``case|{case_id}``: the case's latest :class:`~streams.cases.state.CaseState`, encoded;
 - ``fwd|{case_id}``: the case that absorbed this one; its later matches are applied there;
 - ``out|{match_id}``: what applying the match decided, the outbox: ``at`` (its
-  ``emitted_at``), ``events`` (the case events, serialised), ``cases`` and ``fwd`` (the states
-  and forwards it wrote). It is written first; a replay re-writes any case key still behind it
+  ``emitted_at``), ``events`` (the case events, each as the state it snapshots and what it
+  adds: ``streams.cases.state.outbox_entry``), ``cases`` and ``fwd`` (the states and forwards
+  it wrote). It is written first; a replay re-writes any case key still behind it
   and returns the very same events, so a crash between two writes neither loses a version nor
   numbers two different events alike. ``sweep`` purges old outbox records.
 
@@ -33,12 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.cases import Anchor, CaseEvent, CaseEventType, Section
-from schemas.codec import loads
 from schemas.common import format_utc
 from schemas.outcomes import Outcome
 from streams.cases.outcomes import Settled, decide_outcome
 from streams.cases.sections import effective_section, higher
-from streams.cases.state import CaseState, Content
+from streams.cases.state import CaseState, Content, from_outbox, outbox_entry
 from streams.errors import Reason, RejectedInput
 from streams.matches import RuleMatch, stable_id
 from streams.state.keyspace import CASE, FORWARD, OUTBOX, OUTCOME_OUTBOX
@@ -64,9 +64,9 @@ class _Emitter:
         *,
         transferred_to: Section | None = None,
         merged_into: str | None = None,
-    ) -> str:
+    ) -> CaseEvent:
         reason = f"{head}: {self.match.reason.strip().rstrip('.')}."
-        return state.event_json(
+        return state.event(
             event_type,
             reason=reason,
             sector=self.match.sector,
@@ -104,7 +104,9 @@ class CaseManager:
         decided = decide_outcome(outcome, self.case(target_id), emitted_at)
         if decided.rejected is not None:
             return decided
-        done = self._once(key, lambda: {**decided.record(emitted_at), "fp": fingerprint})
+        done = self._once(
+            key, lambda: ({**decided.record(emitted_at), "fp": fingerprint}, decided.events)
+        )
         return decided if done is None else self._settled(*done)
 
     def case(self, case_id: str) -> CaseState | None:
@@ -162,17 +164,16 @@ class CaseManager:
         return forgotten
 
     def _once(
-        self, key: str, decide: Callable[[], dict[str, Any]]
+        self, key: str, decide: Callable[[], tuple[dict[str, Any], list[CaseEvent]]]
     ) -> tuple[dict[str, Any], list[CaseEvent]] | None:
         """The outbox record under ``key`` and its events, decided and stored the first time,
         then committed (again); ``None`` when the decision changes nothing (no version, nothing
-        to replay). The events are decoded (validated) from the record before it is stored."""
+        to replay). A replay makes the events again from the record, as they were made."""
         record = self.store.get(key)
         if record is None:
-            record = decide()
+            record, events = decide()
             if not record["cases"] and not record["fwd"] and not record.get("erased"):
                 return None
-            events = self._events(record)
             self.store[key] = record
         else:
             events = self._events(record)
@@ -190,8 +191,8 @@ class CaseManager:
 
     @staticmethod
     def _events(record: dict[str, Any]) -> list[CaseEvent]:
-        # Decoded from the record on the first call too: one path, so a replay is byte-identical.
-        return [loads(CaseEvent, event) for event in record["events"]]
+        at = dt.datetime.fromisoformat(record["at"])
+        return [from_outbox(entry, at) for entry in record["events"]]
 
     def _commit(self, record: dict[str, Any]) -> None:
         for case_id, state in record["cases"].items():
@@ -203,7 +204,9 @@ class CaseManager:
             if self.store.get(FORWARD.key(case_id)) != target:
                 self.store[FORWARD.key(case_id)] = target
 
-    def _decide(self, match: RuleMatch, emitted_at: dt.datetime) -> dict[str, Any]:
+    def _decide(
+        self, match: RuleMatch, emitted_at: dt.datetime
+    ) -> tuple[dict[str, Any], list[CaseEvent]]:
         """Compute, without writing, the events and states ``match`` leads to."""
         emit = _Emitter(match, emitted_at)
         own_id = case_id_for(match.anchor_kind, match.anchor_ref)
@@ -224,20 +227,25 @@ class CaseManager:
         for state in absorbed:
             content, section = content.union(state.content), higher(section, state.section)
         via = "" if target_id == own_id else f" via merged case {own_id}"
-        events, survivor = self._advance(current, target_id, match, content, section, emit, via)
-        cases = {} if survivor is None else {target_id: survivor.encode()}
+        emitted, survivor = self._advance(current, target_id, match, content, section, emit, via)
+        encoded = {} if survivor is None else {id(survivor): survivor.encode()}
+        cases = {} if survivor is None else {target_id: encoded[id(survivor)]}
         for state in absorbed:
             closed = state.evolve(version=state.version + 1)
-            events.append(
-                emit(closed, "case_merged", f"Merged into {target_id}", merged_into=target_id)
-            )
-            cases[state.case_id] = closed.encode()
-        return {
+            merged = emit(closed, "case_merged", f"Merged into {target_id}", merged_into=target_id)
+            emitted.append((closed, merged))
+            cases[state.case_id] = encoded[id(closed)] = closed.encode()
+        entries = [
+            outbox_entry(encoded.get(id(state)) or state.encode(), event)
+            for state, event in emitted
+        ]
+        record = {
             "at": format_utc(emitted_at),
-            "events": events,
+            "events": entries,
             "cases": cases,
             "fwd": dict.fromkeys(absorbed_ids, target_id),
         }
+        return record, [event for _state, event in emitted]
 
     @staticmethod
     def _advance(
@@ -248,9 +256,9 @@ class CaseManager:
         section: Section,
         emit: _Emitter,
         via: str,
-    ) -> tuple[list[str], CaseState | None]:
-        """Open (or reopen), escalate or update the surviving case; ``None`` when nothing
-        changes."""
+    ) -> tuple[list[tuple[CaseState, CaseEvent]], CaseState | None]:
+        """Open (or reopen), escalate or update the surviving case: each event with the state
+        it is a snapshot of, and the new state, ``None`` when nothing changes."""
         if current is None or current.closed_at is not None:
             anchor = Anchor(kind=match.anchor_kind, ref=match.anchor_ref)
             version, head = 1, f"Opened in {section}"
@@ -260,7 +268,7 @@ class CaseManager:
             new = CaseState(
                 case_id=case_id, anchor=anchor, section=section, content=content, version=version
             )
-            return [emit(new, "case_opened", head)], new
+            return [(new, emit(new, "case_opened", head))], new
         merged = current.content.union(content)
         top = higher(current.section, section)
         version = current.version
@@ -271,10 +279,13 @@ class CaseManager:
             )
             move = f"from {current.section} to {top}{via}"
             return [
-                emit(leaving, "case_transferred", f"Transferred {move}", transferred_to=top),
-                emit(new, "case_escalated", f"Escalated {move}"),
+                (
+                    leaving,
+                    emit(leaving, "case_transferred", f"Transferred {move}", transferred_to=top),
+                ),
+                (new, emit(new, "case_escalated", f"Escalated {move}")),
             ], new
         if merged == current.content:
             return [], None
         new = current.evolve(content=merged, version=version + 1)
-        return [emit(new, "case_updated", f"Updated in {top}{via}")], new
+        return [(new, emit(new, "case_updated", f"Updated in {top}{via}"))], new

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.cases import CaseEvent, CaseEventType
-from schemas.codec import dumps, loads
 from schemas.common import format_utc
 from schemas.outcomes import CLEARING, Outcome
-from streams.cases.state import CaseState
+from streams.cases.state import CaseState, outbox_entry
 from streams.errors import Reason, RejectedInput
 
 
@@ -44,10 +43,12 @@ class Settled:
 
     def record(self, at: dt.datetime) -> dict[str, Any]:
         """The case manager's outbox record (same layout as a match's)."""
+        encoded = None if self.state is None else self.state.encode()
         return {
             "at": format_utc(at),
-            "events": [dumps(event).decode() for event in self.events],
-            "cases": {} if self.state is None else {self.state.case_id: self.state.encode()},
+            # every event of an outcome is a snapshot of the case's new state
+            "events": [outbox_entry(encoded or [], event) for event in self.events],
+            "cases": {} if self.state is None else {self.state.case_id: encoded},
             "fwd": {},
             "erased": list(self.erased),
         }
@@ -101,8 +102,7 @@ def _settled(
     at: dt.datetime,
     erased: tuple[str, ...] = (),
 ) -> Settled:
-    event_json = state.event_json(event_type, reason=reason + ".", sector=None, emitted_at=at)
-    event = loads(CaseEvent, event_json)
+    event = state.event(event_type, reason=reason + ".", sector=None, emitted_at=at)
     return Settled(events=[event], erased=erased, state=state, at=at)
 
 

@@ -7,9 +7,12 @@ Plain frozen dataclasses, not pydantic models: a network case holds hundreds of 
 evidence ids and is rebuilt on every match, and validating it each time cost most of the case
 manager's time (measured with ``benchmarks/bench_e2e.py``). Its parts come from validated
 matches and from the store, which only this module writes; what is published, the
-``CaseEvent``, is validated once per event.
+``CaseEvent``, is validated once per event, from Python objects: its subjects and anchor are
+models validated once and shared (immutable), so a case of hundreds of subjects costs about
+what a small one does, where decoding its JSON cost a regular expression per subject.
 
-Stored (``case|{case_id}`` and the outbox's ``cases``) as a JSON list, times in µs since the
+Stored (``case|{case_id}``, the outbox's ``cases``, and with each event it snapshots in the
+outbox's ``events``, see ``outbox_entry``) as a JSON list, times in µs since the
 epoch: ``[case_id, anchor kind, anchor ref, section, previous section, content, version,
 closed_at or null]``, the content ``[rule_ids, [[ref, roles], ...], addresses, evidence,
 procedure_refs, first_event_at, last_event_at]`` (``encode``/``decode``).
@@ -20,11 +23,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
-from schemas.cases import Anchor, CaseEventType, Section
-from schemas.codec import dumps_obj
-from schemas.common import format_utc
+from schemas.cases import Anchor, CaseEvent, CaseEventType, CaseSubject, Section
 from streams.matches import MatchSubject, RuleMatch
 from streams.state._common import from_us, to_us
 
@@ -36,12 +39,69 @@ def _union(*parts: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set().union(*parts)))
 
 
+def _merge(held: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
+    """The sorted union of two sorted unions; ``held`` itself when ``more`` adds nothing (a
+    case mostly gets back what it holds: equal contents then compare by identity)."""
+    if more is held or not more:
+        return held
+    if not held:
+        return more
+    known = set(held)
+    if known.issuperset(more):
+        return held
+    return tuple(sorted(known.union(more)))
+
+
+def _ascending(items: Iterable[str]) -> bool:
+    return all(a < b for a, b in pairwise(items))
+
+
 def _subjects(subjects: Iterable[Subject]) -> tuple[Subject, ...]:
     """One entry per subject reference, with the union of its roles, sorted by reference."""
+    pairs = tuple(subjects)
+    # What a rule sends is mostly in that form already (a network's hundreds of members):
+    # checking costs less than building it again.
+    if _ascending([ref for ref, _roles in pairs]) and all(
+        len(its_roles) < 2 or _ascending(its_roles) for _ref, its_roles in pairs
+    ):
+        return pairs
     roles: dict[str, set[str]] = {}
-    for ref, its_roles in subjects:
+    for ref, its_roles in pairs:
         roles.setdefault(ref, set()).update(its_roles)
     return tuple((ref, tuple(sorted(roles[ref]))) for ref in sorted(roles))
+
+
+def _merge_subjects(held: tuple[Subject, ...], more: tuple[Subject, ...]) -> tuple[Subject, ...]:
+    """``_subjects`` of both, for two results of ``_subjects``: ``held`` when ``more`` adds
+    nothing."""
+    if more is held or not more:
+        return held
+    if not held:
+        return more
+    roles = dict(held)
+    changed = False
+    for ref, its_roles in more:
+        mine = roles.get(ref)
+        if mine is None:
+            roles[ref] = its_roles
+        elif mine != its_roles and not set(its_roles).issubset(mine):
+            roles[ref] = tuple(sorted({*mine, *its_roles}))
+        else:
+            continue
+        changed = True
+    return tuple(sorted(roles.items())) if changed else held
+
+
+@lru_cache(maxsize=1 << 16)
+def _case_subject(ref: str, roles: tuple[str, ...]) -> CaseSubject:
+    """A case event's subject, validated once and shared by the events that list it."""
+    return CaseSubject(ref=ref, roles=list(roles))
+
+
+@lru_cache(maxsize=1 << 16)
+def anchor_of(kind: str, ref: str) -> Anchor:
+    """A case's anchor, validated once and shared."""
+    return Anchor.model_validate({"kind": kind, "ref": ref})
 
 
 def _pairs(subjects: Iterable[MatchSubject]) -> Iterable[Subject]:
@@ -74,11 +134,11 @@ class Content:
 
     def union(self, other: Content) -> Content:
         return Content(
-            rule_ids=_union(self.rule_ids, other.rule_ids),
-            subjects=_subjects((*self.subjects, *other.subjects)),
-            addresses=_union(self.addresses, other.addresses),
-            evidence=_union(self.evidence, other.evidence),
-            procedure_refs=_union(self.procedure_refs, other.procedure_refs),
+            rule_ids=_merge(self.rule_ids, other.rule_ids),
+            subjects=_merge_subjects(self.subjects, other.subjects),
+            addresses=_merge(self.addresses, other.addresses),
+            evidence=_merge(self.evidence, other.evidence),
+            procedure_refs=_merge(self.procedure_refs, other.procedure_refs),
             first_event_at=min(self.first_event_at, other.first_event_at),
             last_event_at=max(self.last_event_at, other.last_event_at),
         )
@@ -89,13 +149,15 @@ class Content:
         return replace(self, subjects=tuple(s for s in self.subjects if s[0] not in gone))
 
     def fields(self) -> dict[str, Any]:
-        """The content as a case event holds it (its times aside)."""
+        """The content as a case event holds it, to validate as one."""
         return {
             "rule_ids": list(self.rule_ids),
-            "subjects": [{"ref": ref, "roles": list(roles)} for ref, roles in self.subjects],
+            "subjects": [_case_subject(ref, roles) for ref, roles in self.subjects],
             "addresses": list(self.addresses),
             "evidence": list(self.evidence),
             "procedure_refs": list(self.procedure_refs),
+            "first_event_at": self.first_event_at,
+            "last_event_at": self.last_event_at,
         }
 
     def encode(self) -> list[Any]:
@@ -147,7 +209,7 @@ class CaseState:
         case_id, kind, ref, section, previous, content, version, closed = value
         return cls(
             case_id=case_id,
-            anchor=Anchor.model_construct(kind=kind, ref=ref),
+            anchor=anchor_of(kind, ref),
             section=section,
             previous_section=previous,
             content=Content.decode(content),
@@ -187,7 +249,7 @@ class CaseState:
         """A copy with ``changes`` (``version``, ``section``, ``content``, ...)."""
         return replace(self, **changes)
 
-    def event_json(
+    def event(
         self,
         event_type: CaseEventType,
         *,
@@ -196,24 +258,48 @@ class CaseState:
         emitted_at: dt.datetime,
         transferred_to: Section | None = None,
         merged_into: str | None = None,
-    ) -> str:
-        """The published snapshot as JSON (sorted keys, as ``schemas.codec.dumps`` writes it);
-        validated where it is read back (``loads(CaseEvent, ...)``, in one go)."""
-        return dumps_obj(
+    ) -> CaseEvent:
+        """The published snapshot, validated."""
+        return CaseEvent.model_validate(
             {
                 **self.content.fields(),
-                "first_event_at": format_utc(self.content.first_event_at),
-                "last_event_at": format_utc(self.content.last_event_at),
                 "event_type": event_type,
                 "case_id": self.case_id,
                 "section": self.section,
                 "previous_section": self.previous_section,
                 "transferred_to": transferred_to,
                 "merged_into": merged_into,
-                "anchor": {"kind": self.anchor.kind, "ref": self.anchor.ref},
+                "anchor": self.anchor,
                 "sector": sector,
                 "reason": reason,
                 "version": self.version,
-                "emitted_at": format_utc(emitted_at),
-            }
-        ).decode()
+                "emitted_at": emitted_at,
+            },
+            strict=True,
+        )
+
+
+def outbox_entry(state: list[Any], event: CaseEvent) -> list[Any]:
+    """How the case manager's outbox keeps ``event``: the encoded state it is a snapshot of
+    (the very list stored for the case, when it is its latest) and what the event adds; its
+    ``emitted_at`` is the record's. ``from_outbox`` makes the same event again."""
+    return [
+        state,
+        event.event_type,
+        event.reason,
+        event.sector,
+        event.transferred_to,
+        event.merged_into,
+    ]
+
+
+def from_outbox(entry: list[Any], emitted_at: dt.datetime) -> CaseEvent:
+    state, event_type, reason, sector, transferred_to, merged_into = entry
+    return CaseState.decode(state).event(
+        event_type,
+        reason=reason,
+        sector=sector,
+        emitted_at=emitted_at,
+        transferred_to=transferred_to,
+        merged_into=merged_into,
+    )
