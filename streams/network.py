@@ -51,17 +51,17 @@ import datetime as dt
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
 from schemas.codec import dumps, loads
 from schemas.enriched import EnrichedEvent
 from streams.matches import RuleMatch, match_subject, stable_id
 from streams.state._common import from_us, span_us, to_us
+from streams.state._links import Edge, Linked, LinkKind, Seen
 from streams.state.keyspace import ADDRESS, ADJACENCY, ALIAS, LINKING_EVENT, NETWORK, OPERATION
 
 RULE_ID = "f3.network"
 
-LinkKind = Literal["operation", "seizure", "address", "occupant"]
 LABELS: dict[LinkKind, str] = {
     "operation": "a shared operation",
     "seizure": "a shared seizure",
@@ -70,60 +70,6 @@ LABELS: dict[LinkKind, str] = {
 }
 #: Nodes that stand for a dealing-address report, not a person: never a network's member.
 PLACE = "@"
-#: What an indexed event brings: an operation, a narcotics arrest or a dealing-address report.
-Brings = Literal["operation", "arrest", "report"]
-
-
-class Seen(NamedTuple):
-    """An event in an ``op|`` or ``addr|`` index: its id, time (µs), what it brings, subjects."""
-
-    event_id: str
-    at: int
-    brings: Brings
-    subjects: list[str]
-
-    @classmethod
-    def decode(cls, value: list[Any]) -> Seen:
-        return cls(*value)
-
-    def encode(self) -> list[Any]:
-        return [self.event_id, self.at, self.brings, self.subjects]
-
-
-class Edge(NamedTuple):
-    """An adjacency entry: neighbour, link kind, the one or two event ids behind it and their
-    earliest and latest times (µs)."""
-
-    neighbour: str
-    kind: LinkKind
-    events: list[str]
-    lo: int
-    hi: int
-
-    @classmethod
-    def decode(cls, value: list[Any]) -> Edge:
-        return cls(*value)
-
-    def encode(self) -> list[Any]:
-        return [self.neighbour, self.kind, self.events, self.lo, self.hi]
-
-
-class Linked(NamedTuple):
-    """A linking event's record (``ev|``): its time (µs), subjects with roles, address key,
-    procedure ref, and the matches it produced (serialised)."""
-
-    at: int
-    roles: dict[str, str]
-    address: str | None
-    procedure: str | None
-    matches: list[str]
-
-    @classmethod
-    def decode(cls, value: list[Any]) -> Linked:
-        return cls(*value)
-
-    def encode(self) -> list[Any]:
-        return [self.at, self.roles, self.address, self.procedure, self.matches]
 
 
 @dataclass(frozen=True)
