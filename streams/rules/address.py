@@ -11,7 +11,7 @@ from datetime import timedelta
 from schemas.enriched import EnrichedEvent
 from streams.matches import MatchSubject, RuleMatch
 from streams.rules.common import build_match, day, order
-from streams.rules.config import DealingAddressParams, RulesConfig
+from streams.rules.config import DealingAddressParams, RulesConfig, widest_window
 from streams.rules.ports import AddressHistory
 
 _ACTIVITY = ("arrest", "seizure")
@@ -39,7 +39,7 @@ def dealing_address(
     key = event.address_key
     if key is None:
         return []
-    widest = max(p.window_days for p in params.variants())
+    widest = widest_window(params).days
     # A report within its window of the event, and that report's activity within its window.
     nearby = history.around(key, event.occurred_at, 2 * widest)
     reports: dict[str, EnrichedEvent] = {}

@@ -12,7 +12,7 @@ from schemas.cases import Alert
 from schemas.common import StrictModel, UtcDatetime
 from schemas.enriched import EnrichedEvent
 from streams.rules.common import day, span
-from streams.rules.config import DisplacementParams
+from streams.rules.config import DisplacementParams, widest_window
 from streams.rules.limiter import AlertLimiter, Slot
 from streams.rules.ports import SubjectHistory
 
@@ -72,7 +72,7 @@ def find_displacements(
     if not event.narcotics or event.sector is None:
         return []
     t = event.occurred_at
-    reach = timedelta(days=max(p.window_days for p in params.variants()))
+    reach = widest_window(params)
     seen = [e for e in history.events(ref, t - reach, t + reach) if e.narcotics and e.sector]
     found: list[Displacement] = []
     for arrival in seen:

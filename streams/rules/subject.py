@@ -6,6 +6,7 @@ event in the subject's state; it also runs ``cojc.displacement`` (see ``displace
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,7 +14,7 @@ from schemas.cases import Alert
 from schemas.enriched import EnrichedEvent
 from streams.matches import MatchSubject, RuleMatch
 from streams.rules.common import build_match, day, is_minor, order, place, roles_of
-from streams.rules.config import FlagrantParams, RecurrenceParams, RulesConfig
+from streams.rules.config import FlagrantParams, RecurrenceParams, RulesConfig, widest_window
 from streams.rules.displacement import Displacement, displacement_alerts, find_displacements
 from streams.rules.limiter import AlertLimiter
 from streams.rules.ports import SubjectHistory
@@ -62,7 +63,7 @@ def recurrence(
     if not _narcotics_arrest(event):
         return []
     t = event.occurred_at
-    reach = timedelta(days=max(p.window_days for p in params.variants()))
+    reach = widest_window(params)
     arrests = [e for e in history.events(ref, t - reach, t + reach) if _narcotics_arrest(e)]
     matched: dict[str, EnrichedEvent] = {}
     for end in arrests:
@@ -96,6 +97,18 @@ def recurrence(
     ]
 
 
+class _Read:
+    """A subject's events in one window, read once for all the subject rules of an event: each
+    rule's query is a window within it, answered by bisection like the state's."""
+
+    def __init__(self, events: list[EnrichedEvent]) -> None:
+        self._events = events
+        self._times = [e.occurred_at for e in events]
+
+    def events(self, ref: str, start: datetime, end: datetime) -> list[EnrichedEvent]:
+        return self._events[bisect_left(self._times, start) : bisect_right(self._times, end)]
+
+
 @dataclass(frozen=True)
 class SubjectOutcome:
     """What one event means for one subject: matches for the case manager, alerts for the
@@ -117,6 +130,10 @@ def evaluate_subject(
 ) -> SubjectOutcome:
     """The subject rules for ``ref`` on ``event`` (already recorded)."""
     rules = config.rules
+    if event.narcotics:  # the rules below look at narcotics events only
+        t = event.occurred_at
+        reach = max(widest_window(rules.recurrence), widest_window(rules.displacement))
+        history = _Read(history.events(ref, t - reach, t + reach))
     displacements = find_displacements(event, ref, history, rules.displacement)
     return SubjectOutcome(
         matches=(
