@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from streams.state._common import from_us, span_us, to_us
@@ -44,6 +45,11 @@ class Verdict:
 
     late: bool
     high: datetime
+
+    @cached_property
+    def high_us(self) -> int:
+        """``high`` in µs since the epoch, as the stores keep it."""
+        return to_us(self.high)
 
 
 class SourceClock:
@@ -79,9 +85,14 @@ class Progress:
     feed: str
     high: datetime
 
+    @cached_property
+    def high_us(self) -> int:
+        """``high`` in µs since the epoch: every stage an event reaches reads it."""
+        return to_us(self.high)
+
     def encode(self) -> str:
         """``feed@high`` (epoch µs): how a record header carries it."""
-        return f"{self.feed}@{to_us(self.high)}"
+        return f"{self.feed}@{self.high_us}"
 
     @classmethod
     def decode(cls, text: str) -> Progress:
@@ -115,8 +126,9 @@ class FeedProgress:
             return
         at = (partition, progress.feed)
         self._heard[at] = self.monotonic()
-        high = to_us(progress.high)
-        if high <= self._mark(at):
+        high = progress.high_us
+        mark = self._marks.get(at)
+        if high <= (self._mark(at) if mark is None else mark):
             return
         self._marks[at] = high
         key = self._key(partition, progress.feed)

@@ -14,8 +14,9 @@ hold both to a brute-force count.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import MutableMapping, Sequence
 from datetime import datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 from schemas.enriched import EnrichedEvent
@@ -25,12 +26,15 @@ from streams.state.keyspace import SECTOR_HOUR, is_reserved
 _HOUR = 3_600_000_000
 _DAY = 24 * _HOUR
 _DAYS_BEFORE = 7
+#: An hour with no events, as ``trailing_many`` reads it (never written to).
+_NO_EVENTS: dict[str, int] = {}
 
 
-def _keys(sector: str, hours: Iterable[int]) -> list[str]:
-    """The store keys of a sector's hours (hour numbers since the epoch), built in one go."""
+def _keys(sector: str, hours: range) -> list[str]:
+    """The store keys of a sector's hours (a range of hour numbers since the epoch), built in
+    one go."""
     prefix = SECTOR_HOUR.key(sector, "")
-    return [prefix + str(hour * 3600) for hour in hours]
+    return [prefix + str(start) for start in range(hours.start * 3600, hours.stop * 3600, 3600)]
 
 
 class SectorState:
@@ -47,7 +51,7 @@ class SectorState:
         """Count the event in its hour, once per event_id."""
         moment = to_us(event.occurred_at)
         hour = moment // _HOUR
-        (key,) = _keys(sector, (hour,))
+        (key,) = _keys(sector, range(hour, hour + 1))
         seen: dict[str, int] = self._store.get(key) or {}
         if event.event_id in seen:
             return Recorded(new=False)
@@ -106,10 +110,8 @@ class SectorState:
         first = (min(bounds) - (_DAYS_BEFORE + 1) * _DAY) // _HOUR
         hours = range(first, -(-max(bounds) // _HOUR))  # the hour of an end at its start: not read
         get = self._store.get
-        buckets: list[dict[str, int]] = [get(key) or {} for key in _keys(sector, hours)]
-        before_hour = [0]
-        for bucket in buckets:
-            before_hour.append(before_hour[-1] + len(bucket))
+        buckets: list[dict[str, int]] = [get(key) or _NO_EVENTS for key in _keys(sector, hours)]
+        before_hour = list(accumulate(map(len, buckets), initial=0))
 
         def before(moment: int) -> int:
             hour, cut = divmod(moment, _HOUR)
