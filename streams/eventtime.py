@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cached_property
 from typing import Any
 
 from streams.state._common import from_us, span_us, to_us
@@ -32,6 +31,7 @@ FEED_PREFIX = FEED.prefix
 #: A stage persists a feed's mark only when it has moved this far: fewer changelog writes,
 #: and a mark behind the truth only makes purges more cautious.
 PERSIST_STEP = timedelta(hours=1)
+_PERSIST_STEP_US = span_us(PERSIST_STEP)
 DEFAULT_IDLE_S = 3600.0
 
 
@@ -45,11 +45,11 @@ class Verdict:
 
     late: bool
     high: datetime
+    #: ``high`` in µs since the epoch, as the stores keep it.
+    high_us: int = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def high_us(self) -> int:
-        """``high`` in µs since the epoch, as the stores keep it."""
-        return to_us(self.high)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "high_us", to_us(self.high))
 
 
 class SourceClock:
@@ -84,11 +84,11 @@ class Progress:
 
     feed: str
     high: datetime
+    #: ``high`` in µs since the epoch, converted once: every stage an event reaches reads it.
+    high_us: int = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def high_us(self) -> int:
-        """``high`` in µs since the epoch: every stage an event reaches reads it."""
-        return to_us(self.high)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "high_us", to_us(self.high))
 
     def encode(self) -> str:
         """``feed@high`` (epoch µs): how a record header carries it."""
@@ -112,6 +112,7 @@ class FeedProgress:
     monotonic: Callable[[], float] = time.monotonic
     _heard: dict[tuple[int, str], float] = field(default_factory=dict, init=False)
     _marks: dict[tuple[int, str], int] = field(default_factory=dict, init=False)
+    _keys: dict[tuple[int, str], str] = field(default_factory=dict, init=False)
     _started: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -131,9 +132,11 @@ class FeedProgress:
         if high <= (self._mark(at) if mark is None else mark):
             return
         self._marks[at] = high
-        key = self._key(partition, progress.feed)
+        key = self._keys.get(at)
+        if key is None:
+            key = self._keys[at] = self._key(partition, progress.feed)
         stored: int | None = self.store.get(key)
-        if stored is None or high - stored >= span_us(PERSIST_STEP):
+        if stored is None or high - stored >= _PERSIST_STEP_US:
             self.store[key] = high
 
     def _mark(self, at: tuple[int, str]) -> int:

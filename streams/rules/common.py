@@ -16,7 +16,8 @@ def order(event: EnrichedEvent) -> tuple[datetime, str]:
 
 
 def day(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d}"
+    """``%Y-%m-%d``; ``isoformat`` writes the same for four-digit years, much faster."""
+    return moment.date().isoformat() if moment.year >= 1000 else f"{moment:%Y-%m-%d}"
 
 
 def place(event: EnrichedEvent) -> str:
