@@ -35,7 +35,7 @@ from pydantic import BaseModel
 
 from schemas.common import Source
 from schemas.enriched import EnrichedEvent, SubjectRef
-from streams.state._common import Recorded, span_us, to_us
+from streams.state._common import NEW, REPLAY, Recorded, span_us, to_us
 from streams.state.keyspace import EVENT_HEAD, EVENT_WEEK, is_reserved, scope_of
 
 WEEK_US = span_us(timedelta(days=7))
@@ -178,14 +178,14 @@ class _EventLog:
         items: list[list[Any]] = (store.get(week_key) or []) if known else []
         for item in items:
             if item[1] == event_id:
-                return Recorded(new=False)
+                return REPLAY
         position = bisect_right(items, (moment, event_id), key=_order)
         # Fresh values assigned to the keys: a Faust table records only assignments.
         store[week_key] = [*items[:position], Row.of(event, moment).encode(), *items[position:]]
         if head is None or moment > newest or not known:
             kept = weeks if known else sorted([*weeks, week])
             store[head_key] = Head(max(newest, moment), kept).encode()
-        return Recorded(new=True)
+        return NEW
 
     def _cut(self, key: str, weeks: list[int], before: int) -> tuple[list[int], int]:
         """Drop the events of ``key`` older than ``before``: the weeks still holding events,
