@@ -11,8 +11,8 @@ events). A window query reads the head and the weeks of the window that hold eve
 
 A row's event is the event's fields as JSON (``_encode``: orjson, the same values as
 ``EnrichedEvent.model_dump_json()`` at a fraction of its cost), which this module alone writes;
-it is read back with orjson into a model built without validation (``_decoded``): pydantic's
-``validate_json`` of stored events was the largest single cost of the in-memory core.
+it is decoded once while in use (``_decoded``): pydantic's ``validate_json`` of every stored
+event read was the largest single cost of the in-memory core.
 
 Nothing is dropped as events arrive: an event that arrives long after newer ones may still be
 on time at its source (``streams.eventtime``), and must find the history it belongs with. Old
@@ -33,8 +33,8 @@ from typing import Any, NamedTuple
 import orjson
 from pydantic import BaseModel
 
-from schemas.common import Source
-from schemas.enriched import EnrichedEvent, SubjectRef
+from schemas.codec import loads
+from schemas.enriched import EnrichedEvent
 from streams.state._common import NEW, REPLAY, Recorded, span_us, to_us
 from streams.state.keyspace import EVENT_HEAD, EVENT_WEEK, is_reserved, scope_of
 
@@ -105,13 +105,9 @@ def _remember(event_json: str, event: EnrichedEvent) -> None:
 
 
 def _build(event_json: str) -> EnrichedEvent:
-    """A stored event without validation: this module wrote it from a validated model."""
-    fields = orjson.loads(event_json)
-    fields["occurred_at"] = datetime.fromisoformat(fields["occurred_at"])
-    fields["reported_at"] = datetime.fromisoformat(fields["reported_at"])
-    fields["subjects"] = [SubjectRef.model_construct(**s) for s in fields["subjects"]]
-    fields["source"] = Source.model_construct(**fields["source"])
-    return EnrichedEvent.model_construct(**fields)
+    """A stored event, validated: pydantic's ``validate_json`` (in Rust) builds it in half the
+    time ``model_construct`` of the orjson-decoded fields took (nested models included)."""
+    return loads(EnrichedEvent, event_json)
 
 
 def _decoded(event_json: str) -> EnrichedEvent:
