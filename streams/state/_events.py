@@ -233,7 +233,9 @@ class _EventLog:
                 return REPLAY
         position = bisect_right(items, (moment, event_id), key=_order)
         # Fresh values assigned to the keys: a Faust table records only assignments.
-        store[week_key] = [*items[:position], Row.of(event, moment).encode(), *items[position:]]
+        fresh = items.copy()
+        fresh.insert(position, Row.of(event, moment).encode())
+        store[week_key] = fresh
         if head is None or moment > newest or not known:
             kept = weeks if known else sorted([*weeks, week])
             store[head_key] = Head(max(newest, moment), kept).encode()
