@@ -50,7 +50,8 @@ def _to_utc(value: dt.datetime) -> dt.datetime:
 
 def format_utc(value: dt.datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, the one form fieldcourt emits."""
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    utc = value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)  # models hold UTC
+    return utc.isoformat().replace("+00:00", "Z")
 
 
 #: A timestamp that must carry an offset; held and emitted in UTC.

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from streams.eventtime import Verdict
-from streams.state._common import from_us, to_us
+from streams.state._common import from_us
 from streams.state.keyspace import ENTRY, is_reserved
 
 
@@ -86,9 +86,11 @@ class Deduplicator:
         stored = self.store.get(key)
         if stored is None:
             verdict = None if judge is None else judge()
-            entry = Entry(fingerprint, position, int(occurred_at.timestamp()))
-            if verdict is not None:
-                entry = entry._replace(late=verdict.late, high=to_us(verdict.high))
+            occurred_s = int(occurred_at.timestamp())
+            if verdict is None:
+                entry = Entry(fingerprint, position, occurred_s)
+            else:
+                entry = Entry(fingerprint, position, occurred_s, verdict.late, verdict.high_us)
             self.store[key] = entry.encode()
             return Admitted(Decision.FIRST, verdict)
         seen = Entry.decode(stored)

@@ -31,6 +31,7 @@ FEED_PREFIX = FEED.prefix
 #: A stage persists a feed's mark only when it has moved this far: fewer changelog writes,
 #: and a mark behind the truth only makes purges more cautious.
 PERSIST_STEP = timedelta(hours=1)
+_PERSIST_STEP_US = span_us(PERSIST_STEP)
 DEFAULT_IDLE_S = 3600.0
 
 
@@ -44,6 +45,11 @@ class Verdict:
 
     late: bool
     high: datetime
+    #: ``high`` in µs since the epoch, as the stores keep it.
+    high_us: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "high_us", to_us(self.high))
 
 
 class SourceClock:
@@ -78,10 +84,15 @@ class Progress:
 
     feed: str
     high: datetime
+    #: ``high`` in µs since the epoch, converted once: every stage an event reaches reads it.
+    high_us: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "high_us", to_us(self.high))
 
     def encode(self) -> str:
         """``feed@high`` (epoch µs): how a record header carries it."""
-        return f"{self.feed}@{to_us(self.high)}"
+        return f"{self.feed}@{self.high_us}"
 
     @classmethod
     def decode(cls, text: str) -> Progress:
@@ -101,6 +112,7 @@ class FeedProgress:
     monotonic: Callable[[], float] = time.monotonic
     _heard: dict[tuple[int, str], float] = field(default_factory=dict, init=False)
     _marks: dict[tuple[int, str], int] = field(default_factory=dict, init=False)
+    _keys: dict[tuple[int, str], str] = field(default_factory=dict, init=False)
     _started: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -115,13 +127,16 @@ class FeedProgress:
             return
         at = (partition, progress.feed)
         self._heard[at] = self.monotonic()
-        high = to_us(progress.high)
-        if high <= self._mark(at):
+        high = progress.high_us
+        mark = self._marks.get(at)
+        if high <= (self._mark(at) if mark is None else mark):
             return
         self._marks[at] = high
-        key = self._key(partition, progress.feed)
+        key = self._keys.get(at)
+        if key is None:
+            key = self._keys[at] = self._key(partition, progress.feed)
         stored: int | None = self.store.get(key)
-        if stored is None or high - stored >= span_us(PERSIST_STEP):
+        if stored is None or high - stored >= _PERSIST_STEP_US:
             self.store[key] = high
 
     def _mark(self, at: tuple[int, str]) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from schemas.cases import Alert, CaseEvent, Section
@@ -64,6 +65,8 @@ class Pipeline:
     def __post_init__(self) -> None:
         store = self.stores.setdefault
         self.admission = store("dedupe", {})
+        self.clocks = SourceClock(self.admission, self.rules.lateness)
+        self.dedupe = Deduplicator(self.admission)
         self.route = RouteStage(self.rules)
         self.subject = SubjectStage(store("subject", {}), store("subject-alerts", {}), self.rules)
         self.address = AddressStage(store("address", {}), self.rules)
@@ -81,14 +84,12 @@ class Pipeline:
     def ingest(self, feed: str, event: EnrichedEvent) -> None:
         """Judge ``event`` at its source as ingest does, then process it unless it is late.
         An event fed again keeps its first verdict (a replay after a crash)."""
-        clock = SourceClock(self.admission, self.rules.lateness)
-        dedupe = Deduplicator(self.admission)
-        verdict = dedupe.admit(
+        verdict = self.dedupe.admit(
             event.event_id,
             "",
             (feed, 0, 0),
             event.occurred_at,
-            lambda: clock.judge(feed, event.occurred_at),
+            partial(self.clocks.judge, feed, event.occurred_at),
         ).verdict
         assert verdict is not None
         if verdict.late:

@@ -46,6 +46,7 @@ from streams.rules import (
     evaluate_seizure,
     evaluate_subject,
 )
+from streams.rules.config import widest_window
 from streams.state import AddressState, SectorState, SubjectState
 
 Store = MutableMapping[str, Any]
@@ -69,17 +70,13 @@ def subject_retention(rules: RulesConfig) -> dt.timedelta:
     """A subject's history must reach back over the widest recurrence or displacement window
     (any sector's), from an event arriving as late as the lateness bound allows."""
     params = rules.rules
-    days = max(
-        *(p.window_days for p in params.recurrence.variants()),
-        *(p.window_days for p in params.displacement.variants()),
-    )
-    return dt.timedelta(days=days) + rules.lateness
+    widest = max(widest_window(params.recurrence), widest_window(params.displacement))
+    return widest + rules.lateness
 
 
 def address_retention(rules: RulesConfig) -> dt.timedelta:
     """A late report still finds the arrests within the widest dealing-address window of it."""
-    days = max(p.window_days for p in rules.rules.dealing_address.variants())
-    return dt.timedelta(days=days) + rules.lateness
+    return widest_window(rules.rules.dealing_address) + rules.lateness
 
 
 def sector_retention(rules: RulesConfig) -> dt.timedelta:
@@ -88,8 +85,7 @@ def sector_retention(rules: RulesConfig) -> dt.timedelta:
 
 def trade_migration_reach(rules: RulesConfig) -> dt.timedelta:
     """A displacement still finds the arrivals of the widest trade-migration window before it."""
-    days = max(p.window_days for p in rules.rules.trade_migration.variants())
-    return dt.timedelta(days=days) + rules.lateness
+    return widest_window(rules.rules.trade_migration) + rules.lateness
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ from datetime import timedelta
 from schemas.enriched import EnrichedEvent
 from streams.matches import MatchSubject, RuleMatch
 from streams.rules.common import build_match, day, order
-from streams.rules.config import DealingAddressParams, RulesConfig
-from streams.rules.ports import AddressHistory
+from streams.rules.config import DealingAddressParams, RulesConfig, widest_window
+from streams.rules.ports import AddressHistory, PastEvent
 
 _ACTIVITY = ("arrest", "seizure")
 
 
-def _subjects(reports: list[EnrichedEvent], events: list[EnrichedEvent]) -> list[MatchSubject]:
+def _subjects(reports: list[PastEvent], events: list[PastEvent]) -> list[MatchSubject]:
     """The occupants, as facilitators, and the persons arrested at the address."""
     roles: dict[str, set[str]] = {}
     for report in reports:
@@ -39,11 +39,11 @@ def dealing_address(
     key = event.address_key
     if key is None:
         return []
-    widest = max(p.window_days for p in params.variants())
+    widest = widest_window(params).days
     # A report within its window of the event, and that report's activity within its window.
     nearby = history.around(key, event.occurred_at, 2 * widest)
-    reports: dict[str, EnrichedEvent] = {}
-    activity: dict[str, EnrichedEvent] = {}
+    reports: dict[str, PastEvent] = {}
+    activity: dict[str, PastEvent] = {}
     for report in (e for e in nearby if e.kind == "dealing_address"):
         rule = params.for_sector(report.sector)
         window = timedelta(days=rule.window_days)

@@ -8,18 +8,20 @@ from datetime import datetime, timedelta
 from schemas.cases import AnchorKind
 from schemas.enriched import EnrichedEvent
 from streams.matches import MatchSubject, RuleMatch, RuleSection
+from streams.rules.ports import PastEvent
 
 
-def order(event: EnrichedEvent) -> tuple[datetime, str]:
+def order(event: PastEvent) -> tuple[datetime, str]:
     """Event-time order, ties broken by id: the order the state returns events in."""
     return (event.occurred_at, event.event_id)
 
 
 def day(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d}"
+    """``%Y-%m-%d``; ``isoformat`` writes the same for four-digit years, much faster."""
+    return moment.date().isoformat() if moment.year >= 1000 else f"{moment:%Y-%m-%d}"
 
 
-def place(event: EnrichedEvent) -> str:
+def place(event: PastEvent) -> str:
     return f"in {event.sector}" if event.sector else "outside any sector"
 
 
@@ -36,7 +38,7 @@ def is_minor(event: EnrichedEvent, ref: str) -> bool:
     return any(s.ref == ref and s.minor is True for s in event.subjects)
 
 
-def roles_of(ref: str, events: Iterable[EnrichedEvent]) -> tuple[str, ...]:
+def roles_of(ref: str, events: Iterable[PastEvent]) -> tuple[str, ...]:
     return tuple(sorted({s.role for e in events for s in e.subjects if s.ref == ref}))
 
 
@@ -46,13 +48,15 @@ def build_match(
     section: RuleSection,
     anchor: tuple[AnchorKind, str],
     trigger: EnrichedEvent,
-    events: Iterable[EnrichedEvent],
+    events: Iterable[PastEvent],
     subjects: Iterable[MatchSubject],
     reason: str,
     minor: bool = False,
 ) -> RuleMatch:
     """One match; addresses, evidence, procedures and the time span come from ``events``."""
-    evidence = sorted({e.event_id: e for e in (*events, trigger)}.values(), key=order)
+    found: dict[str, PastEvent] = {e.event_id: e for e in events}
+    found[trigger.event_id] = trigger
+    evidence = sorted(found.values(), key=order)
     return RuleMatch(
         rule_id=rule_id,
         anchor_kind=anchor[0],

@@ -156,6 +156,20 @@ class SurgeParams(SectorTunedParams):
     once_per_hours: PositiveFloat = 24.0
 
 
+Windowed = RecurrenceParams | DealingAddressParams | DisplacementParams | TradeMigrationParams
+_WIDEST: dict[int, tuple[Windowed, timedelta]] = {}
+
+
+def widest_window(params: Windowed) -> timedelta:
+    """The widest ``window_days`` of a rule over its sector variants: how far a state query
+    reaches. Computed once per rules object (the rules hold per event)."""
+    cached = _WIDEST.get(id(params))
+    if cached is None or cached[0] is not params:
+        days = max(p.window_days for p in params.variants())
+        cached = _WIDEST[id(params)] = (params, timedelta(days=days))
+    return cached[1]
+
+
 class Rules(_ConfigModel):
     flagrant: FlagrantParams = Field(default_factory=FlagrantParams, alias="p12.flagrant")
     recurrence: RecurrenceParams = Field(default_factory=RecurrenceParams, alias="p20.recurrence")

@@ -12,9 +12,9 @@ from schemas.cases import Alert
 from schemas.common import StrictModel, UtcDatetime
 from schemas.enriched import EnrichedEvent
 from streams.rules.common import day, span
-from streams.rules.config import DisplacementParams
+from streams.rules.config import DisplacementParams, widest_window
 from streams.rules.limiter import AlertLimiter, Slot
-from streams.rules.ports import SubjectHistory
+from streams.rules.ports import PastEvent, SubjectHistory
 
 
 class Displacement(StrictModel):
@@ -34,7 +34,7 @@ class Displacement(StrictModel):
         return f"{self.subject}|{self.from_event_id}|{self.to_event_id}"
 
 
-def _pair(ref: str, origin: EnrichedEvent, arrival: EnrichedEvent) -> Displacement:
+def _pair(ref: str, origin: PastEvent, arrival: PastEvent) -> Displacement:
     assert origin.sector is not None
     assert arrival.sector is not None
     return Displacement(
@@ -48,11 +48,9 @@ def _pair(ref: str, origin: EnrichedEvent, arrival: EnrichedEvent) -> Displaceme
     )
 
 
-def _origins(
-    seen: list[EnrichedEvent], arrival: EnrichedEvent, window: timedelta
-) -> list[EnrichedEvent]:
+def _origins(seen: list[PastEvent], arrival: PastEvent, window: timedelta) -> list[PastEvent]:
     """Per other sector, the latest event strictly before ``arrival`` and within ``window``."""
-    latest: dict[str | None, EnrichedEvent] = {}
+    latest: dict[str | None, PastEvent] = {}
     for e in seen:  # in event-time order: a later event replaces an earlier one
         if e.sector != arrival.sector and (
             arrival.occurred_at - window <= e.occurred_at < arrival.occurred_at
@@ -72,7 +70,7 @@ def find_displacements(
     if not event.narcotics or event.sector is None:
         return []
     t = event.occurred_at
-    reach = timedelta(days=max(p.window_days for p in params.variants()))
+    reach = widest_window(params)
     seen = [e for e in history.events(ref, t - reach, t + reach) if e.narcotics and e.sector]
     found: list[Displacement] = []
     for arrival in seen:

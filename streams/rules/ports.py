@@ -2,6 +2,10 @@
 
 ``streams.state`` implements them on Faust tables; tests use a list in memory. Every rule
 expects the triggering event to be recorded in the state before it is evaluated.
+
+A window read answers ``PastEvent``s: the few fields the rules read of a stored event. An
+``EnrichedEvent`` is one; the state answers a small record instead (``streams.state``), so a
+history read never builds the full model.
 """
 
 from __future__ import annotations
@@ -10,17 +14,53 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from schemas.enriched import EnrichedEvent
+
+class PastParty(Protocol):
+    """A subject of a past event, as the rules read it."""
+
+    @property
+    def ref(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+
+class PastEvent(Protocol):
+    """A recorded event, as the window rules read it (and a ``RuleMatch`` cites it)."""
+
+    @property
+    def event_id(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def occurred_at(self) -> datetime: ...
+
+    @property
+    def sector(self) -> str | None: ...
+
+    @property
+    def address_key(self) -> str | None: ...
+
+    @property
+    def procedure_ref(self) -> str | None: ...
+
+    @property
+    def narcotics(self) -> bool: ...
+
+    @property
+    def subjects(self) -> Sequence[PastParty]: ...
 
 
 class SubjectHistory(Protocol):
-    def events(self, ref: str, start: datetime, end: datetime) -> list[EnrichedEvent]:
+    def events(self, ref: str, start: datetime, end: datetime) -> Sequence[PastEvent]:
         """The subject's events with ``occurred_at`` in ``[start, end]``, by (time, event_id)."""
         ...
 
 
 class AddressHistory(Protocol):
-    def around(self, key: str, t: datetime, days: int) -> list[EnrichedEvent]:
+    def around(self, key: str, t: datetime, days: int) -> Sequence[PastEvent]:
         """The address key's events with ``occurred_at`` in ``[t - days, t + days]``."""
         ...
 

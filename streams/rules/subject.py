@@ -6,6 +6,8 @@ event in the subject's state; it also runs ``cojc.displacement`` (see ``displace
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,10 +15,10 @@ from schemas.cases import Alert
 from schemas.enriched import EnrichedEvent
 from streams.matches import MatchSubject, RuleMatch
 from streams.rules.common import build_match, day, is_minor, order, place, roles_of
-from streams.rules.config import FlagrantParams, RecurrenceParams, RulesConfig
+from streams.rules.config import FlagrantParams, RecurrenceParams, RulesConfig, widest_window
 from streams.rules.displacement import Displacement, displacement_alerts, find_displacements
 from streams.rules.limiter import AlertLimiter
-from streams.rules.ports import SubjectHistory
+from streams.rules.ports import PastEvent, SubjectHistory
 
 
 def flagrant(event: EnrichedEvent, ref: str, params: FlagrantParams) -> list[RuleMatch]:
@@ -47,7 +49,7 @@ def flagrant(event: EnrichedEvent, ref: str, params: FlagrantParams) -> list[Rul
     ]
 
 
-def _narcotics_arrest(event: EnrichedEvent) -> bool:
+def _narcotics_arrest(event: PastEvent) -> bool:
     return event.kind == "arrest" and event.narcotics
 
 
@@ -62,9 +64,9 @@ def recurrence(
     if not _narcotics_arrest(event):
         return []
     t = event.occurred_at
-    reach = timedelta(days=max(p.window_days for p in params.variants()))
+    reach = widest_window(params)
     arrests = [e for e in history.events(ref, t - reach, t + reach) if _narcotics_arrest(e)]
-    matched: dict[str, EnrichedEvent] = {}
+    matched: dict[str, PastEvent] = {}
     for end in arrests:
         rule = params.for_sector(end.sector)
         start = end.occurred_at - timedelta(days=rule.window_days)
@@ -96,6 +98,18 @@ def recurrence(
     ]
 
 
+class _Read:
+    """A subject's events in one window, read once for all the subject rules of an event: each
+    rule's query is a window within it, answered by bisection like the state's."""
+
+    def __init__(self, events: Sequence[PastEvent]) -> None:
+        self._events = events
+        self._times = [e.occurred_at for e in events]
+
+    def events(self, ref: str, start: datetime, end: datetime) -> Sequence[PastEvent]:
+        return self._events[bisect_left(self._times, start) : bisect_right(self._times, end)]
+
+
 @dataclass(frozen=True)
 class SubjectOutcome:
     """What one event means for one subject: matches for the case manager, alerts for the
@@ -117,6 +131,10 @@ def evaluate_subject(
 ) -> SubjectOutcome:
     """The subject rules for ``ref`` on ``event`` (already recorded)."""
     rules = config.rules
+    if event.narcotics:  # the rules below look at narcotics events only
+        t = event.occurred_at
+        reach = max(widest_window(rules.recurrence), widest_window(rules.displacement))
+        history = _Read(history.events(ref, t - reach, t + reach))
     displacements = find_displacements(event, ref, history, rules.displacement)
     return SubjectOutcome(
         matches=(

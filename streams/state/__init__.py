@@ -11,11 +11,11 @@ its keys start with ``keyspace.RESERVED``, which sweeps skip. Every key family i
 ``streams.state.keyspace``. Boundaries: ``events``/``around`` closed,
 ``purge``/``sweep`` drop ``occurred_at < before``, ``SectorState.count`` half-open
 ``[start, end)``, ``trailing`` ``(t - 24h, t]`` (see ``_sector``). Naive datetimes are
-refused with ``ValueError``.
+refused with ``ValueError``. Window queries answer ``StoredEvent`` records, not models.
 """
 
 from streams.state._common import Recorded
-from streams.state._events import AddressState, SubjectState
+from streams.state._events import AddressState, Party, StoredEvent, SubjectState
 from streams.state._sector import SectorState
 
-__all__ = ["AddressState", "Recorded", "SectorState", "SubjectState"]
+__all__ = ["AddressState", "Party", "Recorded", "SectorState", "StoredEvent", "SubjectState"]

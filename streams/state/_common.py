@@ -17,9 +17,15 @@ class Recorded:
     new: bool
 
 
+#: The two results, shared (they are immutable): ``record`` runs for every event and key.
+NEW = Recorded(new=True)
+REPLAY = Recorded(new=False)
+
+
 def to_us(moment: datetime) -> int:
     """Microseconds since the epoch: integers compare exactly and survive JSON unchanged."""
-    if moment.utcoffset() is None:
+    # A UTC moment (what the models hold) is aware: ``utcoffset()`` would cost more than the rest.
+    if moment.tzinfo is not UTC and moment.utcoffset() is None:
         raise ValueError(f"naive datetime {moment!r}: state works on aware event times only")
     return (moment - _EPOCH) // _MICROSECOND
 

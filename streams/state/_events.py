@@ -9,9 +9,12 @@ rewrites one week, so its cost and the size of the value written (a changelog re
 value per key grew with a busy address until its changelog record would no longer fit (~1,500
 events). A window query reads the head and the weeks of the window that hold events.
 
-A row's event is ``EnrichedEvent.model_dump_json()``, which this module alone writes; it is read
-back with orjson into a model built without validation (``_decoded``): pydantic's
-``validate_json`` of stored events was the largest single cost of the in-memory core.
+A row's event is the event's fields as JSON (``_encode``: orjson, the same values as
+``EnrichedEvent.model_dump_json()`` at a fraction of its cost), which this module alone writes.
+A window query answers ``StoredEvent``s, the few fields the rules read (``streams.rules.ports``),
+decoded with orjson and kept while in use (``_recall``): rebuilding each stored event read as a
+validated ``EnrichedEvent`` (~25 µs, ~4.5 KB) was the largest cost of the core once its
+history outgrew a cache of models. ``StoredEvent.event()`` builds the model where one is wanted.
 
 Nothing is dropped as events arrive: an event that arrives long after newer ones may still be
 on time at its source (``streams.eventtime``), and must find the history it belongs with. Old
@@ -30,19 +33,79 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
+from pydantic import BaseModel
 
-from schemas.common import Source
-from schemas.enriched import EnrichedEvent, SubjectRef
-from streams.state._common import Recorded, span_us, to_us
+from schemas.codec import loads
+from schemas.enriched import EnrichedEvent
+from streams.state._common import NEW, REPLAY, Recorded, from_us, span_us, to_us
 from streams.state.keyspace import EVENT_HEAD, EVENT_WEEK, is_reserved, scope_of
 
 WEEK_US = span_us(timedelta(days=7))
 #: A row as stored: ``[occurred_at_us, event_id, event_json]`` (JSON lists, not tuples).
 _at = itemgetter(0)
-_DECODED_CAPACITY = 16384
-_decoded_events: OrderedDict[str, EnrichedEvent] = OrderedDict()
+#: Records kept decoded (a few hundred bytes each): the windows of busy keys overlap from one
+#: query to the next, and a recorded event is read back by the rules at once.
+_RECALLED_CAPACITY = 65536
+_recalled: OrderedDict[str, StoredEvent] = OrderedDict()
 #: The event last encoded, and its JSON.
 _last_encoded: list[Any] = [None, ""]
+
+
+class Party(NamedTuple):
+    """A subject of a stored event: the reference and role the rules read."""
+
+    ref: str
+    role: str
+
+
+class StoredEvent(NamedTuple):
+    """A stored event as the window rules read it (a ``streams.rules.ports.PastEvent``), and
+    its stored JSON, from which ``event()`` builds the whole model."""
+
+    event_id: str
+    kind: str
+    occurred_at: datetime
+    sector: str | None
+    address_key: str | None
+    procedure_ref: str | None
+    narcotics: bool
+    subjects: tuple[Party, ...]
+    json: str
+
+    @classmethod
+    def of(cls, event: EnrichedEvent, event_json: str | None = None) -> StoredEvent:
+        """``event``'s record; ``event_json`` is its stored JSON when the caller has it."""
+        return cls(
+            event.event_id,
+            event.kind,
+            event.occurred_at,
+            event.sector,
+            event.address_key,
+            event.procedure_ref,
+            event.narcotics,
+            tuple(Party(s.ref, s.role) for s in event.subjects),
+            _encode(event) if event_json is None else event_json,
+        )
+
+    @classmethod
+    def parse(cls, at: int, event_json: str) -> StoredEvent:
+        """The record of a stored row's time (µs) and JSON."""
+        fields = orjson.loads(event_json)
+        return cls(
+            fields["event_id"],
+            fields["kind"],
+            from_us(at),
+            fields["sector"],
+            fields["address_key"],
+            fields["procedure_ref"],
+            fields["narcotics"],
+            tuple(Party(s["ref"], s["role"]) for s in fields["subjects"]),
+            event_json,
+        )
+
+    def event(self) -> EnrichedEvent:
+        """The whole event, validated from its stored JSON."""
+        return loads(EnrichedEvent, self.json)
 
 
 class Row(NamedTuple):
@@ -53,11 +116,14 @@ class Row(NamedTuple):
     event: str
 
     @classmethod
-    def of(cls, event: EnrichedEvent) -> Row:
+    def of(cls, event: EnrichedEvent, moment: int | None = None) -> Row:
+        """``event``'s row; ``moment`` is its ``occurred_at`` in µs when the caller has it."""
         if _last_encoded[0] is not event:  # one event is recorded under each of its keys
-            _last_encoded[:] = [event, event.model_dump_json()]
-            _remember(_last_encoded[1], event)
-        return cls(to_us(event.occurred_at), event.event_id, _last_encoded[1])
+            event_json = _encode(event)
+            _last_encoded[:] = [event, event_json]
+            _remember(StoredEvent.of(event, event_json))
+        at = to_us(event.occurred_at) if moment is None else moment
+        return cls(at, event.event_id, _last_encoded[1])
 
     @classmethod
     def decode(cls, value: list[Any]) -> Row:
@@ -81,43 +147,46 @@ class Head(NamedTuple):
         return [self.newest, self.weeks]
 
 
-def _remember(event_json: str, event: EnrichedEvent) -> None:
-    _decoded_events[event_json] = event
-    if len(_decoded_events) > _DECODED_CAPACITY:
-        _decoded_events.popitem(last=False)
+def _fields(value: object) -> dict[str, Any]:
+    """orjson's fallback for the nested models (source, subjects): their fields."""
+    if isinstance(value, BaseModel):
+        return value.__dict__
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _build(event_json: str) -> EnrichedEvent:
-    """A stored event without validation: this module wrote it from a validated model."""
-    fields = orjson.loads(event_json)
-    fields["occurred_at"] = datetime.fromisoformat(fields["occurred_at"])
-    fields["reported_at"] = datetime.fromisoformat(fields["reported_at"])
-    fields["subjects"] = [SubjectRef.model_construct(**s) for s in fields["subjects"]]
-    fields["source"] = Source.model_construct(**fields["source"])
-    return EnrichedEvent.model_construct(**fields)
+def _encode(event: EnrichedEvent) -> str:
+    """The event's fields as JSON; its times in UTC with a ``Z`` as ``format_utc`` writes them
+    (a validated event holds them in UTC)."""
+    return orjson.dumps(event.__dict__, default=_fields, option=orjson.OPT_UTC_Z).decode()
 
 
-def _decoded(event_json: str) -> EnrichedEvent:
-    """A stored event, decoded once while it stays in use: the windows of a busy key overlap
-    from one query to the next. The model is frozen and the rules never change the lists it
-    holds, so sharing it is safe."""
-    event = _decoded_events.get(event_json)
-    if event is None:
-        event = _build(event_json)
-        _remember(event_json, event)
+def _remember(record: StoredEvent) -> None:
+    _recalled[record.json] = record
+    if len(_recalled) > _RECALLED_CAPACITY:
+        _recalled.popitem(last=False)
+
+
+def _recall(item: list[Any]) -> StoredEvent:
+    """A stored row's record, decoded once while it stays in use. Records are immutable, so
+    sharing one is safe."""
+    event_json: str = item[2]
+    record = _recalled.get(event_json)
+    if record is None:
+        record = StoredEvent.parse(item[0], event_json)
+        _remember(record)
     else:
-        _decoded_events.move_to_end(event_json)
-    return event
+        _recalled.move_to_end(event_json)
+    return record
 
 
 def _without(item: list[Any], ref: str) -> list[Any] | None:
     """A stored event with subject ``ref`` struck out; ``None`` for an arrest of theirs."""
-    row = Row.decode(item)
-    event = _decoded(row.event)
-    if all(subject.ref != ref for subject in event.subjects):
+    record = _recall(item)
+    if all(subject.ref != ref for subject in record.subjects):
         return item
-    if event.kind == "arrest":
+    if record.kind == "arrest":
         return None
+    event = record.event()
     subjects = [subject for subject in event.subjects if subject.ref != ref]
     return Row.of(event.model_copy(update={"subjects": subjects})).encode()
 
@@ -151,24 +220,26 @@ class _EventLog:
 
     def _record(self, key: str, event: EnrichedEvent) -> Recorded:
         moment = to_us(event.occurred_at)
-        head = self._head(key)
-        newest, weeks = (moment, []) if head is None else head
+        store = self._store
+        head_key = EVENT_HEAD.key(key)
+        head: list[Any] | None = store.get(head_key)
+        newest, weeks = (moment, []) if head is None else Head.decode(head)
         week, event_id = moment // WEEK_US, event.event_id
+        week_key = _week_key(key, week)
         known = week in weeks
-        items: list[list[Any]] = (self._store.get(_week_key(key, week)) or []) if known else []
-        if any(item[1] == event_id for item in items):
-            return Recorded(new=False)
+        items: list[list[Any]] = (store.get(week_key) or []) if known else []
+        for item in items:
+            if item[1] == event_id:
+                return REPLAY
         position = bisect_right(items, (moment, event_id), key=_order)
         # Fresh values assigned to the keys: a Faust table records only assignments.
-        self._store[_week_key(key, week)] = [
-            *items[:position],
-            Row.of(event).encode(),
-            *items[position:],
-        ]
-        kept = weeks if known else sorted([*weeks, week])
-        if head is None or moment > newest or kept != weeks:
-            self._store[EVENT_HEAD.key(key)] = Head(max(newest, moment), kept).encode()
-        return Recorded(new=True)
+        fresh = items.copy()
+        fresh.insert(position, Row.of(event, moment).encode())
+        store[week_key] = fresh
+        if head is None or moment > newest or not known:
+            kept = weeks if known else sorted([*weeks, week])
+            store[head_key] = Head(max(newest, moment), kept).encode()
+        return NEW
 
     def _cut(self, key: str, weeks: list[int], before: int) -> tuple[list[int], int]:
         """Drop the events of ``key`` older than ``before``: the weeks still holding events,
@@ -190,17 +261,21 @@ class _EventLog:
             dropped += cut
         return kept, dropped
 
-    def _events(self, key: str, start: datetime, end: datetime) -> list[EnrichedEvent]:
-        start_us, end_us = to_us(start), to_us(end)
-        head = self._head(key)
+    def _events(self, key: str, start: datetime, end: datetime) -> list[StoredEvent]:
+        low, high = to_us(start), to_us(end)
+        head: list[Any] | None = self._store.get(EVENT_HEAD.key(key))
         if head is None:
             return []
-        low, high = start_us, min(end_us, head.newest)
-        return [
-            _decoded(item[2])
-            for items in self._read(key, head.weeks, low, high)
-            for item in items[bisect_left(items, low, key=_at) : bisect_right(items, high, key=_at)]
-        ]
+        newest, weeks = Head.decode(head)
+        high = min(high, newest)
+        found: list[StoredEvent] = []
+        for items in self._read(key, weeks, low, high):
+            if items and low <= items[0][0] and items[-1][0] <= high:  # the whole week
+                found += map(_recall, items)
+            else:
+                cut = items[bisect_left(items, low, key=_at) : bisect_right(items, high, key=_at)]
+                found += map(_recall, cut)
+        return found
 
     def _purge(self, key: str, before: datetime) -> int:
         head = self._head(key)
@@ -265,7 +340,7 @@ class SubjectState(_EventLog):
     def record(self, ref: str, event: EnrichedEvent) -> Recorded:
         return self._record(ref, event)
 
-    def events(self, ref: str, start: datetime, end: datetime) -> list[EnrichedEvent]:
+    def events(self, ref: str, start: datetime, end: datetime) -> list[StoredEvent]:
         """Events with occurred_at in ``[start, end]``, sorted by (occurred_at, event_id)."""
         return self._events(ref, start, end)
 
@@ -288,7 +363,7 @@ class AddressState(_EventLog):
     def record(self, key: str, event: EnrichedEvent) -> Recorded:
         return self._record(key, event)
 
-    def events(self, key: str, start: datetime, end: datetime) -> list[EnrichedEvent]:
+    def events(self, key: str, start: datetime, end: datetime) -> list[StoredEvent]:
         """Events with occurred_at in ``[start, end]``, sorted by (occurred_at, event_id)."""
         return self._events(key, start, end)
 
@@ -296,7 +371,7 @@ class AddressState(_EventLog):
         """Drop events with occurred_at < before; return how many."""
         return self._purge(key, before)
 
-    def around(self, key: str, t: datetime, days: int) -> list[EnrichedEvent]:
+    def around(self, key: str, t: datetime, days: int) -> list[StoredEvent]:
         """Events with occurred_at in ``[t - days, t + days]``, sorted like ``events``."""
         span = timedelta(days=days)
         return self._events(key, t - span, t + span)

@@ -14,23 +14,44 @@ hold both to a brute-force count.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import MutableMapping, Sequence
 from datetime import datetime, timedelta
+from itertools import accumulate, repeat
 from typing import Any
 
 from schemas.enriched import EnrichedEvent
-from streams.state._common import Recorded, from_us, to_us
+from streams.state._common import NEW, REPLAY, Recorded, from_us, to_us
 from streams.state.keyspace import SECTOR_HOUR, is_reserved
 
 _HOUR = 3_600_000_000
 _DAY = 24 * _HOUR
 _DAYS_BEFORE = 7
+#: An hour with no events, as ``trailing_many`` reads it (never written to).
+_NO_EVENTS: dict[str, int] = {}
 
 
-def _keys(sector: str, hours: Iterable[int]) -> list[str]:
+def _build_keys(sector: str, hours: range) -> list[str]:
     """The store keys of a sector's hours (hour numbers since the epoch), built in one go."""
     prefix = SECTOR_HOUR.key(sector, "")
-    return [prefix + str(hour * 3600) for hour in hours]
+    return list(map(prefix.__add__, map(str, range(hours.start * 3600, hours.stop * 3600, 3600))))
+
+
+class _HourKeys:
+    """The keys of each sector's hours, sliced from a run of ``RUN`` hours built at once: a
+    surge reads the 200 hours behind every event, mostly the same ones as the event before."""
+
+    RUN = 1024
+
+    def __init__(self) -> None:
+        self._runs: dict[str, tuple[int, list[str]]] = {}
+
+    def __call__(self, sector: str, hours: range) -> list[str]:
+        first, keys = self._runs.get(sector, (0, []))
+        if not first <= hours.start <= hours.stop <= first + len(keys):
+            first = hours.start - self.RUN // 4
+            span = range(first, max(hours.stop, first + self.RUN))
+            self._runs[sector] = (first, keys := _build_keys(sector, span))
+        return keys[hours.start - first : hours.stop - first]
 
 
 class SectorState:
@@ -42,18 +63,19 @@ class SectorState:
         self._store = store
         #: How far back a caller's periodic ``sweep`` may cut: its watermark minus this.
         self.retention = retention
+        self._keys = _HourKeys()
 
     def record(self, sector: str, event: EnrichedEvent) -> Recorded:
         """Count the event in its hour, once per event_id."""
         moment = to_us(event.occurred_at)
         hour = moment // _HOUR
-        (key,) = _keys(sector, (hour,))
+        (key,) = self._keys(sector, range(hour, hour + 1))
         seen: dict[str, int] = self._store.get(key) or {}
         if event.event_id in seen:
-            return Recorded(new=False)
+            return REPLAY
         # A fresh dict assigned to the key: a Faust table records only assignments.
         self._store[key] = {**seen, event.event_id: moment - hour * _HOUR}
-        return Recorded(new=True)
+        return NEW
 
     def count(self, sector: str, start: datetime, end: datetime) -> int:
         """Events with occurred_at in ``[start, end)``; reads one key per hour of the range."""
@@ -61,7 +83,7 @@ class SectorState:
         total = 0
         get = self._store.get
         hours = range(low // _HOUR, -(-high // _HOUR))
-        for hour, key in zip(hours, _keys(sector, hours), strict=True):
+        for hour, key in zip(hours, self._keys(sector, hours), strict=True):
             seen: dict[str, int] | None = get(key)
             if not seen:
                 continue
@@ -77,7 +99,7 @@ class SectorState:
         low, high = to_us(after), to_us(before)
         hours = range(low // _HOUR, -(-high // _HOUR))
         found = []
-        for hour, key in zip(hours, _keys(sector, hours), strict=True):
+        for hour, key in zip(hours, self._keys(sector, hours), strict=True):
             for event_id, offset in (self._store.get(key) or {}).items():
                 moment = hour * _HOUR + offset
                 if low < moment < high:
@@ -105,11 +127,9 @@ class SectorState:
         bounds = [to_us(t) + 1 for t in ends]  # (a, b] is [a + 1 µs, b + 1 µs)
         first = (min(bounds) - (_DAYS_BEFORE + 1) * _DAY) // _HOUR
         hours = range(first, -(-max(bounds) // _HOUR))  # the hour of an end at its start: not read
-        get = self._store.get
-        buckets: list[dict[str, int]] = [get(key) or {} for key in _keys(sector, hours)]
-        before_hour = [0]
-        for bucket in buckets:
-            before_hour.append(before_hour[-1] + len(bucket))
+        keys = self._keys(sector, hours)
+        buckets: list[dict[str, int]] = list(map(self._store.get, keys, repeat(_NO_EVENTS)))
+        before_hour = list(accumulate(map(len, buckets), initial=0))
 
         def before(moment: int) -> int:
             hour, cut = divmod(moment, _HOUR)

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from schemas.enriched import EnrichedEvent, SubjectRef
 from streams.eventtime import SourceClock
-from streams.state import AddressState, Recorded, SectorState, SubjectState
+from streams.state import AddressState, Recorded, SectorState, StoredEvent, SubjectState
+from streams.state._events import Row
 
 T0 = datetime(2026, 4, 14, 21, 30, tzinfo=UTC)
 US = timedelta(microseconds=1)
@@ -122,10 +123,10 @@ def histories(draw: st.DrawFn, spread: st.SearchStrategy[timedelta] = offsets) -
     return events, first, second
 
 
-def window(events: list[EnrichedEvent], start: datetime, end: datetime) -> list[EnrichedEvent]:
-    """Brute force: closed ``[start, end]``, sorted by (occurred_at, event_id)."""
+def window(events: list[EnrichedEvent], start: datetime, end: datetime) -> list[StoredEvent]:
+    """Brute force: closed ``[start, end]``, sorted by (occurred_at, event_id), as records."""
     chosen = [e for e in events if start <= e.occurred_at <= end]
-    return sorted(chosen, key=lambda e: (e.occurred_at, e.event_id))
+    return [StoredEvent.of(e) for e in sorted(chosen, key=lambda e: (e.occurred_at, e.event_id))]
 
 
 def brute_count(events: list[EnrichedEvent], start: datetime, end: datetime) -> int:
@@ -210,8 +211,9 @@ def test_events_come_back_equal_to_what_was_recorded(new_store: StoreFactory) ->
     original = event("e1", datetime(2026, 4, 14, 23, 30, 0, 123456, tzinfo=UTC))
     subjects.record(REF, original)
     (back,) = subjects.events(REF, T0 - DAY, T0 + DAY)
-    assert back == original
-    assert back.model_dump(mode="json") == original.model_dump(mode="json")
+    assert back == StoredEvent.of(original)
+    assert back.event() == original
+    assert back.event().model_dump(mode="json") == original.model_dump(mode="json")
 
 
 @STORES
@@ -411,3 +413,14 @@ def test_a_busy_key_is_kept_in_week_buckets_so_no_value_grows_with_its_history()
     assert sorted(store) == sorted([ADDRESS, *weeks])
     assert max(len(store[week]) for week in weeks) <= 7 * 24 * 60 // 14 + 1
     assert len(addresses.around(ADDRESS, T0 + 15 * DAY, 30)) == 3000
+
+
+def test_a_record_parsed_from_its_stored_row_equals_the_one_made_from_the_event() -> None:
+    """Window reads decode records from rows (``parse``) or keep those made at recording
+    (``of``): both must be the same, whatever fields the event leaves empty."""
+    loose = event("e2", T0).model_copy(
+        update={"sector": None, "address_key": None, "procedure_ref": None, "subjects": []}
+    )
+    for original in (event("e1", T0 + US), loose):
+        row = Row.of(original)
+        assert StoredEvent.parse(row.at, row.event) == StoredEvent.of(original)
