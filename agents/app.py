@@ -70,6 +70,7 @@ def create_app(settings: Settings) -> faust.App:
         settings.purge_interval_s,
         batch_max=settings.batch_max,
         batch_within_s=settings.batch_within_s,
+        batch_idle_s=settings.batch_idle_s,
         flush_tables=app.flush_tables,
     )
     rules = load_rules(settings.rules_file)

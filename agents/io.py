@@ -87,6 +87,11 @@ class Disclosures:
     (its audit record handed on after the wait began) waits for the next release. Releases run
     one at a time, so when an agent's release returns, whatever it held has been handed on,
     by itself or by another agent's release.
+
+    An agent (an asyncio task) that has held nothing since what it held was handed on returns
+    at once: it has nothing to wait for, and must not queue behind another agent's wait for
+    the broker (with small batches, every agent's batch waited for the case stage's round
+    trips).
     """
 
     def __init__(self) -> None:
@@ -95,15 +100,35 @@ class Disclosures:
         #: One release at a time: an agent whose disclosures another agent's release took
         #: must not acknowledge its records before that release has handed them on.
         self._releasing = asyncio.Lock()
+        #: Audit records and disclosures taken in so far, and how many of the first of them
+        #: have been handed on; each task's last one.
+        self._taken_in = 0
+        self._handed_on = 0
+        self._last: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = weakref.WeakKeyDictionary()
+
+    def _note(self) -> None:
+        self._taken_in += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._last[task] = self._taken_in
+
+    def _owed(self) -> bool:
+        """Whether something the current task held has not been handed on yet (outside a
+        task: anything held)."""
+        task = asyncio.current_task()
+        last = self._taken_in if task is None else self._last.get(task, 0)
+        return last > self._handed_on
 
     async def audit(self, topic: faust.TopicT, key: bytes, value: bytes) -> None:
         """Hand an audit record to the producer; what is disclosed after it waits for it."""
         self._audits.append(await hand_to_producer(topic, key, value))
+        self._note()
 
     def disclose(self, topic: faust.TopicT, key: bytes, value: bytes | None) -> None:
         """Hold a record (``None``: a tombstone) until the audit records handed on before it
         are acknowledged."""
         self._held.append((topic, key, value))
+        self._note()
 
     def __len__(self) -> int:
         """Disclosures held."""
@@ -112,13 +137,19 @@ class Disclosures:
     async def release(self) -> int:
         """Wait for the audit records handed on so far, then hand on the disclosures held so
         far; returns how many were handed on."""
+        if not self._owed():
+            return 0
         async with self._releasing:
+            if not self._owed():  # handed on by the release this one waited for
+                return 0
+            taken_in = self._taken_in
             audits, self._audits = self._audits, []
             held, self._held = self._held, []
             if audits:
                 await asyncio.gather(*audits)  # a failed write has already stopped the worker
             for topic, key, value in held:
                 await hand_to_producer(topic, key, value)
+            self._handed_on = taken_in
             return len(held)
 
 
@@ -304,6 +335,76 @@ def make_current(event: Any) -> None:
     faust_streams._current_event.set(weakref.ref(event))
 
 
+async def take_ready(
+    stream: faust.Stream[Any], max_: int, within: float, idle: float
+) -> AsyncIterator[list[Any]]:
+    """Faust's ``Stream.take_events`` (the records are acknowledged once the batch has been
+    handled, when the caller asks for the next one), except when a batch is handed on: as
+    soon as no record has joined it for ``idle`` seconds, or ``within`` seconds after its first
+    record, or when it holds ``max_``. ``take_events`` waits ``within`` from the moment it is
+    asked for a batch whatever the buffer holds, so at a steady input every hop held each
+    record ``within / 2`` on average, ``within`` at worst. Records reach the buffer one at a
+    time, each a few Faust callbacks after the one before it, as the consumer hands on what it
+    fetched; a pause of ``idle`` means what was fetched is all in (too short a pause, and
+    batches shrink until the worker falls behind: ``fieldcourt.settings``). Under load a
+    backlog keeps the buffer growing without pauses, so batches are as large as with
+    ``take_events``.
+
+    Uses what ``take_events`` uses of the stream (``agents.transport`` checks the private
+    pieces at start): a processor fills the batch while the stream is drained passively, and
+    holds the next record back while a batch is out or full.
+    """
+    events: list[Any] = []
+    added, room = asyncio.Event(), asyncio.Event()
+    room.set()
+    loop = asyncio.get_running_loop()
+
+    async def add(value: Any) -> Any:
+        try:
+            while not room.is_set():
+                if await stream.wait_for_stopped(room):  # type: ignore[arg-type]
+                    return value  # not taken: read again after the restart
+            event = stream.current_event
+            if event is None:
+                raise RuntimeError("take_ready: a record without its event")
+            events.append(event)
+            added.set()
+            if len(events) >= max_:
+                room.clear()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("taking a batch failed: %r", exc)
+            await stream.crash(exc)
+        return value
+
+    enable_acks, stream.enable_acks = stream.enable_acks, False
+    stream.add_processor(add)
+    stream._enable_passive(cast(faust.ChannelT[Any], stream.channel.__aiter__()))
+    try:
+        while not stream.should_stop:
+            if not events:
+                added.clear()
+                if await stream.wait_for_stopped(added):  # type: ignore[arg-type]
+                    break
+            ends, seen = loop.time() + within, 0
+            while seen < len(events) < max_ and (left := ends - loop.time()) > 0:
+                seen = len(events)  # a look every ``idle``, not a wake-up per record
+                await asyncio.sleep(min(idle, left))
+            room.clear()
+            batch = list(events)
+            try:
+                yield batch
+            finally:
+                events.clear()
+                for event in batch:
+                    await stream.ack(event)
+                room.set()
+    finally:
+        stream.enable_acks = enable_acks
+        stream._processors.remove(add)
+
+
 #: Writes every table's held-back changes, making each record Faust's current event in turn
 #: (``agents.cache.CachedTable.flush``).
 FlushTables = Callable[[Callable[[Any], None]], int]
@@ -315,13 +416,14 @@ def _no_tables(_set_event: Callable[[Any], None]) -> int:
 
 @dataclass(frozen=True)
 class AgentIO:
-    """What every agent body shares: the dead-letter writer, the pace of state purges, the
-    batch size and the flush of held-back table writes."""
+    """What every agent body shares: the dead-letter writer, the pace of state purges, how
+    batches are taken (``take_ready``) and the flush of held-back table writes."""
 
     deadletter: DeadLetter
     purge_interval_s: float = PURGE_INTERVAL_S
     batch_max: int = 500
     batch_within_s: float = 0.05
+    batch_idle_s: float = 0.002
     flush_tables: FlushTables = _no_tables
     disclosures: Disclosures = field(default_factory=Disclosures)
 
@@ -365,7 +467,7 @@ def guarded(
 
     async def agent(channel: faust.StreamT[bytes]) -> AsyncIterator[None]:
         stream = cast(faust.Stream[bytes], channel)
-        async for batch in stream.take_events(io.batch_max, io.batch_within_s):
+        async for batch in take_ready(stream, io.batch_max, io.batch_within_s, io.batch_idle_s):
             for event in batch:
                 await one(event)
             await io.disclosures.release()

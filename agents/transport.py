@@ -88,6 +88,8 @@ CONSUMER_INTERNALS = ("_read_offset", "_committed_offset", "_acked", "_unacked_m
 CONDUCTOR_INTERNALS = ("_tp_index",)
 #: What ``agents.io.make_current`` sets to make each record of a batch Faust's current event.
 STREAM_INTERNALS = ("_current_event",)
+#: What ``agents.io.take_ready`` uses of a stream, as ``Stream.take_events`` does.
+STREAM_CLASS_INTERNALS = ("_enable_passive", "_processors")
 OVERRIDDEN = ("seek_to_committed", "_commit_offsets", "perform_seek")
 
 
@@ -102,6 +104,11 @@ def check_faust_internals(consumer: Any, conductor: Any) -> None:
     missing = [f"Consumer.{name}" for name in CONSUMER_INTERNALS if not hasattr(consumer, name)]
     missing += [f"Conductor.{name}" for name in CONDUCTOR_INTERNALS if not hasattr(conductor, name)]
     missing += [f"faust.streams.{name}" for name in STREAM_INTERNALS if not hasattr(streams, name)]
+    missing += [
+        f"faust.Stream.{name}"
+        for name in STREAM_CLASS_INTERNALS
+        if not hasattr(faust.Stream, name) and name not in faust.Stream.__annotations__
+    ]
     missing += [
         f"faust aiokafka Consumer.{name}()"
         for name in OVERRIDDEN

@@ -182,15 +182,44 @@ async def test_a_release_returns_only_once_what_its_agent_held_is_handed_on() ->
     producer = Producer()
     audit, cases = topic_on(producer, "audit"), topic_on(producer, "cases")
     disclosures = Disclosures()
-    await disclosures.audit(audit, b"C-1", b"audit of v1")
-    disclosures.disclose(cases, b"C-1", b"case v1")
-    by_b = asyncio.create_task(disclosures.release())
-    await asyncio.sleep(0)  # B took the audit and the disclosure, and waits for the ack
-    by_a = asyncio.create_task(disclosures.release())
+    held, go = asyncio.Event(), asyncio.Event()
+
+    async def agent(case: bytes, then: asyncio.Event | None = None) -> int:
+        await disclosures.audit(audit, case, b"audit of " + case)
+        disclosures.disclose(cases, case, b"case " + case)
+        held.set()
+        if then is not None:
+            await then.wait()
+        return await disclosures.release()
+
+    by_a = asyncio.create_task(agent(b"C-1", go))
+    await held.wait()
+    by_b = asyncio.create_task(agent(b"C-2"))
+    await asyncio.sleep(0)  # B took both audits and disclosures, and waits for the acks
+    go.set()
     await asyncio.sleep(0.01)
     assert not by_a.done()
-    assert producer.sent == [("audit", b"audit of v1")]  # nothing disclosed before its audit
-    producer.acks[0].set_result(None)
+    assert producer.sent == [("audit", b"audit of C-1"), ("audit", b"audit of C-2")]
+    for ack in producer.acks:
+        ack.set_result(None)
     assert await by_a == 0
-    assert producer.sent == [("audit", b"audit of v1"), ("cases", b"case v1")]
-    assert await by_b == 1
+    assert producer.sent[2:] == [("cases", b"case C-1"), ("cases", b"case C-2")]
+    assert await by_b == 2
+
+
+async def test_an_agent_that_held_nothing_does_not_wait_for_another_agents_release() -> None:
+    producer = Producer()
+    audit, cases = topic_on(producer, "audit"), topic_on(producer, "cases")
+    disclosures = Disclosures()
+
+    async def agent_a() -> int:
+        await disclosures.audit(audit, b"C-1", b"audit of v1")
+        disclosures.disclose(cases, b"C-1", b"case v1")
+        return await disclosures.release()
+
+    by_a = asyncio.create_task(agent_a())
+    await asyncio.sleep(0)  # A waits for its audit record's acknowledgement
+    assert await asyncio.create_task(disclosures.release()) == 0  # an agent that held nothing
+    assert not by_a.done()
+    producer.acks[0].set_result(None)
+    assert await by_a == 1
