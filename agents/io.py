@@ -423,7 +423,7 @@ class AgentIO:
     purge_interval_s: float = PURGE_INTERVAL_S
     batch_max: int = 500
     batch_within_s: float = 0.05
-    batch_idle_s: float = 0.002
+    batch_idle_s: float = 0.01
     flush_tables: FlushTables = _no_tables
     disclosures: Disclosures = field(default_factory=Disclosures)
 
