@@ -162,7 +162,8 @@ def measure_latency(bench: Bench) -> None:
     if not samples:
         raise RuntimeError(f"no case event caused by these {n:,} events")
     values = [ms for _, ms in samples]
-    tail = Counter(kind for _, ms, kind in caused if ms >= percentile(values, 99))
+    p99 = percentile(values, 99)
+    tail = Counter(kind for _, ms, kind in caused if ms >= p99)
     drain = drained.end_at - published_at
     result = {
         "rate": o.latency_rate,
@@ -172,7 +173,7 @@ def measure_latency(bench: Bench) -> None:
         "matched": len(samples),
         "p50_ms": percentile(values, 50),
         "p90_ms": percentile(values, 90),
-        "p99_ms": percentile(values, 99),
+        "p99_ms": p99,
         "max_ms": max(values),
         "p99_tail_types": dict(tail.most_common()),
         "histogram": histogram,

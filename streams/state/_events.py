@@ -221,9 +221,8 @@ class _EventLog:
     def _record(self, key: str, event: EnrichedEvent) -> Recorded:
         moment = to_us(event.occurred_at)
         store = self._store
-        head_key = EVENT_HEAD.key(key)
-        head: list[Any] | None = store.get(head_key)
-        newest, weeks = (moment, []) if head is None else Head.decode(head)
+        head = self._head(key)
+        newest, weeks = (moment, []) if head is None else head
         week, event_id = moment // WEEK_US, event.event_id
         week_key = _week_key(key, week)
         known = week in weeks
@@ -238,7 +237,7 @@ class _EventLog:
         store[week_key] = fresh
         if head is None or moment > newest or not known:
             kept = weeks if known else sorted([*weeks, week])
-            store[head_key] = Head(max(newest, moment), kept).encode()
+            store[EVENT_HEAD.key(key)] = Head(max(newest, moment), kept).encode()
         return NEW
 
     def _cut(self, key: str, weeks: list[int], before: int) -> tuple[list[int], int]:
@@ -262,19 +261,15 @@ class _EventLog:
         return kept, dropped
 
     def _events(self, key: str, start: datetime, end: datetime) -> list[StoredEvent]:
-        low, high = to_us(start), to_us(end)
-        head: list[Any] | None = self._store.get(EVENT_HEAD.key(key))
+        head = self._head(key)
         if head is None:
             return []
-        newest, weeks = Head.decode(head)
-        high = min(high, newest)
+        low, high = to_us(start), min(to_us(end), head.newest)
         found: list[StoredEvent] = []
-        for items in self._read(key, weeks, low, high):
-            if items and low <= items[0][0] and items[-1][0] <= high:  # the whole week
-                found += map(_recall, items)
-            else:
-                cut = items[bisect_left(items, low, key=_at) : bisect_right(items, high, key=_at)]
-                found += map(_recall, cut)
+        for items in self._read(key, head.weeks, low, high):
+            if items and (items[0][0] < low or items[-1][0] > high):  # part of the week
+                items = items[bisect_left(items, low, key=_at) : bisect_right(items, high, key=_at)]
+            found += map(_recall, items)
         return found
 
     def _purge(self, key: str, before: datetime) -> int:
