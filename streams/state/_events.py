@@ -261,10 +261,11 @@ class _EventLog:
         return kept, dropped
 
     def _events(self, key: str, start: datetime, end: datetime) -> list[StoredEvent]:
+        low, high = to_us(start), to_us(end)  # refuses naive times, whatever is stored
         head = self._head(key)
         if head is None:
             return []
-        low, high = to_us(start), min(to_us(end), head.newest)
+        high = min(high, head.newest)
         found: list[StoredEvent] = []
         for items in self._read(key, head.weeks, low, high):
             if items and (items[0][0] < low or items[-1][0] > high):  # part of the week
