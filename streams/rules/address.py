@@ -6,6 +6,7 @@ recording it; the rule fires whichever of the report, the arrests and the seizur
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from datetime import timedelta
 
 from schemas.enriched import EnrichedEvent
@@ -39,29 +40,38 @@ def dealing_address(
     key = event.address_key
     if key is None:
         return []
+    t = event.occurred_at
     widest = widest_window(params).days
     # A report within its window of the event, and that report's activity within its window.
-    nearby = history.around(key, event.occurred_at, 2 * widest)
+    nearby = history.around(key, t, 2 * widest)
+    activity = [e for e in nearby if e.kind in _ACTIVITY]
+    times = [e.occurred_at for e in activity]  # sorted, as the state answers them
     reports: dict[str, PastEvent] = {}
-    activity: dict[str, PastEvent] = {}
-    for report in (e for e in nearby if e.kind == "dealing_address"):
+    found_activity: dict[str, PastEvent] = {}
+    for report in nearby:
+        if report.kind != "dealing_address":
+            continue
         rule = params.for_sector(report.sector)
         window = timedelta(days=rule.window_days)
-        near = [
-            e
-            for e in nearby
-            if e.kind in _ACTIVITY and abs(e.occurred_at - report.occurred_at) <= window
+        # ``event`` takes part as the report itself, or as activity within the report's window
+        if event.kind == "dealing_address":
+            involved = report.event_id == event.event_id
+        else:
+            involved = event.kind in _ACTIVITY and abs(t - report.occurred_at) <= window
+        if not (rule.enabled and involved):
+            continue
+        near = activity[
+            bisect_left(times, report.occurred_at - window) : bisect_right(
+                times, report.occurred_at + window
+            )
         ]
-        involved = event.event_id == report.event_id or any(
-            e.event_id == event.event_id for e in near
-        )
-        if rule.enabled and involved and len(near) >= rule.min_events:
+        if len(near) >= rule.min_events:
             reports[report.event_id] = report
-            activity.update((e.event_id, e) for e in near)
+            found_activity.update((e.event_id, e) for e in near)
     if not reports:
         return []
     found_reports = sorted(reports.values(), key=order)
-    found = sorted(activity.values(), key=order)
+    found = sorted(found_activity.values(), key=order)
     arrests = sum(e.kind == "arrest" for e in found)
     rule = params.for_sector(found_reports[0].sector)
     return [
