@@ -163,7 +163,7 @@ class Bench:
             data_dir,
             FIELDCOURT_PSEUDONYM_KEY=KEY,
             FIELDCOURT_STORE=self.opts.store,
-            **env,
+            **(self.opts.worker_env | env),
         )
         data_dir.mkdir(parents=True, exist_ok=True)
         worker = WorkerProcess(env, OUT / "run" / f"{name}-worker")

@@ -24,6 +24,8 @@ class Options:
     state_budget: float
     state_max_rss: float
     profile: bool
+    #: ``FIELDCOURT_*`` settings given to every worker the benchmark starts (``--worker-env``).
+    worker_env: dict[str, str]
 
 
 def parse(argv: list[str], stages: Sequence[str], description: str | None) -> Options:
@@ -70,7 +72,18 @@ def parse(argv: list[str], stages: Sequence[str], description: str | None) -> Op
         action="store_true",
         help="py-spy each end-to-end worker while it works: top 15 functions by own time",
     )
+    p.add_argument(
+        "--worker-env",
+        action="append",
+        default=[],
+        metavar="FIELDCOURT_NAME=VALUE",
+        help="a setting for every fieldcourt worker started (repeatable), to compare settings",
+    )
     a = p.parse_args(argv)
+    worker_env = dict(item.partition("=")[::2] for item in a.worker_env)
+    wrong = [name for name in worker_env if not name.startswith("FIELDCOURT_")]
+    if wrong:
+        p.error(f"--worker-env takes FIELDCOURT_NAME=VALUE, not {wrong[0]}")
     q = a.quick
     only = tuple(s for s in a.only.split(",") if s) or stages
     unknown = [s for s in only if s not in stages]
@@ -96,4 +109,5 @@ def parse(argv: list[str], stages: Sequence[str], description: str | None) -> Op
         state_budget=a.state_budget,
         state_max_rss=a.state_max_rss,
         profile=a.profile,
+        worker_env=worker_env,
     )

@@ -97,6 +97,9 @@ def run(bench: Bench) -> None:
         f"{before['cores']} cores, load {before['load_average'][0]:.2f}; code under test: "
         f"{before['git_commit'][:10]}" + (f" + uncommitted {', '.join(dirty)}" if dirty else "")
     )
+    if o.worker_env:
+        bench.results["worker_env"] = o.worker_env
+        bench.say(f"every worker started with {o.worker_env}")
     print(f"definition: {DEFINITION}")
     print(f"latency: {LATENCY_DEFINITION}")
     chosen = [s for s in STAGES if s.name in o.only]

@@ -49,6 +49,18 @@ def test_activity_more_than_30_days_from_the_report_does_not_count(
     assert fired_at([events[i] for i in order]) == []
 
 
+@pytest.mark.parametrize("order", list(permutations(range(3))))
+def test_activity_exactly_30_days_either_side_of_the_report_counts(
+    order: tuple[int, ...],
+) -> None:
+    events = [
+        report(at(40), occupant=9),
+        arrest(1, at(10), address=ADDRESS, role="lookout"),
+        seizure(at(70), address=ADDRESS, persons=(2,), quantity_g=5),
+    ]
+    assert fired_at([events[i] for i in order]) == [2]
+
+
 def test_one_arrest_is_not_enough() -> None:
     assert fired_at(scene()[:2]) == []
 
