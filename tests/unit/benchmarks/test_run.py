@@ -44,6 +44,21 @@ def test_an_unknown_stage_is_refused(capsys: pytest.CaptureFixture[str]) -> None
     assert "unknown stage(s) nope" in capsys.readouterr().err
 
 
+def test_worker_settings_are_passed_on_and_only_fieldcourt_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    opts = parse(
+        ["--worker-env", "FIELDCOURT_PRODUCER_LINGER_S=0.01", "--worker-env", "FIELDCOURT_X=a=b"],
+        NAMES,
+        None,
+    )
+    assert opts.worker_env == {"FIELDCOURT_PRODUCER_LINGER_S": "0.01", "FIELDCOURT_X": "a=b"}
+    assert parse([], NAMES, None).worker_env == {}
+    with pytest.raises(SystemExit):
+        parse(["--worker-env", "PATH=/tmp"], NAMES, None)
+    assert "not PATH" in capsys.readouterr().err
+
+
 def test_every_stage_reads_as_many_mixed_events_as_its_option_says() -> None:
     opts = parse(["--peer-events", "7", "--mixed-events", "9", "--latency-rate", "2"], NAMES, None)
     wanted = {s.name: s.mixed(opts) for s in STAGES if s.mixed}
