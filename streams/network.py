@@ -51,6 +51,7 @@ import datetime as dt
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, MutableMapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from schemas.codec import dumps, loads
@@ -323,6 +324,8 @@ class NetworkGraph:
             for component in spans:
                 if len(component.members) >= least:
                     found.setdefault((component.members, component.evidence), component)
+        if len(found) < 2:  # mostly: nothing to compare nor order
+            return list(found.values())
         # a component inside another adds nothing to the network's case
         kept = [
             key
@@ -358,26 +361,27 @@ class NetworkGraph:
         components, remaining = [], set(touched)
         while remaining:
             start = min(remaining)
-            nodes, evidence, kinds, queue = {start}, set(), set(), [start]
-            starts, ends = set(), set()
+            nodes, queue, inside = {start}, [start], []
             while queue:
-                for neighbour, kind, events, lo, hi in edges(queue.pop()):  # Edge, encoded
-                    if low <= lo and hi <= high:
-                        evidence.update(events)
-                        kinds.add(kind)
-                        starts.add(lo)
-                        ends.add(hi)
+                node = queue.pop()
+                for edge in edges(node):  # an Edge, encoded: neighbour, kind, events, lo, hi
+                    if low <= edge[3] and edge[4] <= high:
+                        neighbour = edge[0]
                         if neighbour not in nodes:
                             nodes.add(neighbour)
                             queue.append(neighbour)
+                        # Every edge is stored at both its ends, and a component holds both:
+                        # what it brings is taken from one side.
+                        if node < neighbour:
+                            inside.append(edge)
             remaining -= nodes
             components.append(
                 _Component(
                     members=frozenset(filter(is_member, nodes)),
-                    evidence=frozenset(evidence),
-                    kinds=frozenset(kinds),
-                    starts=frozenset(starts),
-                    ends=frozenset(ends),
+                    evidence=frozenset(chain.from_iterable(edge[2] for edge in inside)),
+                    kinds=frozenset(edge[1] for edge in inside),
+                    starts=frozenset(edge[3] for edge in inside),
+                    ends=frozenset(edge[4] for edge in inside),
                 )
             )
         return components
@@ -407,12 +411,12 @@ class NetworkGraph:
         members = component.members
         roles: dict[str, set[str]] = {}
         times: list[int] = []
-        addresses: set[str] = set()
-        procedures: set[str] = set()
-        stored, key = self.store.get, LINKING_EVENT.key
+        addresses: set[str | None] = set()  # ``None`` (no address) is dropped once, below
+        procedures: set[str | None] = set()
+        stored, prefix = self.store.get, LINKING_EVENT.prefix
         for eid in component.evidence:
             # read as stored, not decoded: a network's evidence runs into the thousands
-            linked = record if eid == event.event_id else stored(key(eid))
+            linked = record if eid == event.event_id else stored(prefix + eid)
             if linked is None:
                 continue
             at, its_roles, address, procedure, _matches = linked  # a Linked, or as encoded
@@ -420,10 +424,8 @@ class NetworkGraph:
             for ref, role in its_roles.items():
                 if ref in members:
                     roles.setdefault(ref, set()).add(role)
-            if address is not None:
-                addresses.add(address)
-            if procedure is not None:
-                procedures.add(procedure)
+            addresses.add(address)
+            procedures.add(procedure)
         first, last = from_us(min(times)), from_us(max(times))
         links = ", ".join(LABELS[k] for k in sorted(component.kinds))
         reason = (
@@ -440,9 +442,9 @@ class NetworkGraph:
             subjects=tuple(
                 match_subject(m, tuple(sorted(roles.get(m, ())))) for m in sorted(members)
             ),
-            addresses=tuple(sorted(addresses)),
+            addresses=tuple(sorted(a for a in addresses if a is not None)),
             evidence=tuple(sorted(component.evidence)),
-            procedure_refs=tuple(sorted(procedures)),
+            procedure_refs=tuple(sorted(p for p in procedures if p is not None)),
             sector=event.sector,
             trigger_event_id=event.event_id,
             occurred_at=event.occurred_at,
