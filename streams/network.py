@@ -39,7 +39,9 @@ times in µs since the epoch, written by assignment):
   replayed event returns the matches it returned the first time (nothing new: the graph already
   has it), so a match lost in a crash is sent again and the case manager drops it if it was not;
 - ``net|{subject}``: the network the subject belongs to; ``alias|{network}``: the network that
-  absorbed it.
+  absorbed it;
+- ``erased|count``: how many erasures changed the graph (what a network's evidence says is
+  folded as it grows, ``streams.network_evidence``; an erasure makes it folded again).
 
 Nothing is pruned as events arrive (an event on time at its source may arrive after much
 newer ones); ``sweep`` forgets what lies behind the stage's low watermark minus the window.
@@ -57,11 +59,21 @@ from typing import Any
 from schemas.codec import dumps, loads
 from schemas.enriched import EnrichedEvent
 from streams.matches import RuleMatch, match_subject, stable_id
+from streams.network_evidence import EvidenceMemo
 from streams.state._common import from_us, span_us, to_us
 from streams.state._links import Edge, Linked, LinkKind, Seen
-from streams.state.keyspace import ADDRESS, ADJACENCY, ALIAS, LINKING_EVENT, NETWORK, OPERATION
+from streams.state.keyspace import (
+    ADDRESS,
+    ADJACENCY,
+    ALIAS,
+    GRAPH_ERASURES,
+    LINKING_EVENT,
+    NETWORK,
+    OPERATION,
+)
 
 RULE_ID = "f3.network"
+ERASURES = GRAPH_ERASURES.key("count")
 
 LABELS: dict[LinkKind, str] = {
     "operation": "a shared operation",
@@ -139,6 +151,7 @@ class NetworkGraph:
         self.store = store
         self.config = config or NetworkConfig()
         self._window = span_us(self.config.window)
+        self._evidence = EvidenceMemo()
 
     def observe(self, event: EnrichedEvent) -> list[RuleMatch]:
         """The network matches ``event`` causes; a replayed event gives the same ones again."""
@@ -206,12 +219,15 @@ class NetworkGraph:
             else:
                 continue
             changed += 1
+        if changed:  # roles were stripped: no fold of evidence made before holds
+            self.store[ERASURES] = self.store.get(ERASURES, 0) + 1
         return changed
 
     def sweep(self, before: dt.datetime) -> int:
         """Forget links and events older than ``before`` (retention); returns keys removed."""
         cut = to_us(before)
         removed = 0
+        self._evidence.clear()
         for key, value in list(self.store.items()):
             if LINKING_EVENT.owns(key):
                 stale = Linked.decode(value).at < cut
@@ -409,24 +425,19 @@ class NetworkGraph:
     def _match(self, event: EnrichedEvent, record: Linked, component: _Component) -> RuleMatch:
         network, absorbed = self._identify(component.members)
         members = component.members
-        roles: dict[str, set[str]] = {}
-        times: list[int] = []
-        addresses: set[str | None] = set()  # ``None`` (no address) is dropped once, below
-        procedures: set[str | None] = set()
         stored, prefix = self.store.get, LINKING_EVENT.prefix
-        for eid in component.evidence:
-            # read as stored, not decoded: a network's evidence runs into the thousands
-            linked = record if eid == event.event_id else stored(prefix + eid)
-            if linked is None:
-                continue
-            at, its_roles, address, procedure, _matches = linked  # a Linked, or as encoded
-            times.append(at)
-            for ref, role in its_roles.items():
-                if ref in members:
-                    roles.setdefault(ref, set()).add(role)
-            addresses.add(address)
-            procedures.add(procedure)
-        first, last = from_us(min(times)), from_us(max(times))
+
+        def read(eid: str) -> Any:
+            # as stored, not decoded: a network's evidence runs into the thousands
+            return record if eid == event.event_id else stored(prefix + eid)
+
+        erasures = self.store.get(ERASURES, 0)
+        found = self._evidence.of(network, component.evidence, erasures, read)
+        roles = found.roles
+        # the event's own record is always among them
+        assert found.first is not None
+        assert found.last is not None
+        first, last = from_us(found.first), from_us(found.last)
         links = ", ".join(LABELS[k] for k in sorted(component.kinds))
         reason = (
             f"{len(component.members)} subjects linked through {links} within "
@@ -442,9 +453,9 @@ class NetworkGraph:
             subjects=tuple(
                 match_subject(m, tuple(sorted(roles.get(m, ())))) for m in sorted(members)
             ),
-            addresses=tuple(sorted(a for a in addresses if a is not None)),
+            addresses=tuple(sorted(found.addresses)),
             evidence=tuple(sorted(component.evidence)),
-            procedure_refs=tuple(sorted(p for p in procedures if p is not None)),
+            procedure_refs=tuple(sorted(found.procedures)),
             sector=event.sector,
             trigger_event_id=event.event_id,
             occurred_at=event.occurred_at,

@@ -130,7 +130,8 @@ def _event_subjects(subjects: tuple[Subject, ...]) -> list[CaseSubject]:
     known = _EVENT_SUBJECTS.get(id(subjects))
     if known is None or known[0] is not subjects:
         if len(_EVENT_SUBJECTS) >= _EVENT_SUBJECTS_MAX:
-            del _EVENT_SUBJECTS[next(iter(_EVENT_SUBJECTS))]  # the oldest
+            # all at once: taking the oldest one by one walks every slot deleted before it
+            _EVENT_SUBJECTS.clear()
         made = [_case_subject(ref, roles) for ref, roles in subjects]
         known = _EVENT_SUBJECTS[id(subjects)] = (subjects, made)
     return list(known[1])  # the event's own list: the cached one stays as it is

@@ -360,3 +360,15 @@ def test_a_walk_finds_what_a_plain_walk_over_every_edge_finds(
     assert {
         (c.members, c.evidence, c.kinds, c.starts, c.ends) for c in walked
     } == components_walked_plainly(graph.store, touched, low, high)
+
+
+def test_a_subject_erased_then_seen_again_has_only_its_new_roles() -> None:
+    graph = NetworkGraph({})
+    feed(graph, [*operation(2, 5), seizure("z1", (1, 2), day=5, op=OP)])  # 1 in z1 alone
+    assert graph.erase(subject(1)) > 0
+    again = arrest("again", 1, day=6, op=OP)
+    fresh = NetworkGraph(copy.deepcopy(graph.store))  # folds nothing from before the erasure
+    [expected] = fresh.observe(again)
+    [found] = graph.observe(again)
+    assert dumps(found) == dumps(expected)
+    assert dict((s.ref, s.roles) for s in found.subjects)[subject(1)] == ("seller",)
