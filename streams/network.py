@@ -56,12 +56,11 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from schemas.codec import dumps, loads
 from schemas.enriched import EnrichedEvent
 from streams.matches import RuleMatch, match_subject, stable_id
 from streams.network_evidence import EvidenceMemo
 from streams.state._common import from_us, span_us, to_us
-from streams.state._links import Edge, Linked, LinkKind, Seen
+from streams.state._links import Edge, Linked, LinkKind, Seen, decode_match, encode_match
 from streams.state.keyspace import (
     ADDRESS,
     ADJACENCY,
@@ -157,7 +156,7 @@ class NetworkGraph:
         """The network matches ``event`` causes; a replayed event gives the same ones again."""
         done = self._linked(event.event_id)
         if done is not None:
-            return [loads(RuleMatch, match) for match in done.matches]
+            return [decode_match(match) for match in done.matches]
         subjects = sorted({subject.ref for subject in event.subjects})
         at = to_us(event.occurred_at)
         base = Seen(event.event_id, at, "operation", subjects)
@@ -181,7 +180,7 @@ class NetworkGraph:
             self._match(event, record, component)
             for component in self._networks(sorted(adjacency), at)
         ]
-        done = record._replace(matches=[dumps(m).decode() for m in matches])
+        done = record._replace(matches=[encode_match(m) for m in matches])
         self.store[LINKING_EVENT.key(event.event_id)] = done.encode()
         return matches
 
