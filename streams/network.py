@@ -39,7 +39,9 @@ times in µs since the epoch, written by assignment):
   replayed event returns the matches it returned the first time (nothing new: the graph already
   has it), so a match lost in a crash is sent again and the case manager drops it if it was not;
 - ``net|{subject}``: the network the subject belongs to; ``alias|{network}``: the network that
-  absorbed it.
+  absorbed it;
+- ``erased|count``: how many erasures changed the graph (what a network's evidence says is
+  folded as it grows, ``streams.network_evidence``; an erasure makes it folded again).
 
 Nothing is pruned as events arrive (an event on time at its source may arrive after much
 newer ones); ``sweep`` forgets what lies behind the stage's low watermark minus the window.
@@ -51,16 +53,26 @@ import datetime as dt
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, MutableMapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
-from schemas.codec import dumps, loads
 from schemas.enriched import EnrichedEvent
 from streams.matches import RuleMatch, match_subject, stable_id
+from streams.network_evidence import EvidenceMemo
 from streams.state._common import from_us, span_us, to_us
-from streams.state._links import Edge, Linked, LinkKind, Seen
-from streams.state.keyspace import ADDRESS, ADJACENCY, ALIAS, LINKING_EVENT, NETWORK, OPERATION
+from streams.state._links import Edge, Linked, LinkKind, Seen, decode_match, encode_match
+from streams.state.keyspace import (
+    ADDRESS,
+    ADJACENCY,
+    ALIAS,
+    GRAPH_ERASURES,
+    LINKING_EVENT,
+    NETWORK,
+    OPERATION,
+)
 
 RULE_ID = "f3.network"
+ERASURES = GRAPH_ERASURES.key("count")
 
 LABELS: dict[LinkKind, str] = {
     "operation": "a shared operation",
@@ -138,12 +150,13 @@ class NetworkGraph:
         self.store = store
         self.config = config or NetworkConfig()
         self._window = span_us(self.config.window)
+        self._evidence = EvidenceMemo()
 
     def observe(self, event: EnrichedEvent) -> list[RuleMatch]:
         """The network matches ``event`` causes; a replayed event gives the same ones again."""
         done = self._linked(event.event_id)
         if done is not None:
-            return [loads(RuleMatch, match) for match in done.matches]
+            return [decode_match(match) for match in done.matches]
         subjects = sorted({subject.ref for subject in event.subjects})
         at = to_us(event.occurred_at)
         base = Seen(event.event_id, at, "operation", subjects)
@@ -167,7 +180,7 @@ class NetworkGraph:
             self._match(event, record, component)
             for component in self._networks(sorted(adjacency), at)
         ]
-        done = record._replace(matches=[dumps(m).decode() for m in matches])
+        done = record._replace(matches=[encode_match(m) for m in matches])
         self.store[LINKING_EVENT.key(event.event_id)] = done.encode()
         return matches
 
@@ -205,12 +218,15 @@ class NetworkGraph:
             else:
                 continue
             changed += 1
+        if changed:  # roles were stripped: no fold of evidence made before holds
+            self.store[ERASURES] = self.store.get(ERASURES, 0) + 1
         return changed
 
     def sweep(self, before: dt.datetime) -> int:
         """Forget links and events older than ``before`` (retention); returns keys removed."""
         cut = to_us(before)
         removed = 0
+        self._evidence.clear()
         for key, value in list(self.store.items()):
             if LINKING_EVENT.owns(key):
                 stale = Linked.decode(value).at < cut
@@ -323,6 +339,8 @@ class NetworkGraph:
             for component in spans:
                 if len(component.members) >= least:
                     found.setdefault((component.members, component.evidence), component)
+        if len(found) < 2:  # mostly: nothing to compare nor order
+            return list(found.values())
         # a component inside another adds nothing to the network's case
         kept = [
             key
@@ -358,26 +376,27 @@ class NetworkGraph:
         components, remaining = [], set(touched)
         while remaining:
             start = min(remaining)
-            nodes, evidence, kinds, queue = {start}, set(), set(), [start]
-            starts, ends = set(), set()
+            nodes, queue, inside = {start}, [start], []
             while queue:
-                for neighbour, kind, events, lo, hi in edges(queue.pop()):  # Edge, encoded
-                    if low <= lo and hi <= high:
-                        evidence.update(events)
-                        kinds.add(kind)
-                        starts.add(lo)
-                        ends.add(hi)
+                node = queue.pop()
+                for edge in edges(node):  # an Edge, encoded: neighbour, kind, events, lo, hi
+                    if low <= edge[3] and edge[4] <= high:
+                        neighbour = edge[0]
                         if neighbour not in nodes:
                             nodes.add(neighbour)
                             queue.append(neighbour)
+                        # Every edge is stored at both its ends, and a component holds both:
+                        # what it brings is taken from one side.
+                        if node < neighbour:
+                            inside.append(edge)
             remaining -= nodes
             components.append(
                 _Component(
                     members=frozenset(filter(is_member, nodes)),
-                    evidence=frozenset(evidence),
-                    kinds=frozenset(kinds),
-                    starts=frozenset(starts),
-                    ends=frozenset(ends),
+                    evidence=frozenset(chain.from_iterable(edge[2] for edge in inside)),
+                    kinds=frozenset(edge[1] for edge in inside),
+                    starts=frozenset(edge[3] for edge in inside),
+                    ends=frozenset(edge[4] for edge in inside),
                 )
             )
         return components
@@ -405,26 +424,19 @@ class NetworkGraph:
     def _match(self, event: EnrichedEvent, record: Linked, component: _Component) -> RuleMatch:
         network, absorbed = self._identify(component.members)
         members = component.members
-        roles: dict[str, set[str]] = {}
-        times: list[int] = []
-        addresses: set[str] = set()
-        procedures: set[str] = set()
-        stored, key = self.store.get, LINKING_EVENT.key
-        for eid in component.evidence:
-            # read as stored, not decoded: a network's evidence runs into the thousands
-            linked = record if eid == event.event_id else stored(key(eid))
-            if linked is None:
-                continue
-            at, its_roles, address, procedure, _matches = linked  # a Linked, or as encoded
-            times.append(at)
-            for ref, role in its_roles.items():
-                if ref in members:
-                    roles.setdefault(ref, set()).add(role)
-            if address is not None:
-                addresses.add(address)
-            if procedure is not None:
-                procedures.add(procedure)
-        first, last = from_us(min(times)), from_us(max(times))
+        stored, prefix = self.store.get, LINKING_EVENT.prefix
+
+        def read(eid: str) -> Any:
+            # as stored, not decoded: a network's evidence runs into the thousands
+            return record if eid == event.event_id else stored(prefix + eid)
+
+        erasures = self.store.get(ERASURES, 0)
+        found = self._evidence.of(network, component.evidence, erasures, read)
+        roles = found.roles
+        # the event's own record is always among them
+        assert found.first is not None
+        assert found.last is not None
+        first, last = from_us(found.first), from_us(found.last)
         links = ", ".join(LABELS[k] for k in sorted(component.kinds))
         reason = (
             f"{len(component.members)} subjects linked through {links} within "
@@ -440,9 +452,9 @@ class NetworkGraph:
             subjects=tuple(
                 match_subject(m, tuple(sorted(roles.get(m, ())))) for m in sorted(members)
             ),
-            addresses=tuple(sorted(addresses)),
+            addresses=tuple(sorted(found.addresses)),
             evidence=tuple(sorted(component.evidence)),
-            procedure_refs=tuple(sorted(procedures)),
+            procedure_refs=tuple(sorted(found.procedures)),
             sector=event.sector,
             trigger_event_id=event.event_id,
             occurred_at=event.occurred_at,

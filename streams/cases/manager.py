@@ -235,10 +235,10 @@ class CaseManager:
             merged = emit(closed, "case_merged", f"Merged into {target_id}", merged_into=target_id)
             emitted.append((closed, merged))
             cases[state.case_id] = encoded[id(closed)] = closed.encode()
-        entries = [
+        entries = tuple(
             outbox_entry(encoded.get(id(state)) or state.encode(), event)
             for state, event in emitted
-        ]
+        )
         record = {
             "at": format_utc(emitted_at),
             "events": entries,

@@ -15,7 +15,10 @@ Stored (``case|{case_id}``, the outbox's ``cases``, and with each event it snaps
 outbox's ``events``, see ``outbox_entry``) as a JSON list, times in µs since the
 epoch: ``[case_id, anchor kind, anchor ref, section, previous section, content, version,
 closed_at or null]``, the content ``[rule_ids, [[ref, roles], ...], addresses, evidence,
-procedure_refs, first_event_at, last_event_at]`` (``encode``/``decode``).
+procedure_refs, first_event_at, last_event_at]`` (``encode``/``decode``). ``encode`` writes
+tuples that hold the state's own tuples (JSON makes them lists): nothing of a case is copied
+to store it, and a store in memory holds no list for the garbage collector to walk, which a
+full collection does for every object the process holds.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from streams.state._common import from_us, to_us
 
 #: A subject of a case: its reference and the sorted union of its roles.
 Subject = tuple[str, tuple[str, ...]]
+#: A stored record: a tuple as written here, a list as JSON gives it back.
+Encoded = tuple[Any, ...] | list[Any]
 
 
 def _union(*parts: Iterable[str]) -> tuple[str, ...]:
@@ -42,7 +47,7 @@ def _union(*parts: Iterable[str]) -> tuple[str, ...]:
 def _merge(held: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
     """The sorted union of two sorted unions; ``held`` itself when ``more`` adds nothing (a
     case mostly gets back what it holds: equal contents then compare by identity)."""
-    if more is held or not more:
+    if more is held or not more or more == held:
         return held
     if not held:
         return more
@@ -74,17 +79,22 @@ def _subjects(subjects: Iterable[Subject]) -> tuple[Subject, ...]:
 def _merge_subjects(held: tuple[Subject, ...], more: tuple[Subject, ...]) -> tuple[Subject, ...]:
     """``_subjects`` of both, for two results of ``_subjects``: ``held`` when ``more`` adds
     nothing."""
-    if more is held or not more:
+    if more is held or not more or more == held:  # a network's members, sent again
         return held
     if not held:
         return more
+    # A network's match lists its hundreds of members every time, a few of them new: only the
+    # pairs the case does not hold already are looked at one by one.
+    extra = set(more).difference(held)
+    if not extra:
+        return held
     roles = dict(held)
     changed = False
-    for ref, its_roles in more:
+    for ref, its_roles in extra:
         mine = roles.get(ref)
         if mine is None:
             roles[ref] = its_roles
-        elif mine != its_roles and not set(its_roles).issubset(mine):
+        elif not set(its_roles).issubset(mine):
             roles[ref] = tuple(sorted({*mine, *its_roles}))
         else:
             continue
@@ -102,6 +112,29 @@ def _case_subject(ref: str, roles: tuple[str, ...]) -> CaseSubject:
 def anchor_of(kind: str, ref: str) -> Anchor:
     """A case's anchor, validated once and shared."""
     return Anchor.model_validate({"kind": kind, "ref": ref})
+
+
+#: The subjects of the last big cases made into events (see ``_event_subjects``), by identity.
+_EVENT_SUBJECTS: dict[int, tuple[tuple[Subject, ...], list[CaseSubject]]] = {}
+_EVENT_SUBJECTS_MAX = 1024
+#: Fewer subjects than this are cheaper to make again than to look up.
+_EVENT_SUBJECTS_MIN = 8
+
+
+def _event_subjects(subjects: tuple[Subject, ...]) -> list[CaseSubject]:
+    """A case event's subjects. A case's subjects tuple is shared by its versions until one
+    adds a subject (``_merge_subjects`` hands ``held`` back), so a network case of hundreds of
+    members makes their list once, not once per event."""
+    if len(subjects) < _EVENT_SUBJECTS_MIN:
+        return [_case_subject(ref, roles) for ref, roles in subjects]
+    known = _EVENT_SUBJECTS.get(id(subjects))
+    if known is None or known[0] is not subjects:
+        if len(_EVENT_SUBJECTS) >= _EVENT_SUBJECTS_MAX:
+            # all at once: taking the oldest one by one walks every slot deleted before it
+            _EVENT_SUBJECTS.clear()
+        made = [_case_subject(ref, roles) for ref, roles in subjects]
+        known = _EVENT_SUBJECTS[id(subjects)] = (subjects, made)
+    return list(known[1])  # the event's own list: the cached one stays as it is
 
 
 def _pairs(subjects: Iterable[MatchSubject]) -> Iterable[Subject]:
@@ -152,7 +185,7 @@ class Content:
         """The content as a case event holds it, to validate as one."""
         return {
             "rule_ids": list(self.rule_ids),
-            "subjects": [_case_subject(ref, roles) for ref, roles in self.subjects],
+            "subjects": _event_subjects(self.subjects),
             "addresses": list(self.addresses),
             "evidence": list(self.evidence),
             "procedure_refs": list(self.procedure_refs),
@@ -160,23 +193,28 @@ class Content:
             "last_event_at": self.last_event_at,
         }
 
-    def encode(self) -> list[Any]:
-        return [
-            list(self.rule_ids),
-            [[ref, list(roles)] for ref, roles in self.subjects],
-            list(self.addresses),
-            list(self.evidence),
-            list(self.procedure_refs),
+    def encode(self) -> Encoded:
+        """Its parts as they are (tuples, which JSON writes as lists): nothing is copied, so
+        encoding a case of thousands of evidence ids costs what a small one does."""
+        return (
+            self.rule_ids,
+            self.subjects,
+            self.addresses,
+            self.evidence,
+            self.procedure_refs,
             to_us(self.first_event_at),
             to_us(self.last_event_at),
-        ]
+        )
 
     @classmethod
-    def decode(cls, value: list[Any]) -> Content:
+    def decode(cls, value: Encoded) -> Content:
+        """From ``encode``'s tuple as it is, or from its JSON (lists)."""
         rule_ids, subjects, addresses, evidence, procedure_refs, first, last = value
+        if type(subjects) is not tuple:  # decoded JSON: pairs as lists
+            subjects = tuple((ref, tuple(roles)) for ref, roles in subjects)
         return cls(
             rule_ids=tuple(rule_ids),
-            subjects=tuple((ref, tuple(roles)) for ref, roles in subjects),
+            subjects=subjects,
             addresses=tuple(addresses),
             evidence=tuple(evidence),
             procedure_refs=tuple(procedure_refs),
@@ -204,8 +242,8 @@ class CaseState:
         return tuple(ref for ref, _roles in self.content.subjects)
 
     @classmethod
-    def decode(cls, value: list[Any]) -> CaseState:
-        """From the store's decoded JSON, as ``encode`` wrote it."""
+    def decode(cls, value: Encoded) -> CaseState:
+        """From ``encode``'s tuple, or the store's decoded JSON of it."""
         case_id, kind, ref, section, previous, content, version, closed = value
         return cls(
             case_id=case_id,
@@ -217,8 +255,8 @@ class CaseState:
             closed_at=None if closed is None else from_us(closed),
         )
 
-    def encode(self) -> list[Any]:
-        return [
+    def encode(self) -> Encoded:
+        return (
             self.case_id,
             self.anchor.kind,
             self.anchor.ref,
@@ -227,21 +265,21 @@ class CaseState:
             self.content.encode(),
             self.version,
             None if self.closed_at is None else to_us(self.closed_at),
-        ]
+        )
 
     @staticmethod
-    def stored_version(value: list[Any]) -> int:
+    def stored_version(value: Encoded) -> int:
         """The version of a stored case, without decoding the rest."""
         version: int = value[6]
         return version
 
     @staticmethod
-    def stored_section(value: list[Any]) -> Section:
+    def stored_section(value: Encoded) -> Section:
         section: Section = value[3]
         return section
 
     @staticmethod
-    def stored_closed_at(value: list[Any]) -> dt.datetime | None:
+    def stored_closed_at(value: Encoded) -> dt.datetime | None:
         closed: int | None = value[7]
         return None if closed is None else from_us(closed)
 
@@ -279,21 +317,21 @@ class CaseState:
         )
 
 
-def outbox_entry(state: list[Any], event: CaseEvent) -> list[Any]:
+def outbox_entry(state: Encoded, event: CaseEvent) -> Encoded:
     """How the case manager's outbox keeps ``event``: the encoded state it is a snapshot of
     (the very list stored for the case, when it is its latest) and what the event adds; its
     ``emitted_at`` is the record's. ``from_outbox`` makes the same event again."""
-    return [
+    return (
         state,
         event.event_type,
         event.reason,
         event.sector,
         event.transferred_to,
         event.merged_into,
-    ]
+    )
 
 
-def from_outbox(entry: list[Any], emitted_at: dt.datetime) -> CaseEvent:
+def from_outbox(entry: Encoded, emitted_at: dt.datetime) -> CaseEvent:
     state, event_type, reason, sector, transferred_to, merged_into = entry
     return CaseState.decode(state).event(
         event_type,

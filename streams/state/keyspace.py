@@ -101,6 +101,9 @@ ADJACENCY = Prefixed("adj|")
 LINKING_EVENT = Prefixed("ev|")
 NETWORK = Prefixed("net|")
 ALIAS = Prefixed("alias|")
+#: How many erasures the graph has had (``erased|count``): folds of evidence made before one
+#: are not reused (``streams.network_evidence``).
+GRAPH_ERASURES = Prefixed("erased|")
 
 # The case manager (``streams.cases.manager``), one partition.
 CASE = Prefixed("case|")

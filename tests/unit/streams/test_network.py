@@ -14,6 +14,8 @@ from schemas.enriched import EnrichedEvent
 from streams.cases import CaseManager
 from streams.matches import RuleMatch, stable_id
 from streams.network import NetworkGraph
+from streams.state._common import to_us
+from streams.state._links import Edge
 from tests.unit.streams.case_builders import (
     ADDRESS,
     EMITTED,
@@ -309,3 +311,64 @@ def test_any_order_of_the_same_events_finds_the_same_networks(
     expected = networks_expected(events)
     assert networks_found(events) == expected
     assert networks_found(data.draw(st.permutations(events))) == expected
+
+
+def components_walked_plainly(
+    store: dict[str, Any], touched: list[str], low: int, high: int
+) -> set[tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[int], frozenset[int]]]:
+    """Every stored edge decoded, each seen from both its ends, walked breadth first."""
+    adjacency = {
+        key.removeprefix("adj|"): [Edge.decode(e) for e in value]
+        for key, value in store.items()
+        if key.startswith("adj|")
+    }
+    found, remaining = set(), set(touched)
+    while remaining:
+        start = min(remaining)
+        nodes, edges, queue = {start}, [], [start]
+        while queue:
+            for edge in adjacency.get(queue.pop(0), []):
+                if low <= edge.lo and edge.hi <= high:
+                    edges.append(edge)
+                    if edge.neighbour not in nodes:
+                        nodes.add(edge.neighbour)
+                        queue.append(edge.neighbour)
+        remaining -= nodes
+        found.add(
+            (
+                frozenset(n for n in nodes if not n.startswith("@")),
+                frozenset(e for edge in edges for e in edge.events),
+                frozenset(edge.kind for edge in edges),
+                frozenset(edge.lo for edge in edges),
+                frozenset(edge.hi for edge in edges),
+            )
+        )
+    return found
+
+
+@settings(max_examples=100, deadline=None)
+@given(linking_events(), st.integers(0, 55), st.integers(0, 60), st.data())
+def test_a_walk_finds_what_a_plain_walk_over_every_edge_finds(
+    events: list[EnrichedEvent], since: int, days: int, data: st.DataObject
+) -> None:
+    graph = NetworkGraph({})
+    feed(graph, events)
+    nodes = sorted(k.removeprefix("adj|") for k in graph.store if k.startswith("adj|"))
+    touched = data.draw(st.lists(st.sampled_from(nodes), unique=True) if nodes else st.just([]))
+    low, high = to_us(at(since)), to_us(at(since + days))
+    walked = graph._components(touched, low, high, graph._edges_once())
+    assert {
+        (c.members, c.evidence, c.kinds, c.starts, c.ends) for c in walked
+    } == components_walked_plainly(graph.store, touched, low, high)
+
+
+def test_a_subject_erased_then_seen_again_has_only_its_new_roles() -> None:
+    graph = NetworkGraph({})
+    feed(graph, [*operation(2, 5), seizure("z1", (1, 2), day=5, op=OP)])  # 1 in z1 alone
+    assert graph.erase(subject(1)) > 0
+    again = arrest("again", 1, day=6, op=OP)
+    fresh = NetworkGraph(copy.deepcopy(graph.store))  # folds nothing from before the erasure
+    [expected] = fresh.observe(again)
+    [found] = graph.observe(again)
+    assert dumps(found) == dumps(expected)
+    assert dict((s.ref, s.roles) for s in found.subjects)[subject(1)] == ("seller",)
