@@ -60,6 +60,12 @@ def faust_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+#: The worker's GIL switch interval: Faust's consumer runs in a thread of its own, and every
+#: fetch crosses to the event loop's thread and back; at Python's default (5 ms) each crossing
+#: waited for the other thread's time slice.
+SWITCH_INTERVAL_S = 0.001
+
+
 def create_app(settings: Settings) -> faust.App:
     FAULTS.plan = None if settings.crash_at is None else CrashPlan.parse(settings.crash_at)
     config = faust_config(settings)
@@ -72,6 +78,7 @@ def create_app(settings: Settings) -> faust.App:
         batch_within_s=settings.batch_within_s,
         batch_idle_s=settings.batch_idle_s,
         flush_tables=app.flush_tables,
+        deliveries=app.deliveries,
     )
     rules = load_rules(settings.rules_file)
     streams = register_correlation(app, settings, rules, io)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, cast
 
 import faust
-import faust.streams as faust_streams
 
+from agents.batches import Deliveries, make_current, take_ready
 from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
 from streams.errors import Reason, RejectedInput, describe_failure, failure_trace
@@ -324,87 +324,6 @@ class PurgeSchedule:
         return True
 
 
-def make_current(event: Any) -> None:
-    """Make ``event`` Faust's current event in this task, as its stream does for the record it
-    hands out: table writes go to the store and changelog partition of the current event
-    (the context variable set here is one of the internals ``agents.transport`` checks).
-
-    Only the context variable that tables read is set, never the stream's own
-    ``current_event``: ``take_events`` fills its batch from that attribute in another task.
-    """
-    faust_streams._current_event.set(weakref.ref(event))
-
-
-async def take_ready(
-    stream: faust.Stream[Any], max_: int, within: float, idle: float
-) -> AsyncIterator[list[Any]]:
-    """Faust's ``Stream.take_events`` (the records are acknowledged once the batch has been
-    handled, when the caller asks for the next one), except when a batch is handed on: as
-    soon as no record has joined it for ``idle`` seconds, or ``within`` seconds after its first
-    record, or when it holds ``max_``. ``take_events`` waits ``within`` from the moment it is
-    asked for a batch whatever the buffer holds, so at a steady input every hop held each
-    record ``within / 2`` on average, ``within`` at worst. Records reach the buffer one at a
-    time, each a few Faust callbacks after the one before it, as the consumer hands on what it
-    fetched; a pause of ``idle`` means what was fetched is all in (too short a pause, and
-    batches shrink until the worker falls behind: ``fieldcourt.settings``). Under load a
-    backlog keeps the buffer growing without pauses, so batches are as large as with
-    ``take_events``.
-
-    Uses what ``take_events`` uses of the stream (``agents.transport`` checks the private
-    pieces at start): a processor fills the batch while the stream is drained passively, and
-    holds the next record back while a batch is out or full.
-    """
-    events: list[Any] = []
-    added, room = asyncio.Event(), asyncio.Event()
-    room.set()
-    loop = asyncio.get_running_loop()
-
-    async def add(value: Any) -> Any:
-        try:
-            while not room.is_set():
-                if await stream.wait_for_stopped(room):  # type: ignore[arg-type]
-                    return value  # not taken: read again after the restart
-            event = stream.current_event
-            if event is None:
-                raise RuntimeError("take_ready: a record without its event")
-            events.append(event)
-            added.set()
-            if len(events) >= max_:
-                room.clear()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("taking a batch failed: %r", exc)
-            await stream.crash(exc)
-        return value
-
-    enable_acks, stream.enable_acks = stream.enable_acks, False
-    stream.add_processor(add)
-    stream._enable_passive(cast(faust.ChannelT[Any], stream.channel.__aiter__()))
-    try:
-        while not stream.should_stop:
-            if not events:
-                added.clear()
-                if await stream.wait_for_stopped(added):  # type: ignore[arg-type]
-                    break
-            ends, seen = loop.time() + within, 0
-            while seen < len(events) < max_ and (left := ends - loop.time()) > 0:
-                seen = len(events)  # a look every ``idle``, not a wake-up per record
-                await asyncio.sleep(min(idle, left))
-            room.clear()
-            batch = list(events)
-            try:
-                yield batch
-            finally:
-                events.clear()
-                for event in batch:
-                    await stream.ack(event)
-                room.set()
-    finally:
-        stream.enable_acks = enable_acks
-        stream._processors.remove(add)
-
-
 #: Writes every table's held-back changes, making each record Faust's current event in turn
 #: (``agents.cache.CachedTable.flush``).
 FlushTables = Callable[[Callable[[Any], None]], int]
@@ -426,6 +345,9 @@ class AgentIO:
     batch_idle_s: float = 0.01
     flush_tables: FlushTables = _no_tables
     disclosures: Disclosures = field(default_factory=Disclosures)
+    #: The consumer's hand-offs of what it fetched (``take_ready``); ``None``: batches wait
+    #: for a pause of ``batch_idle_s`` instead.
+    deliveries: Deliveries | None = None
 
 
 def guarded(
@@ -467,7 +389,10 @@ def guarded(
 
     async def agent(channel: faust.StreamT[bytes]) -> AsyncIterator[None]:
         stream = cast(faust.Stream[bytes], channel)
-        async for batch in take_ready(stream, io.batch_max, io.batch_within_s, io.batch_idle_s):
+        batches = take_ready(
+            stream, io.batch_max, io.batch_within_s, io.batch_idle_s, io.deliveries
+        )
+        async for batch in batches:
             for event in batch:
                 await one(event)
             await io.disclosures.release()

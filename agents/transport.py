@@ -29,7 +29,7 @@ of leaving a fix silently inert.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Set
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Set
 from typing import Any, cast
 
 import faust
@@ -39,6 +39,7 @@ from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 from mode import Service
 
+from agents.batches import Deliveries
 from agents.cache import CachedTable
 from agents.io import ChangelogLedger, tracked_table_class
 from fieldcourt.faults import FAULTS, CrashPoint
@@ -86,11 +87,11 @@ def skipped_partitions(
 #: What the fixes use of Faust, by owner: (class, attributes its instances or class must have).
 CONSUMER_INTERNALS = ("_read_offset", "_committed_offset", "_acked", "_unacked_messages")
 CONDUCTOR_INTERNALS = ("_tp_index",)
-#: What ``agents.io.make_current`` sets to make each record of a batch Faust's current event.
+#: What ``agents.batches.make_current`` sets to make each record of a batch Faust's current event.
 STREAM_INTERNALS = ("_current_event",)
-#: What ``agents.io.take_ready`` uses of a stream, as ``Stream.take_events`` does.
+#: What ``agents.batches.take_ready`` uses of a stream, as ``Stream.take_events`` does.
 STREAM_CLASS_INTERNALS = ("_enable_passive", "_processors")
-OVERRIDDEN = ("seek_to_committed", "_commit_offsets", "perform_seek")
+OVERRIDDEN = ("seek_to_committed", "_commit_offsets", "perform_seek", "getmany")
 
 
 class FaustInternalsMissing(FieldcourtError):
@@ -134,6 +135,18 @@ class FieldcourtConsumer(faust_kafka.Consumer):
     async def on_start(self) -> None:
         check_faust_internals(self, self.app.topics)
         await super().on_start()
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
+        """Faust's, telling the app's ``deliveries`` while the records of a fetch are being
+        handed to the streams: Faust's drain loop hands each record on before it asks for the
+        next, so when this ends, what was fetched is all in the streams' buffers."""
+        deliveries = cast(FieldcourtApp, self.app).deliveries
+        try:
+            async for record in super().getmany(timeout):
+                deliveries.begin()
+                yield record
+        finally:
+            deliveries.end()
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed: Mapping[TP, int] = await super().seek_to_committed()
@@ -219,6 +232,8 @@ class FieldcourtApp(faust.App):
     def __init__(self, app_id: str, *, changelog: ChangelogLedger, **options: Any) -> None:
         super().__init__(app_id, Table=tracked_table_class(changelog), **options)
         self.changelog = changelog
+        #: The consumer's hand-offs of what it fetched, for batches (``agents.batches.take_ready``).
+        self.deliveries = Deliveries()
         #: Read caches of tables (``agents.cache``): cleared when a rebalance starts.
         self.caches: list[CachedTable] = []
 

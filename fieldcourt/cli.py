@@ -129,8 +129,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(prepare_worker_topics(settings, WORKER))
     import faust
 
-    from agents.app import create_app
+    from agents.app import SWITCH_INTERVAL_S, create_app
 
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     app = create_app(settings)
     if settings.restore_on_start and settings.store is TableStore.ROCKSDB:
         from agents.restore import restore_tables

@@ -89,12 +89,15 @@ class Settings(BaseSettings):
     #: The most an agent waits, from a batch's first record, for the batch to fill before
     #: processing what it has (while records keep coming).
     batch_within_s: float = Field(0.05, gt=0, le=5)
-    #: A batch is handed on once no record has joined it for this long (``agents.io.take_ready``):
-    #: what the consumer fetched is all in, so at a steady input a record waits for no later
-    #: one. 0.002 made batches so small that the worker fell behind at 100 events/s.
+    #: A batch is handed on once what the consumer fetched is all in
+    #: (``agents.batches.take_ready``); while the stream is held up (Faust's flow control, a
+    #: rebalance) it looks again after this long, and an ``AgentIO`` without the consumer's
+    #: hand-offs hands a batch on once no record has joined it for this long.
     batch_idle_s: float = Field(0.01, gt=0, le=1)
-    #: How long the producer waits for more records to send in one request.
-    producer_linger_s: float = Field(0.005, ge=0, le=1)
+    #: How long the producer waits for more records to send in one request (records handed
+    #: on while one is in flight go together in the next anyway); 0.005 added its 5 ms to
+    #: every hop and to each wait for audit acknowledgements.
+    producer_linger_s: float = Field(0.0, ge=0, le=1)
     #: The most the consumer fetches from one partition at once (at least one record of the
     #: largest accepted size).
     consumer_fetch_bytes: int = Field(1_114_112, ge=1024 * 1024)

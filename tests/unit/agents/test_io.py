@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import faust
 import pytest
 
+from agents.batches import Deliveries
 from agents.io import (
     ORIGIN_HEADER,
     ChangelogLedger,
@@ -223,3 +224,35 @@ async def test_an_agent_that_held_nothing_does_not_wait_for_another_agents_relea
     assert not by_a.done()
     producer.acks[0].set_result(None)
     assert await by_a == 1
+
+
+# -- the consumer's hand-offs, which end a batch's wait (``take_ready``) ----------------------
+
+
+async def test_a_wait_for_deliveries_returns_at_once_when_none_is_under_way() -> None:
+    deliveries = Deliveries()
+    waiting = asyncio.ensure_future(deliveries.wait(3600))
+    await run_loop_until(waiting.done)
+
+
+async def test_a_wait_for_deliveries_ends_with_the_hand_off_under_way() -> None:
+    deliveries = Deliveries()
+    deliveries.begin()
+    first = asyncio.ensure_future(deliveries.wait(3600))
+    second = asyncio.ensure_future(deliveries.wait(3600))
+    await run_ready_callbacks()
+    assert not first.done()
+    assert not second.done()
+    deliveries.begin()  # the next record of the same fetch
+    await run_ready_callbacks()
+    assert not first.done()
+    deliveries.end()
+    await run_loop_until(lambda: first.done() and second.done())
+    assert not deliveries.active
+
+
+async def test_a_wait_for_deliveries_is_bounded() -> None:
+    deliveries = Deliveries()
+    deliveries.begin()
+    await asyncio.wait_for(deliveries.wait(0.001), timeout=5)
+    assert deliveries.active  # still handing on: the caller's batch goes anyway

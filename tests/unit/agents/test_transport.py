@@ -10,6 +10,7 @@ import pytest
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 
+from agents.batches import Deliveries
 from agents.io import ChangelogLedger
 from agents.transport import (
     FaustInternalsMissing,
@@ -132,6 +133,25 @@ async def test_a_partition_found_skipped_twice_alike_is_read_again() -> None:
     await consumer._rewind_skipped_once()
     await consumer._rewind_skipped_once()
     assert sought == [{A: 9}, {A: 9}]
+
+
+async def test_deliveries_are_under_way_from_a_fetchs_first_record_to_its_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fetched = [(A, "a1"), (B, "b1")]
+
+    async def faust_getmany(self: Any, timeout: float) -> Any:
+        for record in fetched:
+            yield record
+
+    monkeypatch.setattr(faust_kafka.Consumer, "getmany", faust_getmany)
+    deliveries = Deliveries()
+    consumer = bare_consumer(app=SimpleNamespace(deliveries=deliveries))
+    seen: list[tuple[Any, bool]] = []
+    async for record in consumer.getmany(timeout=1.0):
+        seen.append((record, deliveries.active))
+    assert seen == [((A, "a1"), True), ((B, "b1"), True)]
+    assert not deliveries.active  # all handed on
 
 
 def test_the_faust_internals_the_fixes_use_are_there() -> None:
