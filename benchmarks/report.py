@@ -73,6 +73,15 @@ def figures(results: dict[str, Any], sizes: list[int]) -> list[Figure]:
             )
         )
     for q in (50, 99):
+        out.append(
+            Figure(
+                f"latency_steady_p{q}_ms",
+                f"  same, p{q} after the first {latency.get('warm_up_s', 5):g} s of input",
+                latency.get(f"steady_p{q}_ms"),
+                "ms",
+            )
+        )
+    for q in (50, 99):
         value = hist.get(f"p{q}_s")
         out.append(
             Figure(

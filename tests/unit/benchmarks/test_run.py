@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from benchmarks import run
-from benchmarks.latency import attribute, histogram_quantiles, percentile
+from benchmarks.latency import attribute, histogram_quantiles, percentile, steady
 from benchmarks.options import parse
 from benchmarks.run import NAMES, STAGES
 
@@ -64,6 +64,12 @@ def test_every_stage_reads_as_many_mixed_events_as_its_option_says() -> None:
     wanted = {s.name: s.mixed(opts) for s in STAGES if s.mixed}
     assert wanted == {"peers": 7, "mixed": 9, "latency": 120}
     assert {s.name: s.arrests(opts) for s in STAGES if s.arrests} == {"arrests": 5_000}
+
+
+def test_the_steady_latencies_leave_out_the_first_seconds_of_input() -> None:
+    samples = [(0.0, 900.0), (4.99, 800.0), (5.0, 120.0), (30.0, 140.0)]
+    assert steady(samples) == [120.0, 140.0]
+    assert steady(samples, warm_up_s=0) == [900.0, 800.0, 120.0, 140.0]
 
 
 def test_percentile_is_nearest_rank() -> None:
