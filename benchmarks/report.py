@@ -63,24 +63,21 @@ def figures(results: dict[str, Any], sizes: list[int]) -> list[Figure]:
     rate = latency.get("rate")
     at = f" at {rate:g} events/s" if rate else ""
     hist = latency.get("histogram") or {}
-    for q in (50, 99):
-        out.append(
+    warm_up = latency.get("warm_up_s", 5)
+    labels = {  # key prefix -> label, by percentile
+        "": "append -> case event p{q}" + at,
+        "steady_": "  same, p{q} after the first " + f"{warm_up:g} s of input",
+    }
+    for prefix, label in labels.items():
+        out += [
             Figure(
-                f"latency_p{q}_ms",
-                f"append -> case event p{q}{at}",
-                latency.get(f"p{q}_ms"),
+                f"latency_{prefix}p{q}_ms",
+                label.format(q=q),
+                latency.get(f"{prefix}p{q}_ms"),
                 "ms",
             )
-        )
-    for q in (50, 99):
-        out.append(
-            Figure(
-                f"latency_steady_p{q}_ms",
-                f"  same, p{q} after the first {latency.get('warm_up_s', 5):g} s of input",
-                latency.get(f"steady_p{q}_ms"),
-                "ms",
-            )
-        )
+            for q in (50, 99)
+        ]
     for q in (50, 99):
         value = hist.get(f"p{q}_s")
         out.append(
