@@ -424,11 +424,11 @@ class NetworkGraph:
     def _match(self, event: EnrichedEvent, record: Linked, component: _Component) -> RuleMatch:
         network, absorbed = self._identify(component.members)
         members = component.members
-        stored, prefix = self.store.get, LINKING_EVENT.prefix
+        stored, key = self.store.get, LINKING_EVENT.key
 
         def read(eid: str) -> Any:
             # as stored, not decoded: a network's evidence runs into the thousands
-            return record if eid == event.event_id else stored(prefix + eid)
+            return record if eid == event.event_id else stored(key(eid))
 
         erasures = self.store.get(ERASURES, 0)
         found = self._evidence.of(network, component.evidence, erasures, read)
