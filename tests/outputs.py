@@ -18,6 +18,19 @@ def outcome_of(records: list[ConsumerRecord[bytes, bytes]]) -> Outcome:
     return outcome(cases, alerts)
 
 
+def forked(first: bytes, record: ConsumerRecord[bytes, bytes]) -> str:
+    """Two events under one ``(case_id, version)``: what differs between them, and where the
+    second one is in its topic."""
+    a, b = orjson.loads(first), orjson.loads(record.value)
+    differ = {
+        name: (a.get(name), b.get(name)) for name in sorted({*a, *b}) if a.get(name) != b.get(name)
+    }
+    return (
+        f"case {b['case_id']} version {b['version']} forked "
+        f"(second at {record.topic}[{record.partition}]@{record.offset}): {differ}"
+    )
+
+
 def assert_same_outcome(
     records: list[ConsumerRecord[bytes, bytes]], expected: Outcome, dead_letters: int = 0
 ) -> None:
@@ -38,6 +51,7 @@ def assert_same_outcome(
         if record.topic.startswith("court."):
             event = orjson.loads(record.value)
             seen = versions.setdefault(event["case_id"], {})
-            assert seen.setdefault(event["version"], record.value) == record.value, event
+            first = seen.setdefault(event["version"], record.value)
+            assert first == record.value, forked(first, record)
     for case_id, seen in versions.items():
         assert sorted(seen) == list(range(1, len(seen) + 1)), case_id
