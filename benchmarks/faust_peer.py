@@ -7,8 +7,17 @@ Run by ``benchmarks/run.py`` as a Faust worker process of its own:
 ``default``: faust-streaming's defaults, one ``Topic.send`` per record. ``tuned``:
 ``consumer_max_fetch_size`` 16 MiB, ``take_events`` batches of 1,000 and
 ``app.producer.send`` (the producer's direct path), the batch's sends awaited before its
-events are acknowledged. Memory store, no tables. Prints ``READY <unix time>`` when the first
-rebalance is complete.
+events are acknowledged. Memory store, no tables.
+
+``chain``: the fewest hops fieldcourt's rules can take, tuned alike, doing nothing else: a
+field record is read and written to a table (ingest's dedupe) and passed on keyed to an
+internal topic; there it is written to a table (a rule stage's state) and passed on to a
+single-partition topic (``matches``: cases need one owner); there it is written to a table
+(the case manager's) and passed on to the output. Three hops, each a table write (RocksDB and
+its changelog) and a send per record. Its rate is Faust's ceiling for any topology that keys
+events by subject and totally orders cases, fieldcourt's included.
+
+Prints ``READY <unix time>`` when the first rebalance is complete.
 """
 
 from __future__ import annotations
@@ -16,9 +25,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import weakref
 from typing import Any
 
 import faust
+import faust.streams as faust_streams
 
 MIB = 1024 * 1024
 BATCH = 1000
@@ -34,15 +45,24 @@ def build(
         "web_enabled": False,
         "topic_partitions": 4,
     }
-    if variant == "tuned":
+    if variant in ("tuned", "chain"):
         config["consumer_max_fetch_size"] = 16 * MIB
     elif variant != "default":
-        raise SystemExit(f"unknown variant {variant!r}: default or tuned")
+        raise SystemExit(f"unknown variant {variant!r}: default, tuned or chain")
+    if variant == "chain":
+        config["store"] = "rocksdb://"
     app = faust.App(app_id, **config)
     source = app.topic(*inputs, key_serializer="raw", value_serializer="raw")
     sink = app.topic(out, key_serializer="raw", value_serializer="raw", internal=False)
 
-    if variant == "default":
+    if variant == "chain":
+        keyed = app.topic(f"{app_id}-keyed", partitions=4, **RAW)
+        one = app.topic(f"{app_id}-one", partitions=1, **RAW)
+        hops = [(source, keyed, 4), (keyed, one, 4), (one, sink, 1)]
+        for index, (inbound, outbound, partitions) in enumerate(hops):
+            table = app.Table(f"hop{index}", default=None, partitions=partitions)
+            app.agent(inbound, name=f"hop{index}")(_hop(app, table, outbound))
+    elif variant == "default":
 
         @app.agent(source)
         async def forward(stream: Any) -> None:
@@ -62,6 +82,27 @@ def build(
 
     app.on_rebalance_complete.connect(_ready)
     return app
+
+
+RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw", "internal": True}
+
+
+def _hop(app: faust.App, table: Any, outbound: Any) -> Any:
+    """An agent body: each record written to ``table`` and sent on to ``outbound``."""
+    name = outbound.get_topic_name()
+
+    async def hop(stream: Any) -> None:
+        async for events in stream.take_events(BATCH, within=0.05):
+            pending = []
+            for event in events:
+                # a table writes to the changelog partition of the current event
+                faust_streams._current_event.set(weakref.ref(event))
+                key, value = event.message.key, event.message.value
+                table[key.decode()] = len(value)
+                pending.append(await app.producer.send(name, key, value, None, None, None))
+            await asyncio.gather(*pending)
+
+    return hop
 
 
 _said: list[bool] = []

@@ -1,5 +1,6 @@
-"""Stage ``peers``: the ceiling of the stack, a raw aiokafka passthrough and a trivial Faust
-agent (defaults, then tuned), each a process fed the first ``--peer-events`` of the mixed
+"""Stage ``peers``: the ceiling of the stack, a raw aiokafka passthrough, a trivial Faust
+agent (defaults, then tuned) and the same through the three hops fieldcourt cannot do with
+fewer (``benchmarks.faust_peer``), each a process fed the first ``--peer-events`` of the mixed
 stream."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ OUTS = {
     "raw": "bench.out.raw",
     "faust_default": "bench.out.faust-default",
     "faust_tuned": "bench.out.faust-tuned",
+    "faust_chain": "bench.out.faust-chain",
 }
 
 
@@ -60,6 +62,17 @@ def peers(bench: Bench) -> None:
                 "{group}",
                 str(run / "faust-tuned"),
                 OUTS["faust_tuned"],
+            ],
+        ),
+        "faust_chain": (
+            "the same through three hops, a table write each (fieldcourt's fewest)",
+            [
+                "benchmarks.faust_peer",
+                "chain",
+                bench.bootstrap,
+                "{group}",
+                str(run / "faust-chain"),
+                OUTS["faust_chain"],
             ],
         ),
     }

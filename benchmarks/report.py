@@ -43,6 +43,7 @@ def figures(results: dict[str, Any], sizes: list[int]) -> list[Figure]:
     eps("raw_eps", "raw", "raw aiokafka passthrough (orjson, no state)")
     eps("faust_default_eps", "faust_default", "Faust agent forwarding bytes, defaults")
     eps("faust_tuned_eps", "faust_tuned", "Faust agent, 16 MiB fetch + take_events + producer")
+    eps("faust_chain_eps", "faust_chain", "  same through 3 hops, a table write each")
     eps("fieldcourt_arrests_eps", "fieldcourt_arrests", "fieldcourt e2e, arrests only")
     eps("fieldcourt_mixed_eps", "fieldcourt_mixed", "fieldcourt e2e, mixed")
     core = {item["events"]: item for item in (results.get("core") or {}).get("sizes", [])}

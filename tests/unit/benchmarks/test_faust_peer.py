@@ -1,0 +1,28 @@
+"""The Faust peers are built as described, without a broker (they run only in ``make bench``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.faust_peer import build
+
+
+def test_the_chain_takes_three_hops_with_a_table_each_the_last_on_one_partition(
+    tmp_path: Path,
+) -> None:
+    app = build("chain", "127.0.0.1:9", "peer", str(tmp_path), "out", ["in.a", "in.b"])
+    hops = {name.rsplit(".", 1)[-1]: agent for name, agent in app.agents.items()}
+    assert sorted(hops) == ["hop0", "hop1", "hop2"]
+    channels = {name: tuple(agent.channel.topics) for name, agent in hops.items()}
+    assert channels == {"hop0": ("in.a", "in.b"), "hop1": ("peer-keyed",), "hop2": ("peer-one",)}
+    tables = {name.split("-")[-1]: table for name, table in app.tables.items()}
+    assert sorted(tables) == ["hop0", "hop1", "hop2"]
+    assert [tables[f"hop{i}"].partitions for i in range(3)] == [4, 4, 1]
+    assert app.conf.store.scheme == "rocksdb"
+
+
+def test_an_unknown_variant_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="default, tuned or chain"):
+        build("fast", "127.0.0.1:9", "peer", str(tmp_path), "out", ["in"])
