@@ -16,8 +16,10 @@ from agents.ingest import register_ingest
 from agents.io import AgentIO, ChangelogLedger, DeadLetter, raw_topic
 from agents.transport import FieldcourtApp
 from agents.web import register_web
+from fieldcourt.collector import full_pass
 from fieldcourt.faults import FAULTS, CrashPlan
 from fieldcourt.kafka_auth import faust_credentials
+from fieldcourt.metrics import METRICS
 from fieldcourt.settings import ProcessingGuarantee, Settings, TableStore
 from fieldcourt.topics import DEADLETTER_TOPIC, MAX_MESSAGE_BYTES
 from streams.rules import load_rules
@@ -84,4 +86,15 @@ def create_app(settings: Settings) -> faust.App:
     streams = register_correlation(app, settings, rules, io)
     register_ingest(app, settings, rules, io, streams)
     register_web(app, settings)
+    register_full_passes(app, settings.gc_full_interval_s)
     return app
+
+
+def register_full_passes(app: faust.App, interval_s: float) -> None:
+    """The garbage collector's full passes, which the worker no longer lets Python start
+    (``fieldcourt.collector``), every ``interval_s``."""
+
+    async def full_pass_now() -> None:
+        METRICS.gc_full_pass(*full_pass())
+
+    app.timer(interval_s, name="gc-full-pass")(full_pass_now)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fieldcourt.argtypes import positive, purpose
+from fieldcourt.collector import defer_full_passes
 from fieldcourt.dashboard.command import add_parser as add_dashboard_parser
 from fieldcourt.lookup_cli import add_parser as add_subject_parser
 from fieldcourt.lookup_cli import subject_command
@@ -146,6 +147,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     # worker: kept out of the collector's full passes, which otherwise walk it each time.
     gc.collect()
     gc.freeze()
+    defer_full_passes()  # a timer runs them (agents.app)
     worker.execute_from_commandline()
     return 0
 

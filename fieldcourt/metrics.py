@@ -250,6 +250,20 @@ class Metrics:
             registry=reg,
         )
 
+        # The process
+        self.gc_full_passes = Histogram(
+            "fieldcourt_gc_full_pass_seconds",
+            "Full passes of the garbage collector, which the worker runs on a timer "
+            "(fieldcourt/collector.py): every record in flight waits for one.",
+            registry=reg,
+            buckets=PIPELINE_BUCKETS,
+        )
+        self.gc_freed = Counter(
+            "fieldcourt_gc_full_pass_freed_total",
+            "Objects the garbage collector's full passes freed (reference cycles).",
+            registry=reg,
+        )
+
     # -- exposition -------------------------------------------------------------------------
     #: The classic text format: what Prometheus 2 and ``promtool check metrics`` read.
     content_type = CONTENT_TYPE_PLAIN_0_0_4
@@ -341,6 +355,10 @@ class Metrics:
 
     def rebalance_started(self) -> None:
         self.rebalances.inc()
+
+    def gc_full_pass(self, freed: int, seconds: float) -> None:
+        self.gc_full_passes.observe(seconds)
+        self.gc_freed.inc(freed)
 
     def _timed(
         self, histogram: Histogram, action: Callable[P, R], *args: P.args, **kwargs: P.kwargs

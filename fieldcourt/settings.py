@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     #: How often the worker counts its tables' entries for ``fieldcourt_state_entries`` (a
     #: RocksDB table is counted by a scan of its keys).
     state_metrics_interval_s: float = Field(30.0, gt=0)
+    #: How often the worker runs the garbage collector's full pass, which it no longer starts
+    #: on its own (``fieldcourt.collector``): each one holds every record in flight.
+    gc_full_interval_s: float = Field(600.0, gt=0)
 
     # Access to Kafka (contract §8): how every client authenticates.
     kafka_security: KafkaSecurity = KafkaSecurity.SASL_SSL

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("streams", "schemas", "agents", "fieldcourt", "benchmarks")
 CORE = ("streams", "schemas")
 KAFKA_CLIENTS = ("faust", "mode", "aiokafka", "kafka", "confluent_kafka")
-#: fieldcourt's config, credentials, topic catalogue, metrics and fault points: what agents/
-#: may use of fieldcourt/.
-FOUNDATION = ("settings", "kafka_auth", "topics", "metrics", "faults")
+#: fieldcourt's config, credentials, topic catalogue, metrics, fault points and collector
+#: policy: what agents/ may use of fieldcourt/.
+FOUNDATION = ("settings", "kafka_auth", "topics", "metrics", "faults", "collector")
 #: What people run; everything else of fieldcourt/ (subpackages by their folder).
 TOOLS = (
     "cli",

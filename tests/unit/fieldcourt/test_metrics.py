@@ -38,6 +38,8 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "fieldcourt_consumer_lag_records": ("gauge", ("topic", "partition")),
     "fieldcourt_partitions_rewound_total": ("counter", ("topic",)),
     "fieldcourt_rebalances_total": ("counter", ()),
+    "fieldcourt_gc_full_pass_seconds": ("histogram", ()),
+    "fieldcourt_gc_full_pass_freed_total": ("counter", ()),
 }
 BASE_UNITS = ("_seconds", "_total", "_records", "_entries", "_bytes")
 #: Where the fixture's wall clock starts: 2026-04-15 08:00 UTC.
