@@ -25,14 +25,16 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-import weakref
 from typing import Any
 
 import faust
-import faust.streams as faust_streams
+
+from agents.batches import make_current
 
 MIB = 1024 * 1024
 BATCH = 1000
+#: The chain's internal topics: bytes, as fieldcourt's.
+RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw", "internal": True}
 
 
 def build(
@@ -84,9 +86,6 @@ def build(
     return app
 
 
-RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw", "internal": True}
-
-
 def _hop(app: faust.App, table: Any, outbound: Any) -> Any:
     """An agent body: each record written to ``table`` and sent on to ``outbound``."""
     name = outbound.get_topic_name()
@@ -95,8 +94,7 @@ def _hop(app: faust.App, table: Any, outbound: Any) -> Any:
         async for events in stream.take_events(BATCH, within=0.05):
             pending = []
             for event in events:
-                # a table writes to the changelog partition of the current event
-                faust_streams._current_event.set(weakref.ref(event))
+                make_current(event)  # its table write goes to its partition's changelog
                 key, value = event.message.key, event.message.value
                 table[key.decode()] = len(value)
                 pending.append(await app.producer.send(name, key, value, None, None, None))

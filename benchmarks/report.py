@@ -61,12 +61,12 @@ def figures(results: dict[str, Any], sizes: list[int]) -> list[Figure]:
             )
         )
     chunks = (results.get("core") or {}).get("chunks") or []
-    for key, which, chunk in (("first", "first", chunks[:1]), ("last", "last", chunks[-1:])):
+    for which, chunk in (("first", chunks[:1]), ("last", chunks[-1:])):
         carried = chunk[0].get("carried_per_event") if chunk else None
         at = f" (events {chunk[0]['events']:,})" if chunk else ""
         out.append(
             Figure(
-                f"core_carried_{key}_chunk",
+                f"core_carried_{which}_chunk",
                 f"  subjects, addresses, evidence ids in case events, per event: {which} chunk{at}",
                 carried,
                 "ids/event",
