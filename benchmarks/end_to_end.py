@@ -14,7 +14,14 @@ from benchmarks import feeds
 from benchmarks.harness import CASE_TOPICS, OUT, Bench
 from benchmarks.in_memory import child
 from benchmarks.kafka_io import beginning_offsets, end_offsets, publish
-from benchmarks.processes import alive, died, rss_of_group, start_worker, worker_ready
+from benchmarks.processes import (
+    alive,
+    cpu_of_group,
+    died,
+    rss_of_group,
+    start_worker,
+    worker_ready,
+)
 from benchmarks.profiling import Profile, finish_profile, start_profile
 from fieldcourt.settings import Settings
 from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC, FIELD_TOPICS, catalogue
@@ -44,9 +51,11 @@ def fieldcourt(bench: Bench, name: str, wire: list[feeds.Wire], restart: bool = 
     try:
         consumed = [*FIELD_TOPICS, *bench.internal_streams(settings)]
         spy: list[Profile | None] = []
+        cpu_at_ready: list[float] = []
 
         async def ready() -> float:
             at = await worker_ready(worker)
+            cpu_at_ready.append(cpu_of_group(worker.proc.pid) if worker.proc else 0.0)
             spy.append(start_profile(bench, worker, name) if bench.opts.profile else None)
             return at
 
@@ -64,11 +73,20 @@ def fieldcourt(bench: Bench, name: str, wire: list[feeds.Wire], restart: bool = 
         )
         died(worker)
         rss = rss_of_group(worker.proc.pid) if worker.proc else 0
+        cpu = (cpu_of_group(worker.proc.pid) if worker.proc else 0.0) - cpu_at_ready[0]
         result = bench.throughput(label, len(wire), started, ready_at, drained)
         result["worker_rss_bytes"] = rss
+        # CPU from ready to drained (the last 3 s idle): less at the machine's mercy than a rate
+        result["worker_cpu_s"] = cpu
+        result["worker_cpu_ms_per_event"] = 1000 * cpu / len(wire)
+        result["records_written_per_event"] = drained.produced / len(wire)
         result["outputs"] = {k: v for k, v in bench.counts(before, shared).items() if v}
         result["internal_records"] = drained.produced - sum(result["outputs"].values())
-        bench.say(f"  worker RSS {rss / 2**20:,.0f} MiB; outputs {result['outputs']}")
+        bench.say(
+            f"  worker CPU {cpu:.1f} s ({result['worker_cpu_ms_per_event']:.2f} ms an event), "
+            f"{result['records_written_per_event']:.1f} records written an event; "
+            f"RSS {rss / 2**20:,.0f} MiB; outputs {result['outputs']}"
+        )
         if spy and spy[0] is not None:
             result["profile"] = finish_profile(spy[0])
             bench.say(

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -18,23 +19,36 @@ from fieldcourt.settings import PROJECT_ROOT
 from fieldcourt.supervise import WorkerProcess
 
 
-def rss_of_group(pgid: int) -> int:
-    """RSS in bytes of every process of a process group (a worker and any child)."""
-    total = 0
+def _group(pgid: int) -> Iterator[tuple[Path, list[str]]]:
+    """Each process of a process group: its /proc folder and its ``stat`` fields from the
+    third (``state``) on."""
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             stat = (proc / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[2]) != pgid:
-                continue
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid:
+            yield proc, fields
+
+
+def rss_of_group(pgid: int) -> int:
+    """RSS in bytes of every process of a process group (a worker and any child)."""
+    total = 0
+    for proc, _ in _group(pgid):
+        with contextlib.suppress(OSError):
             for line in (proc / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) * 1024
-        except (OSError, ValueError):
-            continue
     return total
+
+
+def cpu_of_group(pgid: int) -> float:
+    """CPU seconds (user and system) spent so far by the living processes of a group."""
+    ticks = sum(int(fields[11]) + int(fields[12]) for _, fields in _group(pgid))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

@@ -46,6 +46,22 @@ def figures(results: dict[str, Any], sizes: list[int]) -> list[Figure]:
     eps("faust_chain_eps", "faust_chain", "  same through 3 hops, a table write each")
     eps("fieldcourt_arrests_eps", "fieldcourt_arrests", "fieldcourt e2e, arrests only")
     eps("fieldcourt_mixed_eps", "fieldcourt_mixed", "fieldcourt e2e, mixed")
+    for name in ("arrests", "mixed"):
+        item = results.get(f"fieldcourt_{name}") or {}
+        out += [
+            Figure(
+                f"worker_cpu_ms_per_event_{name}",
+                f"  {name}: the worker's CPU per event",
+                item.get("worker_cpu_ms_per_event"),
+                "ms",
+            ),
+            Figure(
+                f"records_written_per_event_{name}",
+                f"  {name}: records written per event (internal, changelogs, outputs)",
+                item.get("records_written_per_event"),
+                "records",
+            ),
+        ]
     core = {item["events"]: item for item in (results.get("core") or {}).get("sizes", [])}
     skipped = {item["events"] for item in (results.get("core") or {}).get("skipped", [])}
     for size in sizes:

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from streams.state import SurgeWindow
+
 
 class PastParty(Protocol):
     """A subject of a past event, as the rules read it."""
@@ -66,9 +68,9 @@ class AddressHistory(Protocol):
 
 
 class SectorCounts(Protocol):
-    def trailing_many(self, sector: str, ends: Sequence[datetime]) -> list[tuple[int, list[int]]]:
-        """At each of ``ends`` (``t``): narcotics events in ``(t - 24h, t]``, and per day for the
-        7 days before, oldest first."""
+    def surge_windows(self, sector: str, ends: Sequence[datetime]) -> list[SurgeWindow]:
+        """At each of ``ends`` (``t``): narcotics events in ``(t - 24h, t]``, and in the
+        ``BASELINE_DAYS`` days before it, ``(t - 8·24h, t - 24h]``."""
         ...
 
     def count(self, sector: str, start: datetime, end: datetime) -> int:

@@ -19,6 +19,7 @@ from streams.rules.config import RulesConfig, SurgeParams, TradeMigrationParams
 from streams.rules.displacement import Displacement
 from streams.rules.limiter import AlertLimiter, Slot
 from streams.rules.ports import SectorCounts
+from streams.state import BASELINE_DAYS, SurgeWindow
 from streams.state.keyspace import ARRIVALS
 
 _TRAILING = timedelta(hours=24)
@@ -49,9 +50,9 @@ def surge(
     if counts.count(sector, t - _TRAILING, t + _TRAILING) >= rule.min_count:
         ends += counts.moments(sector, t, t + _TRAILING)
     alerts: dict[str, Alert] = {}
-    windows = counts.trailing_many(sector, [end for end, _ in ends])
-    for (end, end_id), (count, days) in zip(ends, windows, strict=True):
-        alert = _surge_at(sector, end, end_id, event.event_id, count, days, limiter, rule, now)
+    windows = counts.surge_windows(sector, [end for end, _ in ends])
+    for (end, end_id), window in zip(ends, windows, strict=True):
+        alert = _surge_at(sector, end, end_id, event.event_id, window, limiter, rule, now)
         if alert is not None:
             alerts.setdefault(alert.alert_id, alert)
     return list(alerts.values())
@@ -62,19 +63,18 @@ def _surge_at(
     t: datetime,
     end_id: str,
     trigger: str,
-    count: int,
-    days: list[int],
+    window: SurgeWindow,
     limiter: AlertLimiter,
     rule: SurgeParams,
     now: datetime,
 ) -> Alert | None:
-    """The surge alert of the 24 h ending at ``t`` (an event's time), given its ``trailing``
-    counts, if they make one."""
-    before = sum(days)
-    # count >= factor * (before / len(days)), without dividing.
-    if count < rule.min_count or count * len(days) < rule.factor * before:
+    """The surge alert of the 24 h ending at ``t`` (an event's time), given its counts, if
+    they make one."""
+    count, before = window
+    # count >= factor * (before / BASELINE_DAYS), without dividing.
+    if count < rule.min_count or count * BASELINE_DAYS < rule.factor * before:
         return None
-    mean = before / len(days)
+    mean = before / BASELINE_DAYS
     baseline = f"{count / mean:.1f} times the daily mean of {mean:.1f}" if mean else "against none"
     slot = Slot.at(sector, "surge", (), t, timedelta(hours=rule.once_per_hours))
     return limiter.emit(
@@ -88,7 +88,7 @@ def _surge_at(
             window=(t - _TRAILING, t),
             reason=(
                 f"{count} narcotics events in {sector} in the 24 h to {t:%Y-%m-%d %H:%M} UTC, "
-                f"{baseline} over the {len(days)} days before."
+                f"{baseline} over the {BASELINE_DAYS} days before."
             ),
             now=now,
         ),

@@ -16,6 +16,15 @@ refused with ``ValueError``. Window queries answer ``StoredEvent`` records, not 
 
 from streams.state._common import Recorded
 from streams.state._events import AddressState, Party, StoredEvent, SubjectState
-from streams.state._sector import SectorState
+from streams.state._sector import BASELINE_DAYS, SectorState, SurgeWindow
 
-__all__ = ["AddressState", "Party", "Recorded", "SectorState", "StoredEvent", "SubjectState"]
+__all__ = [
+    "BASELINE_DAYS",
+    "AddressState",
+    "Party",
+    "Recorded",
+    "SectorState",
+    "StoredEvent",
+    "SubjectState",
+    "SurgeWindow",
+]

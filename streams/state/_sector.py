@@ -3,7 +3,8 @@
 Key ``{sector}|{hour}`` (``keyspace.SECTOR_HOUR``), ``hour`` the hour's start in epoch seconds;
 value a JSON object ``{event_id: microseconds into the hour}``. Its size is the hour's count,
 its keys make a replay a no-op, and the offsets let a window cut an hour exactly. An update
-touches one small value; ``trailing`` reads the at most 193 hours that eight days can straddle.
+touches one small value; ``trailing`` and ``surge_windows`` read the at most 193 hours that
+eight days can straddle.
 
 Windows: ``count`` is half-open ``[start, end)``. ``trailing(t)`` looks back from the event at
 ``t``, so it includes ``t``: its windows are ``(t - 24h, t]`` and the seven days before it,
@@ -14,10 +15,11 @@ hold both to a brute-force count.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import MutableMapping, Sequence
 from datetime import datetime, timedelta
 from itertools import accumulate, repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 from schemas.enriched import EnrichedEvent
 from streams.state._common import NEW, REPLAY, Recorded, from_us, to_us
@@ -25,9 +27,18 @@ from streams.state.keyspace import SECTOR_HOUR, is_reserved
 
 _HOUR = 3_600_000_000
 _DAY = 24 * _HOUR
-_DAYS_BEFORE = 7
-#: An hour with no events, as ``trailing_many`` reads it (never written to).
+#: The days before a surge's 24 h that make its baseline.
+BASELINE_DAYS = 7
+#: An hour with no events, as ``_edges`` reads it (never written to).
 _NO_EVENTS: dict[str, int] = {}
+
+
+class SurgeWindow(NamedTuple):
+    """Narcotics events in the 24 h ``(t - 24h, t]`` and in the ``BASELINE_DAYS`` days
+    before it."""
+
+    day: int
+    baseline: int
 
 
 def _build_keys(sector: str, hours: range) -> list[str]:
@@ -111,38 +122,46 @@ class SectorState:
 
         Day ``k`` is ``[end - (k+1)·24h, end - k·24h)`` with ``end = t + 1 µs``.
         """
-        return self.trailing_many(sector, [t])[0]
+        (edges,) = self._edges(sector, [t], range(BASELINE_DAYS + 2))
+        per_day = [edges[k] - edges[k + 1] for k in range(BASELINE_DAYS + 1)]
+        return per_day[0], per_day[BASELINE_DAYS:0:-1]
 
-    def trailing_many(self, sector: str, ends: Sequence[datetime]) -> list[tuple[int, list[int]]]:
-        """``trailing`` at each of ``ends``, reading each hour once.
+    def surge_windows(self, sector: str, ends: Sequence[datetime]) -> list[SurgeWindow]:
+        """At each of ``ends``: the count of ``trailing``'s 24 h and the total of its 7 days
+        before, all a surge decides on; each end costs three bisections, not seven days."""
+        days = (0, 1, BASELINE_DAYS + 1)
+        return [SurgeWindow(a - b, b - c) for a, b, c in self._edges(sector, ends, days)]
+
+    def _edges(self, sector: str, ends: Sequence[datetime], days: Sequence[int]) -> list[list[int]]:
+        """For each ``t`` of ``ends``, the events before ``t + 1 µs - k·24h`` for each ``k`` of
+        ``days``, counted from eight days before the first end, reading each hour once.
 
         A surge judges every window holding an event: in a busy sector the windows ending on
-        each of the next 24 h's events, each ``trailing`` reading 193 hours. Here the hours
-        from eight days before the first end to the last are read once, with a running total
-        of their counts; the events before an instant are the total up to its hour plus those
-        of its hour before it.
+        each of the next 24 h's events, each reading 193 hours. Here the hours from eight days
+        before the first end to the last are read once, with a running total of their counts;
+        the events before an instant are the total up to its hour plus those of its hour before
+        it, found by bisection in the hour's offsets, sorted once per call.
         """
         if not ends:
             return []
         bounds = [to_us(t) + 1 for t in ends]  # (a, b] is [a + 1 µs, b + 1 µs)
-        first = (min(bounds) - (_DAYS_BEFORE + 1) * _DAY) // _HOUR
+        first = (min(bounds) - (BASELINE_DAYS + 1) * _DAY) // _HOUR
         hours = range(first, -(-max(bounds) // _HOUR))  # the hour of an end at its start: not read
         keys = self._keys(sector, hours)
         buckets: list[dict[str, int]] = list(map(self._store.get, keys, repeat(_NO_EVENTS)))
         before_hour = list(accumulate(map(len, buckets), initial=0))
+        offsets: dict[int, list[int]] = {}
 
         def before(moment: int) -> int:
             hour, cut = divmod(moment, _HOUR)
             index = hour - first
-            within = sum(offset < cut for offset in buckets[index].values()) if cut else 0
-            return before_hour[index] + within
+            if not cut or not buckets[index]:
+                return before_hour[index]
+            if (sorted_offsets := offsets.get(index)) is None:
+                sorted_offsets = offsets[index] = sorted(buckets[index].values())
+            return before_hour[index] + bisect_left(sorted_offsets, cut)
 
-        found = []
-        for end in bounds:
-            edges = [before(end - k * _DAY) for k in range(_DAYS_BEFORE + 2)]
-            per_day = [edges[k] - edges[k + 1] for k in range(_DAYS_BEFORE + 1)]
-            found.append((per_day[0], per_day[_DAYS_BEFORE:0:-1]))
-        return found
+        return [[before(end - k * _DAY) for k in days] for end in bounds]
 
     def sweep(self, before: datetime) -> int:
         """Drop events with occurred_at < before from every sector (a periodic scan)."""

@@ -6,6 +6,7 @@ import base64
 import copy
 from collections.abc import Callable, Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -15,7 +16,14 @@ from hypothesis import strategies as st
 
 from schemas.enriched import EnrichedEvent, SubjectRef
 from streams.eventtime import SourceClock
-from streams.state import AddressState, Recorded, SectorState, StoredEvent, SubjectState
+from streams.state import (
+    AddressState,
+    Recorded,
+    SectorState,
+    StoredEvent,
+    SubjectState,
+    SurgeWindow,
+)
 from streams.state._events import Row
 
 T0 = datetime(2026, 4, 14, 21, 30, tzinfo=UTC)
@@ -297,7 +305,9 @@ def test_sector_counts_agree_with_brute_force_in_any_order(
     assert sectors_one.trailing(SECTOR, T0 + t) == expected
     assert sectors_two.trailing(SECTOR, T0 + t) == expected
     ends = [T0 + t, *(T0 + a for a, _ in spans), *(e.occurred_at for e in events[:3])]
-    assert sectors_one.trailing_many(SECTOR, ends) == [brute_trailing(events, end) for end in ends]
+    assert sectors_one.surge_windows(SECTOR, ends) == [
+        SurgeWindow(count, sum(days)) for count, days in map(partial(brute_trailing, events), ends)
+    ]
     # (t - 24h, t] is the half-open [t - 24h + 1 µs, t + 1 µs) of count
     assert sectors_one.count(SECTOR, T0 + t - DAY + US, T0 + t + US) == expected[0]
     for a, b in spans:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from itertools import repeat
 from typing import Any
 
 from schemas.cases import Alert
@@ -19,6 +20,7 @@ from streams.rules import (
     evaluate_seizure,
     evaluate_subject,
 )
+from streams.state import SurgeWindow
 from tests.unit.streams.rules.builders import NOW
 
 DAY = timedelta(days=1)
@@ -58,8 +60,11 @@ class MemoryState:
 
         return count(t), [count(t - k * DAY) for k in range(7, 0, -1)]
 
-    def trailing_many(self, sector: str, ends: Sequence[datetime]) -> list[tuple[int, list[int]]]:
-        return [self.trailing(sector, t) for t in ends]
+    def surge_windows(self, sector: str, ends: Sequence[datetime]) -> list[SurgeWindow]:
+        return [
+            SurgeWindow(count, sum(days))
+            for count, days in map(self.trailing, repeat(sector), ends)
+        ]
 
     def _sector(self, sector: str, keep: Callable[[datetime], bool]) -> list[EnrichedEvent]:
         return self._select(lambda e: e.sector == sector and e.narcotics and keep(e.occurred_at))
