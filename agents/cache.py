@@ -35,6 +35,8 @@ DEFAULT_CAPACITY = 50_000
 
 #: Makes an event Faust's current one, so that table writes go to its partition.
 SetEvent = Callable[[Any], None]
+#: A held-back write: key, last value (``None``: deleted), the event that made it.
+Change = tuple[str, Any, Any]
 
 
 class CachedTable(MutableMapping[str, Any]):
@@ -92,13 +94,20 @@ class CachedTable(MutableMapping[str, Any]):
         return len(self._dirty)
 
     def flush(self, set_event: SetEvent) -> int:
-        """Write each held-back key's last value to the table, under the event that wrote it;
-        returns how many keys were written."""
-        dirty, self._dirty = self._dirty, {}
-        for key, event in dirty.items():
+        """Write each held-back key's last value through the table (Faust's own path), under
+        the event that wrote it; returns how many keys were written."""
+        changes = self.take_changes()
+        for key, value, event in changes:
             set_event(event)
-            self._apply(key, self._cache[key])
-        return len(dirty)
+            self._apply(key, value)
+        return len(changes)
+
+    def take_changes(self) -> list[Change]:
+        """The held-back writes, each key's last value (``None``: deleted) with the event that
+        wrote it; the caller writes them (``flush``, or ``agents.table_writes``)."""
+        dirty, self._dirty = self._dirty, {}
+        cache = self._cache
+        return [(key, cache[key], event) for key, event in dirty.items()]
 
     def clear_cache(self) -> None:
         """Forget every clean entry (writes not yet flushed are kept). Called from Faust's

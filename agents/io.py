@@ -326,10 +326,10 @@ class PurgeSchedule:
 
 #: Writes every table's held-back changes, making each record Faust's current event in turn
 #: (``agents.cache.CachedTable.flush``).
-FlushTables = Callable[[Callable[[Any], None]], int]
+FlushTables = Callable[[], Awaitable[int]]
 
 
-def _no_tables(_set_event: Callable[[Any], None]) -> int:
+async def _no_tables() -> int:
     return 0
 
 
@@ -396,7 +396,7 @@ def guarded(
             for event in batch:
                 await one(event)
             await io.disclosures.release()
-            io.flush_tables(make_current)
+            await io.flush_tables()
             yield None
 
     return agent

@@ -29,19 +29,21 @@ of leaving a fix silently inert.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Set
+from collections.abc import AsyncIterator, Iterable, Mapping, Set
 from typing import Any, cast
 
 import faust
 import faust.streams as streams
+from faust.stores.base import SerializedStore
 from faust.transport.conductor import Conductor
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 from mode import Service
 
-from agents.batches import Deliveries
+from agents.batches import Deliveries, make_current
 from agents.cache import CachedTable
 from agents.io import ChangelogLedger, tracked_table_class
+from agents.table_writes import STORE_INTERNALS, TABLE_INTERNALS, TableWrites
 from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
 from streams.errors import FieldcourtError
@@ -100,8 +102,9 @@ class FaustInternalsMissing(FieldcourtError):
     exit_status = 70
 
 
-def check_faust_internals(consumer: Any, conductor: Any) -> None:
-    """Raise ``FaustInternalsMissing`` naming every missing piece."""
+def check_faust_internals(consumer: Any, conductor: Any, tables: Iterable[Any] = ()) -> None:
+    """Raise ``FaustInternalsMissing`` naming every missing piece (``tables``: those whose
+    writes ``agents.table_writes`` hands on)."""
     missing = [f"Consumer.{name}" for name in CONSUMER_INTERNALS if not hasattr(consumer, name)]
     missing += [f"Conductor.{name}" for name in CONDUCTOR_INTERNALS if not hasattr(conductor, name)]
     missing += [f"faust.streams.{name}" for name in STREAM_INTERNALS if not hasattr(streams, name)]
@@ -115,6 +118,19 @@ def check_faust_internals(consumer: Any, conductor: Any) -> None:
         for name in OVERRIDDEN
         if not callable(getattr(faust_kafka.Consumer, name, None))
     ]
+    missing += [
+        f"faust SerializedStore.{name}()"
+        for name in STORE_INTERNALS
+        if not callable(getattr(SerializedStore, name, None))
+    ]
+    missing += sorted(
+        {
+            f"Table.{name}"
+            for table in tables
+            for name in TABLE_INTERNALS
+            if not hasattr(table, name)
+        }
+    )
     if missing:
         raise FaustInternalsMissing(
             "this Faust version lacks what fieldcourt's consumer fixes use "
@@ -133,7 +149,8 @@ class FieldcourtConsumer(faust_kafka.Consumer):
         self._committing = 0
 
     async def on_start(self) -> None:
-        check_faust_internals(self, self.app.topics)
+        tables = [cache.table for cache in cast(FieldcourtApp, self.app).caches]
+        check_faust_internals(self, self.app.topics, tables)
         await super().on_start()
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
@@ -232,6 +249,7 @@ class FieldcourtApp(faust.App):
     def __init__(self, app_id: str, *, changelog: ChangelogLedger, **options: Any) -> None:
         super().__init__(app_id, Table=tracked_table_class(changelog), **options)
         self.changelog = changelog
+        self.table_writes = TableWrites(changelog)
         #: The consumer's hand-offs of what it fetched, for batches (``agents.batches.take_ready``).
         self.deliveries = Deliveries()
         #: Read caches of tables (``agents.cache``): cleared when a rebalance starts.
@@ -243,9 +261,12 @@ class FieldcourtApp(faust.App):
         self.caches.append(cached)
         return cached
 
-    def flush_tables(self, set_event: Callable[[Any], None]) -> int:
-        """Write every cached table's held-back changes (``CachedTable.flush``)."""
-        return sum(cache.flush(set_event) for cache in self.caches if cache.pending)
+    async def flush_tables(self) -> int:
+        """Write every cached table's held-back changes: straight to its store and changelog
+        (``agents.table_writes``), or through Faust's table inside a transaction."""
+        if self.in_transaction:
+            return sum(cache.flush(make_current) for cache in self.caches if cache.pending)
+        return sum([await self.table_writes.write(cache) for cache in self.caches if cache.pending])
 
     def _new_transport(self) -> Any:
         return FieldcourtTransport(self.conf.broker_consumer, self)

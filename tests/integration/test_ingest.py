@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -213,6 +214,42 @@ def test_a_restarted_worker_recovers_its_dedupe_table_from_the_changelog(
     ]
     run(produce(app_settings, again))
     assert forwarded(2) == sorted([first["event_id"].encode(), second["event_id"].encode()])
+
+
+def test_a_worker_restarted_on_its_own_store_reads_none_of_its_changelogs_again(
+    app_settings: Settings, worker: Callable[..., WorkerProcess], tmp_path: Path
+) -> None:
+    """Each table partition's store records the changelog offset it holds once the broker
+    has its writes (``agents.table_writes``), so a restart on the same store has nothing to
+    read again; and its state is there: a redelivery is still a duplicate."""
+    run_id = app_settings.app_id
+    arrest, after = raw_arrest(event_id=f"{run_id}-own"), raw_arrest(event_id=f"{run_id}-after")
+    record = (ARRESTS, arrest["event_id"].encode(), _bytes(arrest))
+
+    def forwarded(event: dict[str, Any]) -> None:
+        mark = event["event_id"].encode()
+        run(
+            consume_until(
+                app_settings,
+                [internal_topic(app_settings, LINKS)],
+                lambda recs: any(mark in event_key(r) for r in recs),
+                timeout_s=60,
+            )
+        )
+
+    store = str(tmp_path / "store")
+    one = worker(FIELDCOURT_DATA_DIR=store)
+    run(produce(app_settings, [record]))
+    forwarded(arrest)
+    assert one.stop() == 0
+
+    two = worker(FIELDCOURT_DATA_DIR=store)
+    assert "the local tables are up to date with their changelogs" in two.output()
+    run(produce(app_settings, [record, (ARRESTS, after["event_id"].encode(), _bytes(after))]))
+    forwarded(after)  # the redelivery before it was judged
+    status, metrics = two.http_get("/metrics")
+    assert status == HTTPStatus.OK
+    assert counter_samples(metrics, "fieldcourt_duplicates_dropped_total") == {ARRESTS: 1.0}
 
 
 def test_the_broker_stamps_field_records_whatever_the_senders_clock(

@@ -168,3 +168,23 @@ def test_iteration_sees_the_batch_writes_before_they_are_flushed() -> None:
     cached["kept"] = 4
     del cached["deleted"]
     assert sorted(cached) == ["kept", "new"]
+
+
+def test_the_changes_taken_are_each_keys_last_value_with_the_event_that_made_it() -> None:
+    """What ``agents.table_writes`` writes to the store and changelog at the end of a batch."""
+    cached = CachedTable(RecordingTable())
+    first, second = Event(partition=0), Event(partition=2)
+    processing(first)
+    cached["a"] = 1
+    cached["b"] = 1
+    processing(second)
+    cached["a"] = 2
+    del cached["b"]
+    changes = cached.take_changes()
+    assert [(key, value, event.partition) for key, value, event in changes] == [
+        ("a", 2, 2),
+        ("b", None, 2),
+    ]
+    assert cached.pending == 0
+    assert cached.take_changes() == []
+    assert cached.get("a") == 2  # still read from the cache

@@ -175,3 +175,18 @@ def test_a_faust_without_the_overridden_methods_is_refused(
     )
     with pytest.raises(FaustInternalsMissing, match="perform_seek"):
         check_faust_internals(consumer, SimpleNamespace(_tp_index={}))
+
+
+def test_tables_whose_writes_go_straight_to_their_store_need_their_serializers() -> None:
+    consumer = SimpleNamespace(
+        _read_offset={}, _committed_offset={}, _acked={}, _unacked_messages=set()
+    )
+    whole = SimpleNamespace(key_type=None, value_type=None, key_serializer="json")
+    whole.value_serializer = "json"
+    check_faust_internals(consumer, SimpleNamespace(_tp_index={}), [whole])
+    with pytest.raises(FaustInternalsMissing, match=r"Table.value_serializer"):
+        check_faust_internals(
+            consumer,
+            SimpleNamespace(_tp_index={}),
+            [SimpleNamespace(key_type=None, value_type=None, key_serializer="json")],
+        )
