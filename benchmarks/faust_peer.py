@@ -14,7 +14,10 @@ field record is read and written to a table (ingest's dedupe) and passed on keye
 internal topic; there it is written to a table (a rule stage's state) and passed on to a
 single-partition topic (``matches``: cases need one owner); there it is written to a table
 (the case manager's) and passed on to the output. Three hops, each a table write (RocksDB and
-its changelog) and a send per record. Its rate is Faust's ceiling for any topology that keys
+its changelog) and a send per record. The table writes take fieldcourt's own path: held back
+in an ``agents.cache.CachedTable`` and written at the end of the batch by
+``agents.table_writes`` (straight to the store and the changelog), the batch acknowledged once
+the broker has them. Its rate is the ceiling, on Faust's streams, of any topology that keys
 events by subject and totally orders cases, fieldcourt's included.
 
 Prints ``READY <unix time>`` when the first rebalance is complete.
@@ -30,6 +33,9 @@ from typing import Any
 import faust
 
 from agents.batches import make_current
+from agents.cache import CachedTable
+from agents.io import ChangelogLedger
+from agents.table_writes import TableWrites
 
 MIB = 1024 * 1024
 BATCH = 1000
@@ -61,9 +67,10 @@ def build(
         keyed = app.topic(f"{app_id}-keyed", partitions=4, **RAW)
         one = app.topic(f"{app_id}-one", partitions=1, **RAW)
         hops = [(source, keyed, 4), (keyed, one, 4), (one, sink, 1)]
+        ledger = ChangelogLedger()
         for index, (inbound, outbound, partitions) in enumerate(hops):
-            table = app.Table(f"hop{index}", default=None, partitions=partitions)
-            app.agent(inbound, name=f"hop{index}")(_hop(app, table, outbound))
+            table = CachedTable(app.Table(f"hop{index}", default=None, partitions=partitions))
+            app.agent(inbound, name=f"hop{index}")(_hop(app, table, outbound, ledger))
     elif variant == "default":
 
         @app.agent(source)
@@ -86,9 +93,10 @@ def build(
     return app
 
 
-def _hop(app: faust.App, table: Any, outbound: Any) -> Any:
+def _hop(app: faust.App, table: CachedTable, outbound: Any, ledger: ChangelogLedger) -> Any:
     """An agent body: each record written to ``table`` and sent on to ``outbound``."""
     name = outbound.get_topic_name()
+    writes = TableWrites(ledger)
 
     async def hop(stream: Any) -> None:
         async for events in stream.take_events(BATCH, within=0.05):
@@ -98,6 +106,8 @@ def _hop(app: faust.App, table: Any, outbound: Any) -> Any:
                 key, value = event.message.key, event.message.value
                 table[key.decode()] = len(value)
                 pending.append(await app.producer.send(name, key, value, None, None, None))
+            await writes.write(table)
+            await ledger.settle()
             await asyncio.gather(*pending)
 
     return hop
