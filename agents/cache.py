@@ -9,11 +9,12 @@ fresh ones), so the decoded value can be handed out again as it is.
 
 Writes: a Faust table write is a RocksDB put and a changelog record. Within one batch many
 writes hit the same keys (a sector's hourly count, a feed's high mark, the link graph), so the
-cache keeps the last value of each key written and ``flush`` writes it once, as if the record
-that last wrote it were being processed: a table writes to the store and the changelog
-partition of Faust's *current event*, and a batch holds records of several partitions. The
-agent flushes before its batch is acknowledged, so a committed offset never has its state
-held back here (``agents.io.guarded``).
+cache keeps the last value of each key written, and at the end of the batch it is written
+once (``take_changes``, written by ``agents.table_writes``; ``flush`` through the Faust table)
+as if the record that last wrote it were being processed: a table writes to the store and the
+changelog partition of Faust's *current event*, and a batch holds records of several
+partitions. The agent flushes before its batch is acknowledged, so a committed offset never
+has its state held back here (``agents.io.guarded``).
 
 Correct only while this worker alone writes the keys it caches, which holds between two
 rebalances: a rebalance may hand partitions over and rebuild them from their changelogs under

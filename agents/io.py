@@ -324,8 +324,8 @@ class PurgeSchedule:
         return True
 
 
-#: Writes every table's held-back changes, making each record Faust's current event in turn
-#: (``agents.cache.CachedTable.flush``).
+#: Writes every table's held-back changes, each under the record that made it
+#: (``FieldcourtApp.flush_tables``: ``agents.table_writes``, or ``CachedTable.flush``).
 FlushTables = Callable[[], Awaitable[int]]
 
 

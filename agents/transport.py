@@ -133,8 +133,8 @@ def check_faust_internals(consumer: Any, conductor: Any, tables: Iterable[Any] =
     )
     if missing:
         raise FaustInternalsMissing(
-            "this Faust version lacks what fieldcourt's consumer fixes use "
-            f"(agents/transport.py): {', '.join(missing)}"
+            "this Faust version lacks what fieldcourt's consumer fixes and table writes use "
+            f"(agents/transport.py, agents/table_writes.py): {', '.join(missing)}"
         )
 
 

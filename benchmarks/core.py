@@ -31,6 +31,7 @@ import itertools
 import random
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -64,8 +65,25 @@ def rss_bytes() -> int:
     return 0
 
 
+def enricher() -> Enricher:
+    return Enricher(Pseudonymiser(KEY), load_sectors(None))
+
+
+def enrich(
+    enricher: Enricher, raw: Iterable[tuple[str, dict[str, Any]]], feeds: dict[str, str]
+) -> list[EnrichedEvent]:
+    """``raw`` mixed-stream records parsed and enriched as ingest does; each event's feed (the
+    field topic partition its key would go to) noted in ``feeds``."""
+    events = []
+    for topic, event in raw:
+        enriched = enricher.enrich(loads(FIELD_MODELS[topic], orjson.dumps(event)))
+        feeds[enriched.event_id] = feed_name(topic, partition_of(enriched.event_id, PARTITIONS))
+        events.append(enriched)
+    return events
+
+
 def throughput(sizes: list[int], budget_s: float) -> dict[str, Any]:
-    enricher = Enricher(Pseudonymiser(KEY), load_sectors(None))
+    enrich_with = enricher()
     pipeline = Pipeline()
     feeds: dict[str, str] = {}
     records = mixed(max(sizes))
@@ -100,13 +118,7 @@ def throughput(sizes: list[int], budget_s: float) -> dict[str, Any]:
             raw = list(itertools.islice(records, min(CHUNK, target - done)))
             if not raw:
                 break
-            events = []
-            for topic, event in raw:
-                enriched = enricher.enrich(loads(FIELD_MODELS[topic], orjson.dumps(event)))
-                feeds[enriched.event_id] = feed_name(
-                    topic, partition_of(enriched.event_id, PARTITIONS)
-                )
-                events.append(enriched)
+            events = enrich(enrich_with, raw, feeds)
             t0 = time.perf_counter()
             pipeline.feed(events, lambda e: feeds[e.event_id])
             spent = time.perf_counter() - t0

@@ -19,19 +19,10 @@ import random
 import time
 from dataclasses import dataclass
 
-import orjson
-
-from benchmarks.core import KEY, PARTITIONS
+from benchmarks.core import enrich, enricher
 from benchmarks.feeds import mixed
-from schemas.codec import dumps, loads
-from schemas.enriched import EnrichedEvent
-from schemas.field import FIELD_MODELS
-from streams.enrich import Enricher
-from streams.eventtime import feed_name
-from streams.geofence import load_sectors
-from streams.partitioning import partition_of
+from schemas.codec import dumps
 from streams.pipeline import Pipeline
-from streams.pseudonym import Pseudonymiser
 
 #: The clock the stages stamp alerts with: fixed, so that two runs compare.
 CLOCK = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
@@ -48,13 +39,8 @@ class Outputs:
 
 
 def outputs(n: int, shuffle_hours: float = 0.0, seed: int = 7) -> Outputs:
-    enricher = Enricher(Pseudonymiser(KEY), load_sectors(None))
     feeds: dict[str, str] = {}
-    events: list[EnrichedEvent] = []
-    for topic, event in mixed(n):
-        enriched = enricher.enrich(loads(FIELD_MODELS[topic], orjson.dumps(event)))
-        feeds[enriched.event_id] = feed_name(topic, partition_of(enriched.event_id, PARTITIONS))
-        events.append(enriched)
+    events = enrich(enricher(), mixed(n), feeds)
     if shuffle_hours:
         rng = random.Random(seed)  # noqa: S311 - a reproducible order, not a secret
         reach = shuffle_hours * 3600
