@@ -125,6 +125,21 @@ def _entries(event: EnrichedEvent, base: Seen) -> dict[str, Seen]:
     return entries
 
 
+def can_link(event: EnrichedEvent) -> bool:
+    """Whether ``event`` may link anyone, now or once other events arrive: an index entry
+    (``_entries``) or persons linked on the event itself. Routing sends the network stage these
+    events only; ``observe`` stores nothing for the others."""
+    if event.address_key is not None and (
+        event.kind == "dealing_address" or (event.kind == "arrest" and event.narcotics)
+    ):
+        return True  # a report links those arrested near it, with or without an occupant
+    if not event.subjects:
+        return False
+    if event.operation_ref is not None:
+        return True
+    return event.kind == "seizure" and len({subject.ref for subject in event.subjects}) > 1
+
+
 def is_member(node: str) -> bool:
     return not node.startswith(PLACE)
 
@@ -154,6 +169,8 @@ class NetworkGraph:
 
     def observe(self, event: EnrichedEvent) -> list[RuleMatch]:
         """The network matches ``event`` causes; a replayed event gives the same ones again."""
+        if not can_link(event):
+            return []  # links nothing, now or later
         done = self._linked(event.event_id)
         if done is not None:
             return [decode_match(match) for match in done.matches]
@@ -162,8 +179,6 @@ class NetworkGraph:
         base = Seen(event.event_id, at, "operation", subjects)
         mine = _entries(event, base)
         adjacency = self._links(event, base, mine)
-        if not mine and not adjacency:
-            return []  # links nothing, now or later
         for key, entry in mine.items():
             self._append(key, [entry.encode()], _entry_id)
         for node, edges in adjacency.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from schemas.enriched import EnrichedEvent
+from streams.network import can_link
 
 
 class Route(StrEnum):
@@ -32,6 +33,6 @@ def routes(event: EnrichedEvent) -> list[tuple[Route, str]]:
         out.append((Route.ADDRESS, event.address_key))
     if event.sector is not None and event.narcotics:
         out.append((Route.SECTOR, event.sector))
-    if event.subjects:
+    if can_link(event):
         out.append((Route.LINKS, LINKS_KEY))
     return out

@@ -13,7 +13,7 @@ from schemas.codec import dumps
 from schemas.enriched import EnrichedEvent
 from streams.cases import CaseManager
 from streams.matches import RuleMatch, stable_id
-from streams.network import NetworkGraph
+from streams.network import NetworkGraph, can_link
 from streams.state._common import to_us
 from streams.state._links import Edge
 from tests.unit.streams.case_builders import (
@@ -311,6 +311,14 @@ def test_any_order_of_the_same_events_finds_the_same_networks(
     expected = networks_expected(events)
     assert networks_found(events) == expected
     assert networks_found(data.draw(st.permutations(events))) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(linking_events())
+def test_the_events_routing_sends_the_network_stage_make_every_network(
+    events: list[EnrichedEvent],
+) -> None:
+    assert networks_found([e for e in events if can_link(e)]) == networks_expected(events)
 
 
 def components_walked_plainly(

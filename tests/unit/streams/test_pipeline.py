@@ -148,6 +148,21 @@ def test_the_flagrant_dealer_goes_p12_then_p20_with_a_transfer_on_the_old_topic(
     ]
 
 
+@pytest.mark.parametrize("occupant", [None, 9])
+def test_arrests_at_a_reported_dealing_address_make_a_network_with_or_without_an_occupant(
+    occupant: int | None,
+) -> None:
+    # SPEC 6: "arrests at one address key that has a dealing-address report within those 60
+    # days"; routing once sent the network stage only events with subjects, so a report
+    # without an occupant never reached it
+    report = dealing_address(at(0), occupant=occupant)
+    arrests = [arrest(n, at(n), address=ADDRESS, offense="possession") for n in range(1, 5)]
+    for events in ([report, *arrests], [*arrests, report]):
+        f3 = [e for e in run(events).case_events if e.section == "F3"]
+        assert f3, "no network case"
+        assert {s.ref for s in f3[-1].subjects} >= {ref(n) for n in range(1, 5)}
+
+
 @pytest.mark.parametrize(("window_days", "alerted"), [(90, False), (120, True)])
 def test_state_keeps_what_the_widest_configured_window_needs(
     window_days: int, alerted: bool
