@@ -42,7 +42,8 @@ def fieldcourt(bench: Bench, name: str, wire: list[feeds.Wire], restart: bool = 
     app_id = f"bench-{name}-{uuid.uuid4().hex[:6]}"
     settings = bench.fresh_input(app_id)
     shared = [*CASE_TOPICS, ALERTS_TOPIC, DEADLETTER_TOPIC]
-    before = asyncio.run(end_offsets(bench.bootstrap, shared))
+    written = bench.outputs(settings)  # shared and this worker's own topics
+    before = asyncio.run(end_offsets(bench.bootstrap, written))
     seconds = asyncio.run(publish(bench.bootstrap, wire))
     bench.say(f"published {len(wire):,} events in {seconds:.1f} s, now starting the worker")
     data_dir = OUT / "run" / app_id
@@ -80,13 +81,21 @@ def fieldcourt(bench: Bench, name: str, wire: list[feeds.Wire], restart: bool = 
         result["worker_cpu_s"] = cpu
         result["worker_cpu_ms_per_event"] = 1000 * cpu / len(wire)
         result["records_written_per_event"] = drained.produced / len(wire)
-        result["outputs"] = {k: v for k, v in bench.counts(before, shared).items() if v}
+        by_topic = {k: v for k, v in bench.counts(before, written).items() if v}
+        result["outputs"] = {k: v for k, v in by_topic.items() if k in shared}
         result["internal_records"] = drained.produced - sum(result["outputs"].values())
+        # where the records an event come from: each a send and, for the worker's own topics,
+        # a Faust stream step
+        result["records_per_event_by_topic"] = {
+            k.removeprefix(f"{app_id}-"): round(v / len(wire), 3)
+            for k, v in sorted(by_topic.items(), key=lambda kv: -kv[1])
+        }
         bench.say(
             f"  worker CPU {cpu:.1f} s ({result['worker_cpu_ms_per_event']:.2f} ms an event), "
             f"{result['records_written_per_event']:.1f} records written an event; "
             f"RSS {rss / 2**20:,.0f} MiB; outputs {result['outputs']}"
         )
+        bench.say(f"  records an event, by topic: {result['records_per_event_by_topic']}")
         if spy and spy[0] is not None:
             result["profile"] = finish_profile(spy[0])
             bench.say(

@@ -24,6 +24,7 @@ class Options:
     state_budget: float
     state_max_rss: float
     profile: bool
+    profile_blocking: bool
     #: ``FIELDCOURT_*`` settings given to every worker the benchmark starts (``--worker-env``).
     worker_env: dict[str, str]
 
@@ -73,6 +74,12 @@ def parse(argv: list[str], stages: Sequence[str], description: str | None) -> Op
         help="py-spy each end-to-end worker while it works: top 15 functions by own time",
     )
     p.add_argument(
+        "--profile-blocking",
+        action="store_true",
+        help="with --profile: py-spy pauses the worker for each sample, so every stack is "
+        "whole (the worker runs slower; its rate means nothing then)",
+    )
+    p.add_argument(
         "--worker-env",
         action="append",
         default=[],
@@ -108,6 +115,7 @@ def parse(argv: list[str], stages: Sequence[str], description: str | None) -> Op
         state_subjects=a.state_subjects or (20_000 if q else 1_000_000),
         state_budget=a.state_budget,
         state_max_rss=a.state_max_rss,
-        profile=a.profile,
+        profile=a.profile or a.profile_blocking,
+        profile_blocking=a.profile_blocking,
         worker_env=worker_env,
     )

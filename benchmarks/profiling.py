@@ -30,6 +30,9 @@ def start_profile(bench: Bench, worker: WorkerProcess, name: str) -> Profile | N
     assert worker.proc is not None
     out = OUT / f"profile-{name}.txt"
     out.unlink(missing_ok=True)
+    # without --nonblocking py-spy pauses the worker for each sample: slower, but no stack is
+    # read while the interpreter changes it, so none comes out cut short
+    pause = [] if bench.opts.profile_blocking else ["--nonblocking"]
     proc = subprocess.Popen(  # noqa: S603
         [
             str(spy),
@@ -40,7 +43,7 @@ def start_profile(bench: Bench, worker: WorkerProcess, name: str) -> Profile | N
             "raw",
             "--rate",
             "100",
-            "--nonblocking",
+            *pause,
             "--output",
             str(out),
         ],
