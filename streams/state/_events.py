@@ -3,11 +3,12 @@
 A key's events are split into week buckets (``keyspace.EVENT_WEEK``): ``{key}|{week}`` holds
 the ``Row``s of that week's events (weeks counted from the epoch) sorted by
 ``(occurred_at_us, event_id)``, and ``{key}`` itself (``keyspace.EVENT_HEAD``) holds its
-``Head``: the newest ``occurred_at_us`` and the weeks holding events. An update reads and
-rewrites one week, so its cost and the size of the value written (a changelog record, at most
-1 MB on a default broker) depend on the events of one key in one week, not on all it holds: one
-value per key grew with a busy address until its changelog record would no longer fit (~1,500
-events). A window query reads the head and the weeks of the window that hold events.
+``Head``: the weeks holding events, and the last moment of the newest one. An update reads
+and rewrites one week (and the head only when the week is new to the key), so its cost and the
+size of the value written (a changelog record, at most 1 MB on a default broker) depend on the
+events of one key in one week, not on all it holds: one value per key grew with a busy address
+until its changelog record would no longer fit (~1,500 events). A window query reads the head
+and the weeks of the window that hold events.
 
 A row's event is the event's fields as JSON (``_encode``: orjson, the same values as
 ``EnrichedEvent.model_dump_json()`` at a fraction of its cost), which this module alone writes.
@@ -134,7 +135,13 @@ class Row(NamedTuple):
 
 
 class Head(NamedTuple):
-    """A key's head: its newest event time (µs) and the weeks holding its events, sorted."""
+    """A key's head: a bound no event time of the key passes (µs) and the weeks holding its
+    events, sorted.
+
+    The bound is the last moment of the newest week, not the newest event's time (as heads
+    written before 2026-12 hold): so the head changes only when a week is added or emptied,
+    and an event in a week the key already has writes one value, its week's, not two.
+    """
 
     newest: int
     weeks: list[int]
@@ -145,6 +152,10 @@ class Head(NamedTuple):
 
     def encode(self) -> list[Any]:
         return [self.newest, self.weeks]
+
+
+def _last_moment(week: int) -> int:
+    return (week + 1) * WEEK_US - 1
 
 
 def _fields(value: object) -> dict[str, Any]:
@@ -235,9 +246,9 @@ class _EventLog:
         fresh = items.copy()
         fresh.insert(position, Row.of(event, moment).encode())
         store[week_key] = fresh
-        if head is None or moment > newest or not known:
+        if head is None or moment > newest or not known:  # (moment > newest: an older head)
             kept = weeks if known else sorted([*weeks, week])
-            store[EVENT_HEAD.key(key)] = Head(max(newest, moment), kept).encode()
+            store[EVENT_HEAD.key(key)] = Head(max(newest, _last_moment(kept[-1])), kept).encode()
         return NEW
 
     def _cut(self, key: str, weeks: list[int], before: int) -> tuple[list[int], int]:
@@ -279,7 +290,7 @@ class _EventLog:
             return 0
         cutoff = to_us(before)
         kept, dropped = self._cut(key, head.weeks, cutoff)
-        if head.newest < cutoff:
+        if not kept:
             del self._store[EVENT_HEAD.key(key)]
         elif kept != head.weeks:
             self._store[EVENT_HEAD.key(key)] = Head(head.newest, kept).encode()

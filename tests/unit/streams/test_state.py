@@ -425,6 +425,46 @@ def test_a_busy_key_is_kept_in_week_buckets_so_no_value_grows_with_its_history()
     assert len(addresses.around(ADDRESS, T0 + 15 * DAY, 30)) == 3000
 
 
+class Writes(dict[str, Any]):
+    """A store that counts assignments (each a changelog record in a Faust table)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[str] = []
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.written.append(key)
+        super().__setitem__(key, value)
+
+
+def test_an_event_in_a_week_the_key_has_writes_that_week_alone() -> None:
+    store = Writes()
+    subjects = SubjectState(store)
+    subjects.record(REF, event("e0", T0))  # a new key: its week and its head
+    assert len(store.written) == 2
+    for i in range(1, 20):  # later, earlier, within the same week
+        store.written.clear()
+        subjects.record(REF, event(f"e{i}", T0 + (-1) ** i * i * 5 * MINUTE))
+        assert len(store.written) == 1
+    store.written.clear()
+    subjects.record(REF, event("next-week", T0 + 8 * DAY))
+    assert len(store.written) == 2
+    assert len(subjects.events(REF, T0 - DAY, T0 + 9 * DAY)) == 21
+
+
+def test_a_head_written_before_bounded_by_the_newest_event_still_finds_later_ones() -> None:
+    """Heads written before 2026-12 hold the newest event's time, not the week's end."""
+    store: dict[str, Any] = {}
+    subjects = SubjectState(store)
+    subjects.record(REF, event("e0", T0))
+    _, weeks = store[REF]
+    store[REF] = [int(T0.timestamp() * 1_000_000), weeks]  # as an older head held it
+    subjects.record(REF, event("e1", T0 + HOUR))  # same week, after that bound
+    assert [e.event_id for e in subjects.events(REF, T0, T0 + DAY)] == ["e0", "e1"]
+    assert subjects.purge(REF, T0 + 2 * HOUR) == 2
+    assert store == {}
+
+
 def test_a_record_parsed_from_its_stored_row_equals_the_one_made_from_the_event() -> None:
     """Window reads decode records from rows (``parse``) or keep those made at recording
     (``of``): both must be the same, whatever fields the event leaves empty."""
