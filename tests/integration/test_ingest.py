@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from fieldcourt.kafka_auth import ADMIN, client_options
 from fieldcourt.settings import Settings
 from fieldcourt.topics import DEADLETTER_TOPIC, internal_topic
+from streams.routing import Route
 from tests.factories import raw_arrest, raw_dealing_address, raw_seizure
 from tests.kafka import WorkerProcess, consume_until, produce, run
 
@@ -65,7 +66,9 @@ ERROR_HEADERS = [
 ]
 
 
-LINKS = "links"
+#: Every event these tests publish is a narcotics event located in a sector, so ingest hands
+#: each valid one on to the sector stage's stream, once (the other streams take some only).
+HANDED_ON = Route.SECTOR.value
 
 
 def event_key(record: ConsumerRecord[bytes, bytes]) -> bytes:
@@ -126,8 +129,7 @@ def test_valid_duplicate_conflicting_and_malformed_inputs_are_each_accounted_onc
     run(publish(app_settings, [*valid, duplicate]))
     landed = run(publish(app_settings, [out for _, out in bad]))  # after the duplicate
 
-    # every arrest has a subject, so ingest hands every valid one to the link graph's stream
-    valid_topic = internal_topic(app_settings, LINKS)
+    valid_topic = internal_topic(app_settings, HANDED_ON)
     mark = run_id.encode()
 
     def outputs(count: int) -> list[ConsumerRecord[bytes, bytes]]:
@@ -187,7 +189,7 @@ def test_a_restarted_worker_recovers_its_dedupe_table_from_the_changelog(
     run_id = app_settings.app_id
     first = raw_arrest(event_id=f"{run_id}-r1")
     second = raw_arrest(event_id=f"{run_id}-r2")
-    valid_topic = internal_topic(app_settings, LINKS)
+    valid_topic = internal_topic(app_settings, HANDED_ON)
     mark = run_id.encode()
 
     def forwarded(count: int) -> list[bytes]:
@@ -231,7 +233,7 @@ def test_a_worker_restarted_on_its_own_store_reads_none_of_its_changelogs_again(
         run(
             consume_until(
                 app_settings,
-                [internal_topic(app_settings, LINKS)],
+                [internal_topic(app_settings, HANDED_ON)],
                 lambda recs: any(mark in event_key(r) for r in recs),
                 timeout_s=60,
             )
