@@ -20,6 +20,11 @@ in an ``agents.cache.CachedTable`` and written at the end of the batch by
 the broker has them. Its rate is the ceiling, on Faust's streams, of any topology that keys
 events by subject and totally orders cases, fieldcourt's included.
 
+``skeleton``: the same three hops writing, per field event, as many table values and records
+as fieldcourt's worker does on the mixed stream (``SKELETON``), with no rule, parsing or state
+read: fieldcourt's traffic with its logic taken out. Its rate is the ceiling of fieldcourt's
+topology for that traffic; fieldcourt's rate divided by it is the share its logic leaves.
+
 Prints ``READY <unix time>`` when the first rebalance is complete.
 """
 
@@ -28,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import faust
@@ -41,6 +47,52 @@ MIB = 1024 * 1024
 BATCH = 1000
 #: The chain's internal topics: bytes, as fieldcourt's.
 RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw", "internal": True}
+VARIANTS = ("default", "tuned", "chain", "skeleton")
+
+
+@dataclass(frozen=True)
+class Hop:
+    """What one hop does per record it reads, on average: table values written (each a
+    RocksDB put and a changelog record) and records sent on. Fractions are spread evenly."""
+
+    writes: float = 1.0
+    sends: float = 1.0
+
+
+CHAIN = (Hop(), Hop(), Hop())
+#: fieldcourt's worker on the mixed stream, records an event by topic (``make bench --only
+#: mixed``, ``records_per_event_by_topic``, on 127333f), per record each hop reads:
+#: - ingest: the dedupe table, 1.03 values; 1.65 records to the stages (by-subject 0.90,
+#:   by-address 0.38, links 0.30, by-sector 0.07);
+#: - the stages, per record: their tables' 3.17 values an event (subject 1.67, address 0.79,
+#:   network 0.67, sector 0.04) and 0.375 matches an event;
+#: - the case manager, per match: its table's 0.69 values an event, and 1.16 case events and
+#:   audit records an event.
+#: 8.07 records an event in all, as fieldcourt's 8.06-8.08.
+SKELETON = (Hop(1.03, 1.65), Hop(3.17 / 1.65, 0.375 / 1.65), Hop(0.69 / 0.375, 1.16 / 0.375))
+
+
+def records_per_event(hops: tuple[Hop, ...]) -> float:
+    """Records written per field event through ``hops``: table values and records sent."""
+    total, reaching = 0.0, 1.0  # records reaching the hop, per field event
+    for hop in hops:
+        total += reaching * (hop.writes + hop.sends)
+        reaching *= hop.sends
+    return total
+
+
+class Spread:
+    """Whole counts whose running total follows ``rate`` per call (0.25: 0, 0, 0, 1, ...)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.owed = 0.0
+
+    def take(self) -> int:
+        self.owed += self.rate
+        whole = int(self.owed)
+        self.owed -= whole
+        return whole
 
 
 def build(
@@ -53,24 +105,27 @@ def build(
         "web_enabled": False,
         "topic_partitions": 4,
     }
-    if variant in ("tuned", "chain"):
+    if variant not in VARIANTS:
+        raise SystemExit(f"unknown variant {variant!r}: {', '.join(VARIANTS)}")
+    if variant != "default":
         config["consumer_max_fetch_size"] = 16 * MIB
-    elif variant != "default":
-        raise SystemExit(f"unknown variant {variant!r}: default, tuned or chain")
-    if variant == "chain":
+    hops = {"chain": CHAIN, "skeleton": SKELETON}.get(variant)
+    if hops is not None:
         config["store"] = "rocksdb://"
     app = faust.App(app_id, **config)
     source = app.topic(*inputs, key_serializer="raw", value_serializer="raw")
     sink = app.topic(out, key_serializer="raw", value_serializer="raw", internal=False)
 
-    if variant == "chain":
+    if hops is not None:
         keyed = app.topic(f"{app_id}-keyed", partitions=4, **RAW)
         one = app.topic(f"{app_id}-one", partitions=1, **RAW)
-        hops = [(source, keyed, 4), (keyed, one, 4), (one, sink, 1)]
+        links = [(source, keyed, 4), (keyed, one, 4), (one, sink, 1)]
         ledger = ChangelogLedger()
-        for index, (inbound, outbound, partitions) in enumerate(hops):
+        for index, ((inbound, outbound, partitions), hop) in enumerate(
+            zip(links, hops, strict=True)
+        ):
             table = CachedTable(app.Table(f"hop{index}", default=None, partitions=partitions))
-            app.agent(inbound, name=f"hop{index}")(_hop(app, table, outbound, ledger))
+            app.agent(inbound, name=f"hop{index}")(_hop(app, table, outbound, ledger, hop))
     elif variant == "default":
 
         @app.agent(source)
@@ -93,24 +148,31 @@ def build(
     return app
 
 
-def _hop(app: faust.App, table: CachedTable, outbound: Any, ledger: ChangelogLedger) -> Any:
-    """An agent body: each record written to ``table`` and sent on to ``outbound``."""
+def _hop(
+    app: faust.App, table: CachedTable, outbound: Any, ledger: ChangelogLedger, hop: Hop
+) -> Any:
+    """An agent body: each record written to ``table`` and sent on to ``outbound``, as many
+    times as ``hop`` says (distinct keys: values a batch would write once count once)."""
     name = outbound.get_topic_name()
     writes = TableWrites(ledger)
+    written, sent = Spread(hop.writes), Spread(hop.sends)
 
-    async def hop(stream: Any) -> None:
+    async def forward(stream: Any) -> None:
         async for events in stream.take_events(BATCH, within=0.05):
             pending = []
             for event in events:
-                make_current(event)  # its table write goes to its partition's changelog
+                make_current(event)  # its table writes go to its partition's changelog
                 key, value = event.message.key, event.message.value
-                table[key.decode()] = len(value)
-                pending.append(await app.producer.send(name, key, value, None, None, None))
+                text = key.decode()
+                for n in range(written.take()):
+                    table[f"{text}:{n}"] = len(value)
+                for _ in range(sent.take()):
+                    pending.append(await app.producer.send(name, key, value, None, None, None))
             await writes.write(table)
             await ledger.settle()
             await asyncio.gather(*pending)
 
-    return hop
+    return forward
 
 
 _said: list[bool] = []

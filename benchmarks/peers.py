@@ -1,7 +1,7 @@
 """Stage ``peers``: the ceiling of the stack, a raw aiokafka passthrough, a trivial Faust
-agent (defaults, then tuned) and the same through the three hops fieldcourt cannot do with
-fewer (``benchmarks.faust_peer``), each a process fed the first ``--peer-events`` of the mixed
-stream."""
+agent (defaults, then tuned), the same through the three hops fieldcourt cannot do with
+fewer, and those hops writing what fieldcourt writes an event (``benchmarks.faust_peer``),
+each a process fed the first ``--peer-events`` of the mixed stream."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ OUTS = {
     "faust_default": "bench.out.faust-default",
     "faust_tuned": "bench.out.faust-tuned",
     "faust_chain": "bench.out.faust-chain",
+    "faust_skeleton": "bench.out.faust-skeleton",
 }
 
 
@@ -73,6 +74,17 @@ def peers(bench: Bench) -> None:
                 "{group}",
                 str(run / "faust-chain"),
                 OUTS["faust_chain"],
+            ],
+        ),
+        "faust_skeleton": (
+            "the same hops writing fieldcourt's records an event on the mixed stream, no rules",
+            [
+                "benchmarks.faust_peer",
+                "skeleton",
+                bench.bootstrap,
+                "{group}",
+                str(run / "faust-skeleton"),
+                OUTS["faust_skeleton"],
             ],
         ),
     }

@@ -44,6 +44,7 @@ def figures(results: dict[str, Any], sizes: list[int]) -> list[Figure]:
     eps("faust_default_eps", "faust_default", "Faust agent forwarding bytes, defaults")
     eps("faust_tuned_eps", "faust_tuned", "Faust agent, 16 MiB fetch + take_events + producer")
     eps("faust_chain_eps", "faust_chain", "  same through 3 hops, a table write each")
+    eps("faust_skeleton_eps", "faust_skeleton", "  same hops, fieldcourt's mixed records, no rule")
     eps("fieldcourt_arrests_eps", "fieldcourt_arrests", "fieldcourt e2e, arrests only")
     eps("fieldcourt_mixed_eps", "fieldcourt_mixed", "fieldcourt e2e, mixed")
     for name in ("arrests", "mixed"):

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.faust_peer import build
+from benchmarks.faust_peer import CHAIN, SKELETON, Spread, build, records_per_event
 
 
+@pytest.mark.parametrize("variant", ["chain", "skeleton"])
 def test_the_chain_takes_three_hops_with_a_table_each_the_last_on_one_partition(
-    tmp_path: Path,
+    tmp_path: Path, variant: str
 ) -> None:
-    app = build("chain", "127.0.0.1:9", "peer", str(tmp_path), "out", ["in.a", "in.b"])
+    app = build(variant, "127.0.0.1:9", "peer", str(tmp_path), "out", ["in.a", "in.b"])
     hops = {name.rsplit(".", 1)[-1]: agent for name, agent in app.agents.items()}
     assert sorted(hops) == ["hop0", "hop1", "hop2"]
     channels = {name: tuple(agent.channel.topics) for name, agent in hops.items()}
@@ -24,5 +25,18 @@ def test_the_chain_takes_three_hops_with_a_table_each_the_last_on_one_partition(
 
 
 def test_an_unknown_variant_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="default, tuned or chain"):
+    with pytest.raises(SystemExit, match="default, tuned, chain, skeleton"):
         build("fast", "127.0.0.1:9", "peer", str(tmp_path), "out", ["in"])
+
+
+def test_the_chain_writes_six_records_an_event_and_the_skeleton_fieldcourts_eight() -> None:
+    assert records_per_event(CHAIN) == 6
+    assert records_per_event(SKELETON) == pytest.approx(8.07, abs=0.01)
+
+
+@pytest.mark.parametrize("rate", [0.227, 1.0, 1.65, 3.093])
+def test_a_spread_gives_whole_counts_that_keep_to_its_rate(rate: float) -> None:
+    spread = Spread(rate)
+    counts = [spread.take() for _ in range(1000)]
+    assert set(counts) <= {int(rate), int(rate) + 1}
+    assert abs(sum(counts) - 1000 * rate) <= 1  # what is owed, less than one, or rounding
