@@ -6,14 +6,16 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from schemas.cases import CaseEvent
 from schemas.codec import dumps
 from schemas.enriched import EnrichedEvent
 from streams.cases import CaseManager
 from streams.matches import RuleMatch, stable_id
 from streams.network import NetworkGraph, can_link
+from streams.pipeline import Pipeline
 from streams.state._common import to_us
 from streams.state._links import Edge
 from tests.unit.streams.case_builders import (
@@ -319,6 +321,39 @@ def test_the_events_routing_sends_the_network_stage_make_every_network(
     events: list[EnrichedEvent],
 ) -> None:
     assert networks_found([e for e in events if can_link(e)]) == networks_expected(events)
+
+
+def network_cases(events: list[EnrichedEvent]) -> set[frozenset[str]]:
+    """The members of each network case the whole in-memory pipeline ends with: routing, the
+    network stage and the case manager, each event on a feed of its own (none late)."""
+    pipeline = Pipeline(clock=lambda: EMITTED).feed(events, lambda e: e.event_id)
+    assert pipeline.late == []
+    last: dict[str, CaseEvent] = {}
+    for e in pipeline.case_events:
+        if e.event_type != "case_transferred" and e.version > getattr(
+            last.get(e.case_id), "version", 0
+        ):
+            last[e.case_id] = e
+    return {
+        frozenset(s.ref for s in e.subjects)
+        for e in last.values()
+        if e.anchor.kind == "network" and e.event_type != "case_merged"
+    }
+
+
+@settings(max_examples=150, deadline=None)
+@given(linking_events())
+@example(  # a report without an occupant, and arrests at its address
+    [
+        event("d0", "dealing_address", (), 0, address=ADDRESS),
+        *(arrest(f"a{n}", n, n, address=ADDRESS) for n in range(1, 5)),
+    ]
+)
+def test_the_pipeline_ends_with_one_network_case_per_spec_network(
+    events: list[EnrichedEvent],
+) -> None:
+    # what routing sends the stage matters here: it once left reports without an occupant out
+    assert network_cases(events) == networks_expected(events)
 
 
 def components_walked_plainly(
