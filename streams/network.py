@@ -8,8 +8,9 @@ Links, between events at most ``window`` apart on event time:
 
 - ``operation``: subjects of events sharing an ``operation_ref`` (and of one such event);
 - ``seizure``: persons on one seizure;
-- ``address``: a person of a narcotics arrest at an address key and a dealing-address report
-  at that key within ``window`` of it; ``occupant``: the occupant of such a report, once an
+- ``address``: a person arrested at an address key (for any offence: SPEC 6 says "arrests",
+  where other rules say "narcotics arrests") and a dealing-address report at that key within
+  ``window`` of it; ``occupant``: the occupant of such a report, once an
   arrest is near it. Both join the subject to the report's *place* node (``@`` + the report's
   event id), not to other subjects: those arrested near one report, and its occupant, meet
   there, at a cost linear in the arrests. A street address alone links nobody, nor do two
@@ -118,7 +119,7 @@ def _entries(event: EnrichedEvent, base: Seen) -> dict[str, Seen]:
     if event.operation_ref is not None and base.subjects:
         entries[OPERATION.key(event.operation_ref)] = base._replace(brings="operation")
     if event.address_key is not None:
-        if event.kind == "arrest" and event.narcotics:
+        if event.kind == "arrest":
             entries[ADDRESS.key(event.address_key)] = base._replace(brings="arrest")
         elif event.kind == "dealing_address":
             entries[ADDRESS.key(event.address_key)] = base._replace(brings="report")
@@ -129,9 +130,7 @@ def can_link(event: EnrichedEvent) -> bool:
     """Whether ``event`` may link anyone, now or once other events arrive: an index entry
     (``_entries``) or persons linked on the event itself. Routing sends the network stage these
     events only; ``observe`` stores nothing for the others."""
-    if event.address_key is not None and (
-        event.kind == "dealing_address" or (event.kind == "arrest" and event.narcotics)
-    ):
+    if event.address_key is not None and event.kind in ("dealing_address", "arrest"):
         return True  # a report links those arrested near it, with or without an occupant
     if not event.subjects:
         return False

@@ -155,7 +155,7 @@ def test_what_does_not_link() -> None:
         [
             # narcotics arrests at one street address that no report names (SPEC 6)
             *(arrest(f"n{n}", n, n, address=THIRD_ADDRESS) for n in range(20, 25)),
-            # arrests for other offences at one address
+            # arrests for any offence at one address that no report names
             *(arrest(f"v{n}", n, n, address=ADDRESS, narcotics=False) for n in range(1, 4)),
             arrest("v4", 4, 4, address=ADDRESS),
             # occupants of one address with each other, seizures at one address
@@ -288,13 +288,13 @@ def networks_expected(events: list[EnrichedEvent]) -> set[frozenset[str]]:
     for x, y in itertools.combinations(events, 2):
         if x.operation_ref is not None and x.operation_ref == y.operation_ref:
             join(refs[x.event_id], refs[y.event_id])
-    # a report joins its occupant and everyone arrested for narcotics at its address, once
+    # a report joins its occupant and everyone arrested at its address (any offence), once
     # someone is (all events lie within one 60-day span); a street address alone joins nobody
     for report in (e for e in events if e.kind == "dealing_address"):
         arrested = [
             ref
             for e in events
-            if e.kind == "arrest" and e.narcotics and e.address_key == report.address_key
+            if e.kind == "arrest" and e.address_key == report.address_key
             for ref in refs[e.event_id]
         ]
         if arrested:

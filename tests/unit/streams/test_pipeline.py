@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.enriched import EnrichedEvent
+from schemas.field import Offense
 from streams.eventtime import FeedProgress, Progress
 from streams.pipeline import Pipeline
 from streams.rules import load_rules
@@ -148,15 +149,16 @@ def test_the_flagrant_dealer_goes_p12_then_p20_with_a_transfer_on_the_old_topic(
     ]
 
 
+@pytest.mark.parametrize("offense", ["possession", "violence"])
 @pytest.mark.parametrize("occupant", [None, 9])
 def test_arrests_at_a_reported_dealing_address_make_a_network_with_or_without_an_occupant(
-    occupant: int | None,
+    occupant: int | None, offense: Offense
 ) -> None:
     # SPEC 6: "arrests at one address key that has a dealing-address report within those 60
-    # days"; routing once sent the network stage only events with subjects, so a report
-    # without an occupant never reached it
+    # days", for any offence (other rules say "narcotics arrests"); routing once sent the
+    # network stage only events with subjects, so a report without an occupant never reached it
     report = dealing_address(at(0), occupant=occupant)
-    arrests = [arrest(n, at(n), address=ADDRESS, offense="possession") for n in range(1, 5)]
+    arrests = [arrest(n, at(n), address=ADDRESS, offense=offense) for n in range(1, 5)]
     for events in ([report, *arrests], [*arrests, report]):
         f3 = [e for e in run(events).case_events if e.section == "F3"]
         assert f3, "no network case"
