@@ -10,8 +10,8 @@ Links, between events at most ``window`` apart on event time:
 - ``seizure``: persons on one seizure;
 - ``address``: a person arrested at an address key (for any offence: SPEC 6 says "arrests",
   where other rules say "narcotics arrests") and a dealing-address report at that key within
-  ``window`` of it; ``occupant``: the occupant of such a report, once an
-  arrest is near it. Both join the subject to the report's *place* node (``@`` + the report's
+  ``window`` of it; ``occupant``: the occupant of such a report, once an arrest is near it.
+  Both join the subject to the report's *place* node (``@`` + the report's
   event id), not to other subjects: those arrested near one report, and its occupant, meet
   there, at a cost linear in the arrests. A street address alone links nobody, nor do two
   occupants of one address without an arrest between them (SPEC 6).
@@ -61,7 +61,15 @@ from schemas.enriched import EnrichedEvent
 from streams.matches import RuleMatch, match_subject, stable_id
 from streams.network_evidence import EvidenceMemo
 from streams.state._common import from_us, span_us, to_us
-from streams.state._links import Edge, Linked, LinkKind, Seen, decode_match, encode_match
+from streams.state._links import (
+    Brings,
+    Edge,
+    Linked,
+    LinkKind,
+    Seen,
+    decode_match,
+    encode_match,
+)
 from streams.state.keyspace import (
     ADDRESS,
     ADJACENCY,
@@ -113,16 +121,18 @@ def _edge(neighbour: str, kind: LinkKind, ends: Iterable[Seen]) -> Edge:
     return Edge(neighbour, kind, sorted({end.event_id for end in ends}), ends[0].at, ends[-1].at)
 
 
+#: The events indexed by their address key, and what each brings there.
+_AT_ADDRESS: dict[str, Brings] = {"arrest": "arrest", "dealing_address": "report"}
+
+
 def _entries(event: EnrichedEvent, base: Seen) -> dict[str, Seen]:
     """The index entries an event adds: by operation, and by address for arrests and reports."""
     entries = {}
     if event.operation_ref is not None and base.subjects:
         entries[OPERATION.key(event.operation_ref)] = base._replace(brings="operation")
-    if event.address_key is not None:
-        if event.kind == "arrest":
-            entries[ADDRESS.key(event.address_key)] = base._replace(brings="arrest")
-        elif event.kind == "dealing_address":
-            entries[ADDRESS.key(event.address_key)] = base._replace(brings="report")
+    brings = _AT_ADDRESS.get(event.kind)
+    if event.address_key is not None and brings is not None:
+        entries[ADDRESS.key(event.address_key)] = base._replace(brings=brings)
     return entries
 
 
@@ -130,7 +140,7 @@ def can_link(event: EnrichedEvent) -> bool:
     """Whether ``event`` may link anyone, now or once other events arrive: an index entry
     (``_entries``) or persons linked on the event itself. Routing sends the network stage these
     events only; ``observe`` stores nothing for the others."""
-    if event.address_key is not None and event.kind in ("dealing_address", "arrest"):
+    if event.address_key is not None and event.kind in _AT_ADDRESS:
         return True  # a report links those arrested near it, with or without an occupant
     if not event.subjects:
         return False

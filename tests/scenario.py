@@ -187,15 +187,21 @@ def outcome_command_of(raw: dict[str, Any]) -> OutcomeCommand:
     return outcome_command(accepted, (OUTCOMES_TOPIC, 0, 0), (key, value))
 
 
-def final_cases(events: list[CaseEvent]) -> dict[str, tuple[Any, ...]]:
-    """Each case's last word: section, merged, rules, subjects, addresses, evidence, closed
-    (no versions)."""
+def last_versions(events: list[CaseEvent]) -> dict[str, CaseEvent]:
+    """Each case's latest version (a transfer, on the old section's topic, is not one)."""
     last: dict[str, CaseEvent] = {}
     for event in events:
         if event.event_type != "case_transferred":
             current = last.get(event.case_id)
             if current is None or event.version > current.version:
                 last[event.case_id] = event
+    return last
+
+
+def final_cases(events: list[CaseEvent]) -> dict[str, tuple[Any, ...]]:
+    """Each case's last word: section, merged, rules, subjects, addresses, evidence, closed
+    (no versions)."""
+    last = last_versions(events)
     return {
         case_id: (
             e.section,

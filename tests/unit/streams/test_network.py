@@ -9,7 +9,6 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from schemas.cases import CaseEvent
 from schemas.codec import dumps
 from schemas.enriched import EnrichedEvent
 from streams.cases import CaseManager
@@ -18,6 +17,7 @@ from streams.network import NetworkGraph, can_link
 from streams.pipeline import Pipeline
 from streams.state._common import to_us
 from streams.state._links import Edge
+from tests.scenario import last_versions
 from tests.unit.streams.case_builders import (
     ADDRESS,
     EMITTED,
@@ -328,15 +328,9 @@ def network_cases(events: list[EnrichedEvent]) -> set[frozenset[str]]:
     network stage and the case manager, each event on a feed of its own (none late)."""
     pipeline = Pipeline(clock=lambda: EMITTED).feed(events, lambda e: e.event_id)
     assert pipeline.late == []
-    last: dict[str, CaseEvent] = {}
-    for e in pipeline.case_events:
-        if e.event_type != "case_transferred" and e.version > getattr(
-            last.get(e.case_id), "version", 0
-        ):
-            last[e.case_id] = e
     return {
         frozenset(s.ref for s in e.subjects)
-        for e in last.values()
+        for e in last_versions(pipeline.case_events).values()
         if e.anchor.kind == "network" and e.event_type != "case_merged"
     }
 
