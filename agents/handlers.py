@@ -52,10 +52,6 @@ def emitted_at(message: Any) -> dt.datetime:
     return dt.datetime.fromtimestamp(message.timestamp, dt.UTC)
 
 
-def _enriched(message: Any) -> EnrichedEvent:
-    return loads(EnrichedEvent, message.value)
-
-
 def _headers_of(message: Any) -> list[tuple[str, bytes]]:
     return passed_on(message.headers, message.timestamp)
 
@@ -116,6 +112,9 @@ class Correlation:
     io: AgentIO
     partitions: int
 
+    def _enriched(self, message: Any) -> EnrichedEvent:
+        return self.io.decoded.event(message.value)
+
     def view(self, partition: int) -> Callable[[Store], Store]:
         return lambda store: PartitionView(store, partition, self.partitions)
 
@@ -123,7 +122,7 @@ class Correlation:
         if (erased := erasure_of(message)) is not None:
             self.subject.erase(erased.subject_ref, self.view(message.partition))
             return
-        event, key, when = _enriched(message), message.key.decode(), emitted_at(message)
+        event, key, when = self._enriched(message), message.key.decode(), emitted_at(message)
         args = (key, event, message.partition, when, progress_of(message.headers))
         outcome = METRICS.timed_rules("subject", self.subject.process, *args)
         headers = _headers_of(message)
@@ -137,13 +136,13 @@ class Correlation:
         if (erased := erasure_of(message)) is not None:
             self.address.erase(erased.subject_ref, self.view(message.partition))
             return
-        event, key = _enriched(message), message.key.decode()
+        event, key = self._enriched(message), message.key.decode()
         args = (key, event, message.partition, progress_of(message.headers))
         found = METRICS.timed_rules("address", self.address.process, *args)
         await self.handoff.send_matches(found, _headers_of(message))
 
     async def on_sector(self, message: Any) -> None:
-        event, key, when = _enriched(message), message.key.decode(), emitted_at(message)
+        event, key, when = self._enriched(message), message.key.decode(), emitted_at(message)
         args = (key, event, message.partition, when, progress_of(message.headers))
         await self.publisher.alerts(METRICS.timed_rules("sector", self.sector.process, *args))
 
@@ -160,7 +159,7 @@ class Correlation:
         if (erased := erasure_of(message)) is not None:
             self.network.erase(erased.subject_ref)
             return
-        args = (_enriched(message), progress_of(message.headers))
+        args = (self._enriched(message), progress_of(message.headers))
         found = METRICS.timed_rules("network", self.network.process, *args)
         await self.handoff.send_matches(found, _headers_of(message))
 

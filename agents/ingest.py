@@ -126,6 +126,7 @@ def register_ingest(
         if verdict is not None:
             headers.append(progress_header(Progress(feed, verdict.high)))
         value = dumps(enriched)
+        io.decoded.remember(value, enriched, len(routed.destinations))
         for number, (destination, key) in enumerate(routed.destinations):
             if number:
                 FAULTS.reached(CrashPoint.BETWEEN_OUTPUTS)

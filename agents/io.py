@@ -15,6 +15,7 @@ from typing import Any, NoReturn, cast
 import faust
 
 from agents.batches import Deliveries, make_current, take_ready
+from agents.decoded import DecodedEvents
 from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
 from streams.errors import Reason, RejectedInput, describe_failure, failure_trace
@@ -336,7 +337,8 @@ async def _no_tables() -> int:
 @dataclass(frozen=True)
 class AgentIO:
     """What every agent body shares: the dead-letter writer, the pace of state purges, how
-    batches are taken (``take_ready``) and the flush of held-back table writes."""
+    batches are taken (``take_ready``), the flush of held-back table writes and the enriched
+    events already decoded."""
 
     deadletter: DeadLetter
     purge_interval_s: float = PURGE_INTERVAL_S
@@ -348,6 +350,8 @@ class AgentIO:
     #: The consumer's hand-offs of what it fetched (``take_ready``); ``None``: batches wait
     #: for a pause of ``batch_idle_s`` instead.
     deliveries: Deliveries | None = None
+    #: Enriched events ingest encoded, for the stages to take rather than decode again.
+    decoded: DecodedEvents = field(default_factory=DecodedEvents)
 
 
 def guarded(
