@@ -61,15 +61,15 @@ class Hop:
 
 CHAIN = (Hop(), Hop(), Hop())
 #: fieldcourt's worker on the mixed stream, records an event by topic (``make bench --only
-#: mixed``, ``records_per_event_by_topic``, on 127333f), per record each hop reads:
-#: - ingest: the dedupe table, 1.03 values; 1.65 records to the stages (by-subject 0.90,
-#:   by-address 0.38, links 0.30, by-sector 0.07);
-#: - the stages, per record: their tables' 3.17 values an event (subject 1.67, address 0.79,
-#:   network 0.67, sector 0.04) and 0.375 matches an event;
+#: mixed``, ``records_per_event_by_topic``, on 18580d3), per record each hop reads:
+#: - ingest: the dedupe table, 1.03 values; 1.68 records to the stages (by-subject 0.90,
+#:   by-address 0.38, links 0.32, by-sector 0.07);
+#: - the stages, per record: their tables' 3.18 values an event (subject 1.65, address 0.77,
+#:   network 0.72, sector 0.03) and 0.375 matches an event;
 #: - the case manager, per match: its table's 0.69 values an event, and 1.16 case events and
 #:   audit records an event.
-#: 8.07 records an event in all, as fieldcourt's 8.06-8.08.
-SKELETON = (Hop(1.03, 1.65), Hop(3.17 / 1.65, 0.375 / 1.65), Hop(0.69 / 0.375, 1.16 / 0.375))
+#: 8.11 records an event in all, as fieldcourt's 8.11.
+SKELETON = (Hop(1.03, 1.68), Hop(3.18 / 1.68, 0.375 / 1.68), Hop(0.69 / 0.375, 1.16 / 0.375))
 
 
 def records_per_event(hops: tuple[Hop, ...]) -> float:
