@@ -14,6 +14,7 @@ import faust
 from agents.correlate import register_correlation
 from agents.ingest import register_ingest
 from agents.io import AgentIO, ChangelogLedger, DeadLetter, raw_topic
+from agents.partitioner import RememberingPartitioner
 from agents.transport import FieldcourtApp
 from agents.web import register_web
 from fieldcourt.collector import full_pass
@@ -41,6 +42,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         ),
         "producer_max_request_size": MAX_MESSAGE_BYTES + 65536,
         "producer_linger": settings.producer_linger_s,
+        "producer_partitioner": RememberingPartitioner(),
         "consumer_max_fetch_size": settings.consumer_fetch_bytes,
         "consumer_auto_offset_reset": "earliest",
         # topics created after the worker joined are seen within 30 s, not 5 minutes
