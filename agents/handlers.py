@@ -177,7 +177,7 @@ class Correlation:
             FAULTS.reached(CrashPoint.AFTER_OUTCOME)
             return
         match = loads(RuleMatch, message.value)
-        case_events = self.cases.process(match, when)
+        case_events = self.cases.process(match, when, message.offset)
         if case_events:  # the match changed a case: it combined what it holds
             await publisher.audited(combination(match, case_events[0].case_id, when))
         await publisher.case_events(case_events, match.rule_id, match.occurred_at, origin)

@@ -61,6 +61,9 @@ class Pipeline:
     refused: list[tuple[OutcomeCommand, RejectedInput]] = field(default_factory=list)
     #: (case id, subject reference) of every erasure, in order.
     erasures: list[tuple[str, str]] = field(default_factory=list)
+    #: Matches the case manager has read: the next one's position, as its offset on the
+    #: matches topic would be (``CaseManager.apply``).
+    matches_read: int = 0
 
     def __post_init__(self) -> None:
         store = self.stores.setdefault
@@ -131,7 +134,8 @@ class Pipeline:
 
     def _cases(self, matches: list[RuleMatch] | tuple[RuleMatch, ...]) -> None:
         for match in matches:
-            self.case_events += self.cases.process(match, self.clock())
+            self.case_events += self.cases.process(match, self.clock(), self.matches_read)
+            self.matches_read += 1
 
     def highest_sections(self) -> dict[str, Section]:
         """Each subject's highest section over all the cases that hold it."""

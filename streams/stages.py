@@ -281,8 +281,11 @@ class CaseStage:
         self.manager = CaseManager(store)
         self.closed_retention = closed_retention
 
-    def process(self, match: RuleMatch, now: dt.datetime) -> list[CaseEvent]:
-        return self.manager.apply(match, now)
+    def process(
+        self, match: RuleMatch, now: dt.datetime, source: int | None = None
+    ) -> list[CaseEvent]:
+        """``source``: the match's position on the matches topic (``CaseManager.apply``)."""
+        return self.manager.apply(match, now, source)
 
     def settle(self, command: OutcomeCommand, now: dt.datetime) -> Settled:
         return self.manager.settle(command.outcome, command.fingerprint, now)

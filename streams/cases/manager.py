@@ -8,9 +8,11 @@ so that a Faust table records them):
 - ``out|{match_id}``: what applying the match decided, the outbox: ``at`` (its
   ``emitted_at``), ``events`` (the case events, each as the state it snapshots and what it
   adds: ``streams.cases.state.outbox_entry``), ``cases`` and ``fwd`` (the states and forwards
-  it wrote). It is written first; a replay re-writes any case key still behind it
-  and returns the very same events, so a crash between two writes neither loses a version nor
-  numbers two different events alike. ``sweep`` purges old outbox records.
+  it wrote), and ``src``, the position of the matches record that carried it. It is written
+  first; a replay (the same record read again) re-writes any case key still behind it and
+  returns the very same events, so a crash between two writes neither loses a version nor
+  numbers two different events alike. The same match from another record returns nothing
+  (``apply``). ``sweep`` purges old outbox records.
 
 Versions: each case event takes the case's next version. An escalation is two events:
 ``case_transferred`` (version v+1, on the old section's topic, with the content that section
@@ -82,9 +84,24 @@ class CaseManager:
     def __init__(self, store: MutableMapping[str, Any]) -> None:
         self.store = store
 
-    def apply(self, match: RuleMatch, emitted_at: dt.datetime) -> list[CaseEvent]:
-        """The case events ``match`` causes; a match applied before gives its events again."""
-        done = self._once(OUTBOX.key(match.match_id), lambda: self._decide(match, emitted_at))
+    def apply(
+        self, match: RuleMatch, emitted_at: dt.datetime, source: int | None = None
+    ) -> list[CaseEvent]:
+        """The case events ``match`` causes; a match applied before gives its events again
+        when it comes from the same record (``source``: its position on the matches topic).
+
+        A record read again after a crash must publish its events again: they may not have
+        reached the broker. Another record with a match applied before (a stage judging a
+        span again finds the match it found then) publishes nothing: the first record's
+        events were published before it was read, and publishing them again, after the
+        case's later versions, would leave a stale version last on the compacted case topic.
+        """
+        key = OUTBOX.key(match.match_id)
+        if source is not None:
+            known = self.store.get(key)
+            if known is not None and known.get("src", source) != source:
+                return []
+        done = self._once(key, lambda: self._decide(match, emitted_at, source))
         return [] if done is None else done[1]
 
     def settle(self, outcome: Outcome, fingerprint: str, emitted_at: dt.datetime) -> Settled:
@@ -205,7 +222,7 @@ class CaseManager:
                 self.store[FORWARD.key(case_id)] = target
 
     def _decide(
-        self, match: RuleMatch, emitted_at: dt.datetime
+        self, match: RuleMatch, emitted_at: dt.datetime, source: int | None = None
     ) -> tuple[dict[str, Any], list[CaseEvent]]:
         """Compute, without writing, the events and states ``match`` leads to."""
         emit = _Emitter(match, emitted_at)
@@ -239,12 +256,14 @@ class CaseManager:
             outbox_entry(encoded.get(id(state)) or state.encode(), event)
             for state, event in emitted
         )
-        record = {
+        record: dict[str, Any] = {
             "at": format_utc(emitted_at),
             "events": entries,
             "cases": cases,
             "fwd": dict.fromkeys(absorbed_ids, target_id),
         }
+        if source is not None:
+            record["src"] = source
         return record, [event for _state, event in emitted]
 
     @staticmethod

@@ -169,6 +169,31 @@ def test_replay_gives_byte_identical_events_and_changes_nothing() -> None:
     ]
 
 
+def test_a_record_read_again_publishes_its_events_again_even_after_later_versions() -> None:
+    """A crash replays the matches topic from the last committed offset, in order: each
+    record's events are published again, the first record's before the later ones'."""
+    manager = CaseManager({})
+    first, second = match(evidence=("e1",)), match("p20.recurrence", evidence=("e1", "e2"))
+    original = [dumps(e) for e in manager.apply(first, EMITTED, source=10)]
+    escalation = [dumps(e) for e in manager.apply(second, LATER, source=11)]
+    assert [dumps(e) for e in manager.apply(first, LATER, source=10)] == original
+    assert [dumps(e) for e in manager.apply(second, LATER, source=11)] == escalation
+
+
+def test_the_same_match_from_another_record_publishes_nothing() -> None:
+    """A stage that judges a span again may find a match it found before, unchanged: its
+    events were published when the first record was read, and publishing version 1 again
+    after version 3 would leave it last on the case's compacted topic."""
+    store: dict[str, Any] = {}
+    manager = CaseManager(store)
+    first = match(evidence=("e1",))
+    manager.apply(first, EMITTED, source=10)
+    manager.apply(match("p20.recurrence", evidence=("e1", "e2")), LATER, source=11)
+    before = copy.deepcopy(store)
+    assert manager.apply(first, LATER, source=12) == []
+    assert store == before
+
+
 def test_a_match_that_adds_nothing_is_a_no_op_even_under_another_id() -> None:
     store: dict[str, Any] = {}
     manager = CaseManager(store)

@@ -165,6 +165,28 @@ def test_arrests_at_a_reported_dealing_address_make_a_network_with_or_without_an
         assert {s.ref for s in f3[-1].subjects} >= {ref(n) for n in range(1, 5)}
 
 
+def test_a_network_match_found_again_in_another_span_publishes_no_old_version() -> None:
+    """The last arrest links nobody in the span that also holds the later report: the network
+    stage finds the opening match there again, unchanged. Publishing its version 1 again,
+    after the later versions, left version 1 last on the compacted F3 topic."""
+    second = "9 RUE DE LA LUNE 75002 PARIS"
+    events = [
+        dealing_address(at(0), event_id="R-X"),
+        *(arrest(n, at(0), address=ADDRESS, event_id=f"A-{n}") for n in range(1, 5)),
+        dealing_address(at(61), address=second, event_id="R-Y"),
+        arrest(1, at(1), address=second, event_id="A-1Y"),
+    ]
+    pipeline = Pipeline(rules=RULES, clock=lambda: FIXED)
+    pipeline.feed(events, lambda e: e.event_id)  # each its own feed: none is late
+    assert pipeline.late == []
+    published = [(e.case_id, e.version) for e in pipeline.case_events if e.section == "F3"]
+    assert published, "no network case"
+    assert len(set(published)) == len(published)
+    for case_id in {case_id for case_id, _ in published}:
+        versions = [v for c, v in published if c == case_id]
+        assert versions == sorted(versions)
+
+
 @pytest.mark.parametrize(("window_days", "alerted"), [(90, False), (120, True)])
 def test_state_keeps_what_the_widest_configured_window_needs(
     window_days: int, alerted: bool
