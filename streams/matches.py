@@ -37,7 +37,8 @@ class RuleMatch(StrictModel):
     anchor_ref: str
     #: The section the rule asks for; the case manager puts minors in P4 instead of P12/P20.
     section: RuleSection
-    #: The anchored subject was under 18 on the triggering event's ``occurred_at``.
+    #: The anchored subject was under 18 on the triggering event's ``occurred_at`` (for
+    #: p20.recurrence: on the last arrest of a matched window, see ``rules.subject``).
     minor: bool = False
     subjects: tuple[MatchSubject, ...] = ()
     addresses: tuple[str, ...] = ()

@@ -33,7 +33,7 @@ def span(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 3600:.0f} h"
 
 
-def is_minor(event: EnrichedEvent, ref: str) -> bool:
+def is_minor(event: PastEvent, ref: str) -> bool:
     """Under 18 on the event's ``occurred_at``; an unknown birth date counts as adult."""
     return any(s.ref == ref and s.minor is True for s in event.subjects)
 

@@ -26,6 +26,9 @@ class PastParty(Protocol):
     @property
     def role(self) -> str: ...
 
+    @property
+    def minor(self) -> bool | None: ...
+
 
 class PastEvent(Protocol):
     """A recorded event, as the window rules read it (and a ``RuleMatch`` cites it)."""

@@ -60,6 +60,10 @@ def recurrence(
 
     Only windows ending on an arrest need checking, and such a window takes the numbers of the
     sector of that last arrest: the outcome depends on the set of arrests, not their arrival.
+    The subject is a minor (P4, SPEC 7) if under 18 on the last arrest of a matched window: the
+    arrest that completes it in event time, which triggers it when events come in time order.
+    Not on ``event``, which may be the window's first arrest arriving last: a subject turning
+    18 within the window would then end in P4 or P20 depending on the arrival order.
     """
     if not _narcotics_arrest(event):
         return []
@@ -67,6 +71,7 @@ def recurrence(
     reach = widest_window(params)
     arrests = [e for e in history.events(ref, t - reach, t + reach) if _narcotics_arrest(e)]
     matched: dict[str, PastEvent] = {}
+    minor = False
     for end in arrests:
         rule = params.for_sector(end.sector)
         start = end.occurred_at - timedelta(days=rule.window_days)
@@ -75,6 +80,7 @@ def recurrence(
         window = [e for e in arrests if start <= e.occurred_at <= end.occurred_at]
         if len(window) >= rule.min_arrests:
             matched.update((e.event_id, e) for e in window)
+            minor = minor or is_minor(end, ref)
     if not matched:
         return []
     found = sorted(matched.values(), key=order)
@@ -93,7 +99,7 @@ def recurrence(
                 f"{day(last.occurred_at)} ({rule.min_arrests} or more within "
                 f"{rule.window_days} days), the last {place(last)}."
             ),
-            minor=is_minor(event, ref),
+            minor=minor,
         )
     ]
 

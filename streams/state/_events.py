@@ -53,10 +53,11 @@ _last_encoded: list[Any] = [None, ""]
 
 
 class Party(NamedTuple):
-    """A subject of a stored event: the reference and role the rules read."""
+    """A subject of a stored event: the reference, role and minor flag the rules read."""
 
     ref: str
     role: str
+    minor: bool | None = None
 
 
 class StoredEvent(NamedTuple):
@@ -84,7 +85,7 @@ class StoredEvent(NamedTuple):
             event.address_key,
             event.procedure_ref,
             event.narcotics,
-            tuple(Party(s.ref, s.role) for s in event.subjects),
+            tuple(Party(s.ref, s.role, s.minor) for s in event.subjects),
             _encode(event) if event_json is None else event_json,
         )
 
@@ -100,7 +101,7 @@ class StoredEvent(NamedTuple):
             fields["address_key"],
             fields["procedure_ref"],
             fields["narcotics"],
-            tuple(Party(s["ref"], s["role"]) for s in fields["subjects"]),
+            tuple(Party(s["ref"], s["role"], s.get("minor")) for s in fields["subjects"]),
             event_json,
         )
 

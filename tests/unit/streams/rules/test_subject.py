@@ -108,6 +108,32 @@ def test_recurrence_match_names_the_window() -> None:
     )
 
 
+@pytest.mark.parametrize("order", list(permutations([0, 10, 20])))
+def test_a_subject_turning_18_in_the_window_is_judged_on_its_last_arrest(
+    order: tuple[int, ...],
+) -> None:
+    """Under 18 on days 0 and 10, adult on day 20: the window is completed by an adult's
+    arrest, so no minors' case, whatever the arrival order (the minor flag was that of the
+    arriving arrest: P4 when day 0 or 10 came last, P20 otherwise)."""
+    state = MemoryState()
+    found = []
+    for day in order:
+        e = arrest(1, at(day), minor=day < 20)
+        state.record(e)
+        found += recurrence(e, ref(1), state, RECURRENCE)
+    [m] = found
+    assert m.minor is False
+
+
+def test_a_window_completed_while_still_a_minor_is_a_minors_case() -> None:
+    state = MemoryState([arrest(1, at(0), minor=True), arrest(1, at(10), minor=True)])
+    last = arrest(1, at(20), minor=True)
+    state.record(arrest(1, at(25), minor=False))  # a later window, ending on an adult's arrest
+    state.record(last)
+    [m] = recurrence(last, ref(1), state, RECURRENCE)
+    assert m.minor is True
+
+
 def test_a_fourth_arrest_updates_with_the_windows_that_hold_it() -> None:
     state = MemoryState([arrest(1, at(d)) for d in (0, 10, 29)])
     fourth = arrest(1, at(35))
