@@ -29,7 +29,7 @@ from faust.types import TP
 
 from agents.batches import make_current
 from agents.cache import CachedTable
-from agents.io import ChangelogLedger
+from agents.io import ChangelogLedger, producer_send
 from fieldcourt.faults import FAULTS, CrashPoint
 
 #: What of Faust's tables, stores and app this module reads (checked at start, with the rest,
@@ -74,7 +74,7 @@ class TableWrites:
                     del store[key]
             else:
                 store[key] = value
-            future = await app.producer.send(topic, key_bytes, value_bytes, partition, None, None)
+            future = await producer_send(app, topic, key_bytes, value_bytes, partition, None)
             self.ledger.track(future)
             FAULTS.reached(CrashPoint.CHANGELOG_UNACKED)
             last[partition] = future

@@ -94,6 +94,8 @@ STREAM_INTERNALS = ("_current_event",)
 #: What ``agents.batches.take_ready`` uses of a stream, as ``Stream.take_events`` does.
 STREAM_CLASS_INTERNALS = ("_enable_passive", "_processors")
 OVERRIDDEN = ("seek_to_committed", "_commit_offsets", "perform_seek", "getmany")
+#: What ``agents.io.producer_send`` calls of Faust's producer to reach aiokafka's.
+PRODUCER_INTERNALS = ("_ensure_producer",)
 
 
 class FaustInternalsMissing(FieldcourtError):
@@ -117,6 +119,11 @@ def check_faust_internals(consumer: Any, conductor: Any, tables: Iterable[Any] =
         f"faust aiokafka Consumer.{name}()"
         for name in OVERRIDDEN
         if not callable(getattr(faust_kafka.Consumer, name, None))
+    ]
+    missing += [
+        f"faust aiokafka Producer.{name}()"
+        for name in PRODUCER_INTERNALS
+        if not callable(getattr(faust_kafka.Producer, name, None))
     ]
     missing += [
         f"faust SerializedStore.{name}()"
