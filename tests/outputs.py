@@ -42,7 +42,8 @@ def assert_same_outcome(
     subject, address and network stages race into the one matches topic, so a case may reach
     F3 directly or through P20 (one escalation more) depending on which match comes first;
     SPEC 7 holds the final state to the same answer, not the path."""
-    assert differences(expected, outcome_of(records)) == []
+    found = differences(expected, outcome_of(records))
+    assert found == [], "\n".join(map(str, found))  # a helper module: pytest shows no diff
     assert len([r for r in records if r.topic == DEADLETTER_TOPIC]) == dead_letters
     # one event per (case_id, version), versions from 1 with no gap: a consumer deduplicating
     # on the pair sees each case's whole history
