@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fieldcourt.groups import consumed_topics, group_lag
 from fieldcourt.kafka_auth import WORKER, client_options
-from fieldcourt.kafka_local import LocalBroker, free_port
+from fieldcourt.kafka_local import LocalBroker, free_ports
 from fieldcourt.settings import load_settings
 from fieldcourt.supervise import WorkerProcess, worker_env
 from fieldcourt.topics import apply_topics, catalogue
@@ -103,10 +103,11 @@ def main() -> None:
     bootstrap = os.environ.get("FIELDCOURT_TEST_BOOTSTRAP")
     broker = None
     if not bootstrap:
+        port, controller = free_ports(2)
         broker_settings = load_settings(
             data_dir=tmp,
-            kafka_port=free_port(),
-            kafka_controller_port=free_port(),
+            kafka_port=port,
+            kafka_controller_port=controller,
             kafka_security="plaintext",  # measures processing, not TLS
         )
         broker = LocalBroker(broker_settings)

@@ -19,7 +19,7 @@ from typing import Any
 from benchmarks import feeds
 from benchmarks.kafka_io import Drained, Watcher, end_offsets, truncate
 from benchmarks.options import Options
-from fieldcourt.kafka_local import LocalBroker, free_port
+from fieldcourt.kafka_local import LocalBroker, free_ports
 from fieldcourt.settings import PROJECT_ROOT, Settings, load_settings
 from fieldcourt.supervise import WorkerProcess, worker_env
 from fieldcourt.topics import FIELD_TOPICS, SECTIONS, apply_topics, case_topic, catalogue
@@ -87,10 +87,11 @@ class Bench:
     def start_broker(self) -> None:
         data = OUT / "broker"
         shutil.rmtree(data, ignore_errors=True)
+        port, controller = free_ports(2)
         settings = load_settings(
             data_dir=data,
-            kafka_port=free_port(),
-            kafka_controller_port=free_port(),
+            kafka_port=port,
+            kafka_controller_port=controller,
             kafka_security="plaintext",  # measures processing, not TLS
         )
         self.broker = LocalBroker(settings)

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from fieldcourt.kafka_auth import ADMIN, client_options
-from fieldcourt.kafka_local import LocalBroker, free_port
+from fieldcourt.kafka_local import LocalBroker, free_ports
 from fieldcourt.settings import Settings, load_settings
 from fieldcourt.supervise import WorkerProcess, worker_env
 
@@ -39,9 +39,10 @@ def local_broker(data_dir: Path, **settings: Any) -> Iterator[LocalBroker]:
     """A broker of its own on free ports (authentication on unless ``settings`` say
     otherwise), data in ``data_dir``; stopped on exit. ``broker.access()`` tells clients how
     to reach it."""
+    port, controller = free_ports(2)
     broker = LocalBroker(
         load_settings(
-            data_dir=data_dir, kafka_port=free_port(), kafka_controller_port=free_port(), **settings
+            data_dir=data_dir, kafka_port=port, kafka_controller_port=controller, **settings
         )
     )
     broker.up()

@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaConnectionError
 
 from fieldcourt.acl import derive_acls
 from fieldcourt.kafka_auth import ADMIN, REPLAY, client_options
-from fieldcourt.kafka_local import free_port
+from fieldcourt.kafka_local import free_ports
 from fieldcourt.settings import Settings, load_settings
 from fieldcourt.topics import DAY_MS, DEADLETTER_TOPIC, FIELD_TOPICS, catalogue
 from tests.kafka import consume_until, produce, run
@@ -117,11 +117,11 @@ def broker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
     run and by ``load_settings`` here."""
     for name in [name for name in os.environ if name.upper().startswith("FIELDCOURT_")]:
         monkeypatch.delenv(name)
-    port = free_port()
+    port, controller = free_ports(2)
     for name, value in {
         "FIELDCOURT_DATA_DIR": str(tmp_path),
         "FIELDCOURT_KAFKA_PORT": str(port),
-        "FIELDCOURT_KAFKA_CONTROLLER_PORT": str(free_port()),
+        "FIELDCOURT_KAFKA_CONTROLLER_PORT": str(controller),
         "FIELDCOURT_BROKER": f"127.0.0.1:{port}",
     }.items():
         monkeypatch.setenv(name, value)

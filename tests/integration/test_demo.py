@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from fieldcourt.demo import OUTCOMES
-from fieldcourt.kafka_local import free_port
+from fieldcourt.kafka_local import free_port, free_ports
 from fieldcourt.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -41,10 +41,11 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
     """Our environment without FIELDCOURT_* settings nor an outer make's, on free ports."""
     drop = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCOURT_") and k not in drop}
+    port, controller = free_ports(2)
     env.update(
         FIELDCOURT_DATA_DIR=str(tmp_path),
-        FIELDCOURT_KAFKA_PORT=str(free_port()),
-        FIELDCOURT_KAFKA_CONTROLLER_PORT=str(free_port()),
+        FIELDCOURT_KAFKA_PORT=str(port),
+        FIELDCOURT_KAFKA_CONTROLLER_PORT=str(controller),
         FIELDCOURT_SESSION_TIMEOUT_S="8",
         COLUMNS="120",
         PYTHONIOENCODING="utf-8",  # the checklist's marks, whatever the locale

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from fieldcourt.acl import prepare_broker
-from fieldcourt.kafka_local import LocalBroker, free_port
+from fieldcourt.kafka_local import LocalBroker, free_port, free_ports
 from fieldcourt.settings import PROJECT_ROOT, Settings, load_settings
 from tests.conftest import TEST_KEY
 from tests.factories import raw_arrest, raw_person
@@ -226,10 +226,9 @@ def test_worker_serves_only_its_endpoint_and_prometheus_counts_what_flowed(
 
 
 def test_readiness_follows_the_broker(tmp_path: Path) -> None:
+    port, controller = free_ports(2)
     broker_settings = load_settings(
-        data_dir=tmp_path / "broker",
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
+        data_dir=tmp_path / "broker", kafka_port=port, kafka_controller_port=controller
     )
     broker = LocalBroker(broker_settings)
     broker.up()
