@@ -97,11 +97,7 @@ class CaseManager:
         case's later versions, would leave a stale version last on the compacted case topic.
         """
         key = OUTBOX.key(match.match_id)
-        if source is not None:
-            known = self.store.get(key)
-            if known is not None and known.get("src", source) != source:
-                return []
-        done = self._once(key, lambda: self._decide(match, emitted_at, source))
+        done = self._once(key, lambda: self._decide(match, emitted_at, source), source)
         return [] if done is None else done[1]
 
     def settle(self, outcome: Outcome, fingerprint: str, emitted_at: dt.datetime) -> Settled:
@@ -181,12 +177,18 @@ class CaseManager:
         return forgotten
 
     def _once(
-        self, key: str, decide: Callable[[], tuple[dict[str, Any], list[CaseEvent]]]
+        self,
+        key: str,
+        decide: Callable[[], tuple[dict[str, Any], list[CaseEvent]]],
+        source: int | None = None,
     ) -> tuple[dict[str, Any], list[CaseEvent]] | None:
         """The outbox record under ``key`` and its events, decided and stored the first time,
         then committed (again); ``None`` when the decision changes nothing (no version, nothing
-        to replay). A replay makes the events again from the record, as they were made."""
+        to replay), or when the record came from another ``source`` than the one given. A
+        replay makes the events again from the record, as they were made."""
         record = self.store.get(key)
+        if record is not None and source is not None and record.get("src", source) != source:
+            return None
         if record is None:
             record, events = decide()
             if not record["cases"] and not record["fwd"] and not record.get("erased"):
