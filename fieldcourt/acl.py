@@ -12,6 +12,7 @@ binding per request), which this module sends through its admin client.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -53,6 +54,7 @@ class Operation(IntEnum):
 
 
 ALLOW = 3  # AclPermissionType
+ACL_VISIBLE_S = 30.0  # how long a created binding may take to be listed
 ANY_HOST = "*"
 
 
@@ -183,6 +185,26 @@ async def apply_acls(settings: Settings, acls: list[Acl]) -> list[AclChange]:
             if acl not in present:
                 await _create(admin, acl)
             changes.append(AclChange(acl, "unchanged" if acl in present else "created"))
+        await until_listed(admin, acls)
         return changes
     finally:
         await admin.close()
+
+
+async def until_listed(admin: Any, acls: list[Acl], timeout_s: float = ACL_VISIBLE_S) -> None:
+    """Wait until the broker lists every binding of ``acls``.
+
+    CreateAcls answers once the controller has committed the binding; the broker's
+    authorizer learns it when it replays the metadata log, a moment later. A client that
+    joins in that moment is refused (a CI run's worker was: GroupAuthorizationFailed on its
+    own group). DescribeAcls is answered from that same authorizer, so once it lists them
+    they are in force on that broker.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while missing := set(acls) - await _existing(admin, acls):
+        if asyncio.get_running_loop().time() > deadline:
+            names = ", ".join(acl.describe() for acl in sorted(missing))
+            raise AclError(
+                f"the broker does not list ACLs it accepted after {timeout_s:.0f} s: {names}"
+            )
+        await asyncio.sleep(0.1)

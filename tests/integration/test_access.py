@@ -8,14 +8,25 @@ what each principal is refused, and how a refused client is told.
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
 
+from fieldcourt.acl import Acl, AclError, Operation, Pattern, Resource, prepare_broker, until_listed
 from fieldcourt.cli import main
-from fieldcourt.kafka_auth import REPLAY, SECTION_PRINCIPALS, WORKER, client_env
+from fieldcourt.kafka_auth import (
+    ADMIN,
+    REPLAY,
+    SECTION_PRINCIPALS,
+    WORKER,
+    client_env,
+    client_options,
+)
 from fieldcourt.settings import Settings
 from fieldcourt.simulate import write_jsonl
 from fieldcourt.topics import (
@@ -86,26 +97,51 @@ def test_a_police_system_writes_the_field_topics_and_nothing_else(app_settings: 
         run(consume_until(app_settings, [FIELD_TOPICS[0]], nothing, 10, principal=REPLAY))
 
 
+async def join(settings: Settings, principal: str) -> None:
+    """Join the worker's consumer group as ``principal`` and fetch once."""
+    consumer = AIOKafkaConsumer(
+        FIELD_TOPICS[0], **client_options(settings, principal), group_id=settings.app_id
+    )
+    try:
+        await consumer.start()
+        await consumer.getmany(timeout_ms=3000)
+    finally:
+        await consumer.stop()
+
+
 def test_only_the_worker_joins_its_consumer_group(app_settings: Settings) -> None:
     """Offsets committed in the worker's group would make it skip records."""
-    from aiokafka import AIOKafkaConsumer
-
-    from fieldcourt.kafka_auth import client_options
-
-    async def join(principal: str) -> None:
-        consumer = AIOKafkaConsumer(
-            FIELD_TOPICS[0], **client_options(app_settings, principal), group_id=app_settings.app_id
-        )
-        try:
-            await consumer.start()
-            await consumer.getmany(timeout_ms=3000)
-        finally:
-            await consumer.stop()
-
     for intruder in (REPLAY, P12):
         with pytest.raises((GroupAuthorizationFailedError, TopicAuthorizationFailedError)):
-            run(join(intruder))
-    run(join(WORKER))
+            run(join(app_settings, intruder))
+    run(join(app_settings, WORKER))
+
+
+def test_a_fresh_app_s_acls_are_in_force_when_they_are_applied(app_settings: Settings) -> None:
+    """The worker joins at once: CreateAcls answers before the broker's authorizer knows the
+    binding, so applying waits until the broker lists them (a CI run's worker was refused
+    its own group in that moment)."""
+    for _ in range(3):
+        fresh = app_settings.model_copy(update={"app_id": f"fc-test-{uuid.uuid4().hex[:8]}"})
+        run(prepare_broker(fresh))
+        run(join(fresh, WORKER))
+
+
+def test_a_binding_the_broker_does_not_list_is_named(app_settings: Settings) -> None:
+    never = Acl(
+        WORKER, Resource.GROUP, f"{app_settings.app_id}-never", Pattern.LITERAL, Operation.READ
+    )
+
+    async def wait() -> None:
+        admin = AIOKafkaAdminClient(**client_options(app_settings, ADMIN))
+        await admin.start()
+        try:
+            await until_listed(admin, [never], timeout_s=1)
+        finally:
+            await admin.close()
+
+    with pytest.raises(AclError, match=f"does not list ACLs it accepted after 1 s: .*{never.name}"):
+        run(wait())
 
 
 def test_wrong_credentials_and_plaintext_are_refused(
