@@ -28,6 +28,7 @@ of leaving a fix silently inert.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Set
 from typing import Any, cast
@@ -261,6 +262,8 @@ class FieldcourtApp(faust.App):
         self.deliveries = Deliveries()
         #: Read caches of tables (``agents.cache``): cleared when a rebalance starts.
         self.caches: list[CachedTable] = []
+        #: One flush at a time (``flush_tables``).
+        self._flushing = asyncio.Lock()
 
     def cached_table(self, name: str, **options: Any) -> CachedTable:
         """A table read through a cache that this app clears on every rebalance."""
@@ -270,10 +273,22 @@ class FieldcourtApp(faust.App):
 
     async def flush_tables(self) -> int:
         """Write every cached table's held-back changes: straight to its store and changelog
-        (``agents.table_writes``), or through Faust's table inside a transaction."""
-        if self.in_transaction:
-            return sum(cache.flush(make_current) for cache in self.caches if cache.pending)
-        return sum([await self.table_writes.write(cache) for cache in self.caches if cache.pending])
+        (``agents.table_writes``), or through Faust's table inside a transaction.
+
+        Every agent flushes at the end of its batch, and a flush awaits the producer for each
+        change (it waits for room in a full buffer). Two flushes at once could therefore write
+        one key out of order: the first takes a key's value, waits for the producer, and the
+        second takes and writes the key's newer value meanwhile; the first then writes the
+        older one over it, in the store and last in the changelog. A worker taking the
+        partition over restored the older value: a case back at version 1 after version 2
+        was published, and its next change published a second, different version 2. So
+        flushes take their turn, and each takes the changes held when its turn comes.
+        """
+        async with self._flushing:
+            if self.in_transaction:
+                return sum(cache.flush(make_current) for cache in self.caches if cache.pending)
+            writes = self.table_writes
+            return sum([await writes.write(cache) for cache in self.caches if cache.pending])
 
     def _new_transport(self) -> Any:
         return FieldcourtTransport(self.conf.broker_consumer, self)

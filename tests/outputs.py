@@ -9,6 +9,8 @@ from aiokafka.structs import ConsumerRecord
 from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC
 from schemas.cases import Alert, CaseEvent
 from schemas.codec import loads
+from streams.cases.state import CaseState
+from streams.state.keyspace import CASE
 from tests.scenario import Outcome, differences, outcome
 
 
@@ -56,3 +58,38 @@ def assert_same_outcome(
             assert first == record.value, forked(first, record)
     for case_id, seen in versions.items():
         assert sorted(seen) == list(range(1, len(seen) + 1)), case_id
+
+
+def stored_versions(changelog: list[ConsumerRecord[bytes, bytes]]) -> dict[str, int | None]:
+    """Each case's version as the cases changelog last holds it (``None``: deleted): what a
+    worker taking the case stage over restores."""
+    stored: dict[str, int | None] = {}
+    for record in changelog:
+        key = orjson.loads(record.key) if record.key else None
+        if isinstance(key, str) and CASE.owns(key):
+            value = None if record.value is None else orjson.loads(record.value)
+            stored[CASE.parse(key)] = None if value is None else CaseState.stored_version(value)
+    return stored
+
+
+def published_versions(records: list[ConsumerRecord[bytes, bytes]]) -> dict[str, int]:
+    """Each case's highest version on the section topics."""
+    published: dict[str, int] = {}
+    for record in records:
+        if record.topic.startswith("court.") and record.value is not None:
+            event = orjson.loads(record.value)
+            published[event["case_id"]] = max(event["version"], published.get(event["case_id"], 0))
+    return published
+
+
+def state_differences(
+    changelog: list[ConsumerRecord[bytes, bytes]], records: list[ConsumerRecord[bytes, bytes]]
+) -> list[str]:
+    """Cases whose stored version is not the one last published: a worker restoring that
+    state would publish a second, different event under a number already out."""
+    stored, published = stored_versions(changelog), published_versions(records)
+    return [
+        f"{case_id}: stored at version {stored.get(case_id)}, published up to {version}"
+        for case_id, version in sorted(published.items())
+        if stored.get(case_id) != version
+    ]

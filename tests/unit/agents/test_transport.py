@@ -11,13 +11,16 @@ from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 
 from agents.batches import Deliveries
+from agents.cache import CachedTable
 from agents.io import ChangelogLedger
 from agents.transport import (
     FaustInternalsMissing,
+    FieldcourtApp,
     FieldcourtConsumer,
     check_faust_internals,
     skipped_partitions,
 )
+from tests.unit.agents.test_cache import CountingTable, Event, processing
 
 A, B, C, D, E = (TP("field.arrests.v1", n) for n in range(5))
 
@@ -190,3 +193,44 @@ def test_tables_whose_writes_go_straight_to_their_store_need_their_serializers()
             SimpleNamespace(_tp_index={}),
             [SimpleNamespace(key_type=None, value_type=None, key_serializer="json")],
         )
+
+
+class HeldWrites:
+    """Writes a cache's changes as ``agents.table_writes`` does, one producer hand-off each;
+    the first hand-off waits until ``room`` is set (a full producer buffer)."""
+
+    def __init__(self) -> None:
+        self.room = asyncio.Event()
+        self.handed = 0
+        self.written: list[tuple[str, Any]] = []
+
+    async def write(self, cached: CachedTable) -> int:
+        changes = cached.take_changes()
+        for key, value, _event in changes:
+            self.handed += 1
+            if self.handed == 1:
+                await self.room.wait()
+            self.written.append((key, value))
+        return len(changes)
+
+
+async def test_two_agents_flushing_at_once_write_a_key_in_the_order_it_changed() -> None:
+    """The second flush must not write a key's newer value while the first, holding the older
+    one, waits for the producer: the older would land last, in the store and the changelog
+    (a CI run restored a case at version 1 after its version 2 was published)."""
+    app = FieldcourtApp("fc-unit-flush", changelog=ChangelogLedger())
+    cached = CachedTable(CountingTable())
+    app.caches.append(cached)
+    writes = HeldWrites()
+    app.table_writes = writes  # type: ignore[assignment]
+    event = Event(partition=0)  # Faust holds the current event by a weak reference
+    processing(event)
+    cached["case|C-1"] = 1
+    first = asyncio.ensure_future(app.flush_tables())  # the case agent's batch ends
+    await asyncio.sleep(0)
+    cached["case|C-1"] = 2  # its next batch, while another agent's batch ends
+    second = asyncio.ensure_future(app.flush_tables())
+    await asyncio.sleep(0)
+    writes.room.set()
+    assert await asyncio.gather(first, second) == [1, 1]
+    assert writes.written == [("case|C-1", 1), ("case|C-1", 2)]
