@@ -7,6 +7,7 @@ what each principal is refused, and how a refused client is told.
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from pathlib import Path
@@ -144,6 +145,17 @@ def test_a_binding_the_broker_does_not_list_is_named(app_settings: Settings) -> 
         run(wait())
 
 
+#: aiokafka may leave the socket of a bootstrap connection the broker refused (plaintext on
+#: the TLS listener) to the garbage collector: a one-shot command exits and the system closes
+#: it, but in this process the collector finds it later and warns (a CI run, 1 in ~20). Only
+#: those warnings are let through, and only here.
+REFUSED_SOCKET_LEFT = (
+    "ignore:Exception ignored in. <(function _SelectorTransport.__del__|socket.socket)"
+    ":pytest.PytestUnraisableExceptionWarning"
+)
+
+
+@pytest.mark.filterwarnings(REFUSED_SOCKET_LEFT)
 def test_wrong_credentials_and_plaintext_are_refused(
     app_settings: Settings,
     tmp_path: Path,
@@ -178,6 +190,7 @@ def test_wrong_credentials_and_plaintext_are_refused(
     reach(app_settings, monkeypatch)  # and with the right ones, it is published
     assert main(["replay", str(path), "--as-fast-as-possible", "--no-progress"]) == 0
     assert "replay: 1 records published" in capsys.readouterr().out
+    gc.collect()  # whatever the refused connections left is found here, not in another test
 
 
 def test_watch_reads_as_the_section_it_shows(
