@@ -6,11 +6,13 @@ from __future__ import annotations
 import orjson
 from aiokafka.structs import ConsumerRecord
 
-from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC
+from fieldcourt.settings import Settings
+from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC, internal_topic
 from schemas.cases import Alert, CaseEvent
 from schemas.codec import loads
 from streams.cases.state import CaseState
 from streams.state.keyspace import CASE
+from tests.kafka import consume_until, run
 from tests.scenario import Outcome, differences, outcome
 
 
@@ -93,3 +95,20 @@ def state_differences(
         for case_id, version in sorted(published.items())
         if stored.get(case_id) != version
     ]
+
+
+def assert_state_as_published(
+    settings: Settings, records: list[ConsumerRecord[bytes, bytes]], timeout_s: float = 30
+) -> None:
+    """The cases changelog, read until it settles, holds each case at the version last
+    published in ``records``."""
+    changelog = run(
+        consume_until(
+            settings,
+            [internal_topic(settings, "cases-changelog")],
+            lambda found: not state_differences(found, records),
+            timeout_s=timeout_s,
+        )
+    )
+    found = state_differences(changelog, records)
+    assert found == [], "\n".join(found)

@@ -26,7 +26,7 @@ from streams.state import AddressState, SectorState, SubjectState
 from tests.conftest import TEST_KEY
 from tests.factories import raw_arrest, raw_person
 from tests.kafka import WorkerProcess, consume_until, produce, read_table, run
-from tests.outputs import assert_same_outcome, outcome_of
+from tests.outputs import assert_same_outcome, assert_state_as_published, outcome_of
 from tests.scenario import ARRESTS, differences, oracle, outcome, phases, scenario
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -321,3 +321,4 @@ def test_a_crash_at_each_named_point_loses_nothing_and_forks_no_version(
     # final state, the alerts, and one event per (case_id, version) may not
     records = collect(app_settings, expected)
     assert_same_outcome(records, outcome(expected.case_events, expected.alerts))
+    assert_state_as_published(app_settings, records)

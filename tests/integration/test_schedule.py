@@ -33,10 +33,10 @@ from fieldcourt.kafka_auth import SIMULATOR, client_options
 from fieldcourt.kafka_local import LocalBroker
 from fieldcourt.settings import Settings, load_settings
 from fieldcourt.simulate import Simulation, SimulationConfig, shift_to_end_at
-from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC, SECTIONS, case_topic, internal_topic
+from fieldcourt.topics import ALERTS_TOPIC, DEADLETTER_TOPIC, SECTIONS, case_topic
 from tests.conftest import TEST_KEY
 from tests.kafka import WorkerProcess, consume_until, local_broker, run, worker_env
-from tests.outputs import assert_same_outcome, outcome_of, state_differences
+from tests.outputs import assert_same_outcome, assert_state_as_published, outcome_of
 from tests.scenario import differences, oracle, outcome
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -195,15 +195,7 @@ def play(
     assert_same_outcome(outputs, target)
     assert "late at its source" not in run_.logs()
     # and the state a worker taking the case stage over would restore is what was published
-    changelog = run(
-        consume_until(
-            run_.settings,
-            [internal_topic(run_.settings, "cases-changelog")],
-            lambda found: not state_differences(found, outputs),
-            timeout_s=30,
-        )
-    )
-    assert state_differences(changelog, outputs) == []
+    assert_state_as_published(run_.settings, outputs)
 
 
 @pytest.mark.timeout(900)
