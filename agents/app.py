@@ -22,7 +22,7 @@ from fieldcourt.faults import FAULTS, CrashPlan
 from fieldcourt.kafka_auth import faust_credentials
 from fieldcourt.metrics import METRICS
 from fieldcourt.settings import ProcessingGuarantee, Settings, TableStore
-from fieldcourt.topics import DEADLETTER_TOPIC, MAX_MESSAGE_BYTES
+from fieldcourt.topics import DEADLETTER_TOPIC, MAX_MESSAGE_BYTES, PRODUCER_BATCH_BYTES
 from streams.rules import load_rules
 
 
@@ -41,6 +41,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
             else "at_least_once"
         ),
         "producer_max_request_size": MAX_MESSAGE_BYTES + 65536,
+        "producer_max_batch_size": PRODUCER_BATCH_BYTES,
         "producer_linger": settings.producer_linger_s,
         "producer_partitioner": RememberingPartitioner(),
         "consumer_max_fetch_size": settings.consumer_fetch_bytes,

@@ -52,7 +52,7 @@ from rich.progress import (
 from rich.text import Text
 
 from fieldcourt.kafka_auth import ClientOptions
-from fieldcourt.topics import FIELD_TOPICS
+from fieldcourt.topics import FIELD_TOPICS, MAX_MESSAGE_BYTES, PRODUCER_BATCH_BYTES
 
 #: A gap between two events never takes longer than this in wall time (seconds).
 DEFAULT_MAX_GAP_S = 2.0
@@ -331,7 +331,8 @@ class KafkaSink:
             acks="all",
             enable_idempotence=True,
             # Up to the field topics' limit, so that ingest, not the producer, judges size.
-            max_request_size=16 * 1024 * 1024,
+            max_request_size=MAX_MESSAGE_BYTES,
+            max_batch_size=PRODUCER_BATCH_BYTES,
             linger_ms=5,
         )
         self._pending: list[asyncio.Future[Any]] = []

@@ -19,6 +19,12 @@ from streams.errors import FieldcourtError
 
 DAY_MS = 24 * 3600 * 1000
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+#: A producer's batch for one partition. aiokafka keeps one produce request in flight per
+#: broker and one open batch per partition, and a send that finds its partition's batch full
+#: waits for the request under way to return (at its default, 16 KiB, ~20 case states): a
+#: worker's end-of-batch table flush waited seconds for round trips. Records larger than
+#: this still go out, each in a batch of its own.
+PRODUCER_BATCH_BYTES = 1024 * 1024
 
 Cleanup = Literal["delete", "compact"]
 
