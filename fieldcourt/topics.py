@@ -22,9 +22,10 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 #: A producer's batch for one partition. aiokafka keeps one produce request in flight per
 #: broker and one open batch per partition, and a send that finds its partition's batch full
 #: waits for the request under way to return (at its default, 16 KiB, ~20 case states): a
-#: worker's end-of-batch table flush waited seconds for round trips. Records larger than
-#: this still go out, each in a batch of its own.
-PRODUCER_BATCH_BYTES = 1024 * 1024
+#: worker's end-of-batch table flush waited seconds for round trips. Half a broker's default
+#: ``message.max.bytes`` (1 MiB), so a full batch is accepted by a broker left at its
+#: defaults; a record larger than this still goes out, in a batch of its own.
+PRODUCER_BATCH_BYTES = 512 * 1024
 
 Cleanup = Literal["delete", "compact"]
 

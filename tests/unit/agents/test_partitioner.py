@@ -46,7 +46,7 @@ def test_the_workers_producer_uses_it(tmp_path: Path) -> None:
     assert isinstance(app.producer.partitioner, RememberingPartitioner)
 
 
-async def test_the_workers_producer_fills_batches_of_a_mebibyte(tmp_path: Path) -> None:
+async def test_the_workers_producer_fills_batches_of_half_a_mebibyte(tmp_path: Path) -> None:
     """At aiokafka's default (16 KiB) a table flush waited for a produce round trip every ~20
     case states (``fieldcourt.topics.PRODUCER_BATCH_BYTES``)."""
     from agents.app import create_app
@@ -54,6 +54,6 @@ async def test_the_workers_producer_fills_batches_of_a_mebibyte(tmp_path: Path) 
     app = create_app(load_settings(data_dir=tmp_path, store="memory", kafka_security="plaintext"))
     producer = app.producer._new_producer()  # type: ignore[attr-defined]
     try:
-        assert producer._message_accumulator._batch_size == PRODUCER_BATCH_BYTES == 1024 * 1024
+        assert producer._message_accumulator._batch_size == PRODUCER_BATCH_BYTES == 512 * 1024
     finally:
         await producer.stop()  # never started: nothing to flush
