@@ -414,11 +414,16 @@ def guarded(
         batches = take_ready(
             stream, io.batch_max, io.batch_within_s, io.batch_idle_s, io.deliveries
         )
+        clock = time.perf_counter
         async for batch in batches:
+            started = clock()
             for event in batch:
                 await one(event)
+            handled = clock()
             await io.disclosures.release()
+            released = clock()
             await io.flush_tables()
+            METRICS.batch_handled(name, handled - started, released - handled, clock() - released)
             yield None
 
     return agent

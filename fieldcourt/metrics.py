@@ -226,6 +226,15 @@ class Metrics:
             registry=reg,
             buckets=PIPELINE_BUCKETS,
         )
+        self.batch_seconds = Counter(
+            "fieldcourt_batch_seconds_total",
+            "Wall time a stage's agent spent on its batches, by phase: handling the records "
+            "(records), handing on what they disclose once its audit records are acknowledged "
+            "(release), writing the tables' held-back changes (flush: a flush waits its turn and "
+            "for room in the producer's batches). Their rates show where a worker's time goes.",
+            ["stage", "phase"],
+            registry=reg,
+        )
         self.last_processed = Gauge(
             "fieldcourt_last_processed_timestamp_seconds",
             "Kafka append time of the last record a stage processed (freshness).",
@@ -354,6 +363,11 @@ class Metrics:
             return
         self._child(self.stage_latency, stage).observe(max(0.0, self._clock() - appended_at))
         self._child(self.last_processed, stage).set(appended_at)
+
+    def batch_handled(self, stage: str, records: float, release: float, flush: float) -> None:
+        """A stage's agent spent these seconds on one batch, phase by phase."""
+        for phase, seconds in (("records", records), ("release", release), ("flush", flush)):
+            self._child(self.batch_seconds, stage, phase).inc(max(0.0, seconds))
 
     # -- the consumer -----------------------------------------------------------------------
     def set_consumer_lag(self, lags: Mapping[tuple[str, int], int]) -> None:

@@ -207,6 +207,8 @@ def test_scenario_yields_the_expected_cases_and_alerts_and_no_name_leaves_ingest
     status, metrics = proc.http_get("/metrics")
     assert status == 200
     assert "fieldcourt_deadlettered_total" in metrics
+    for stage in ("dedupe", "subject", "cases"):  # every stage's agent times its batches
+        assert f'fieldcourt_batch_seconds_total{{phase="flush",stage="{stage}"}}' in metrics
     for where, text in (("log", proc.output()), ("metrics", metrics)):
         assert not [s for s in secrets if s in text.encode()], where
 

@@ -35,6 +35,7 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "fieldcourt_late_events_total": ("counter", ("topic",)),
     "fieldcourt_stage_latency_seconds": ("histogram", ("stage",)),
     "fieldcourt_last_processed_timestamp_seconds": ("gauge", ("stage",)),
+    "fieldcourt_batch_seconds_total": ("counter", ("stage", "phase")),
     "fieldcourt_consumer_lag_records": ("gauge", ("topic", "partition")),
     "fieldcourt_partitions_rewound_total": ("counter", ("topic",)),
     "fieldcourt_rebalances_total": ("counter", ()),
@@ -240,6 +241,17 @@ def test_stage_recording(metrics: Metrics) -> None:
     assert value(metrics, "fieldcourt_stage_latency_seconds_bucket", stage="route", le="2.5") == 1
     fresh = value(metrics, "fieldcourt_last_processed_timestamp_seconds", stage="route")
     assert fresh == NOW - 1.5
+
+
+def test_batch_phases_add_up_per_stage(metrics: Metrics) -> None:
+    metrics.batch_handled("cases", 0.25, 0.5, 0.125)
+    metrics.batch_handled("cases", 0.25, 0.0, -0.001)  # a clock step back counts nothing
+    metrics.batch_handled("dedupe", 1.0, 0.0, 0.0)
+    seconds = "fieldcourt_batch_seconds_total"
+    assert value(metrics, seconds, stage="cases", phase="records") == 0.5
+    assert value(metrics, seconds, stage="cases", phase="release") == 0.5
+    assert value(metrics, seconds, stage="cases", phase="flush") == 0.125
+    assert value(metrics, seconds, stage="dedupe", phase="records") == 1.0
 
 
 def test_consumer_lag_replaces_the_partitions_and_rebalances_count(metrics: Metrics) -> None:
