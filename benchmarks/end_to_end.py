@@ -73,6 +73,7 @@ def fieldcourt(bench: Bench, name: str, wire: list[feeds.Wire], restart: bool = 
             )
         )
         died(worker)
+        phases = batch_seconds(worker.http_get("/metrics")[1])
         rss = rss_of_group(worker.proc.pid) if worker.proc else 0
         cpu = (cpu_of_group(worker.proc.pid) if worker.proc else 0.0) - cpu_at_ready[0]
         result = bench.throughput(label, len(wire), started, ready_at, drained)
@@ -96,6 +97,14 @@ def fieldcourt(bench: Bench, name: str, wire: list[feeds.Wire], restart: bool = 
             f"RSS {rss / 2**20:,.0f} MiB; outputs {result['outputs']}"
         )
         bench.say(f"  records an event, by topic: {result['records_per_event_by_topic']}")
+        result["batch_seconds"] = phases
+        bench.say(
+            "  agents' batch time, records / release / flush (s): "
+            + ", ".join(
+                f"{stage} {p['records']:.2f} / {p['release']:.2f} / {p['flush']:.2f}"
+                for stage, p in sorted(phases.items(), key=lambda kv: -sum(kv[1].values()))
+            )
+        )
         if spy and spy[0] is not None:
             result["profile"] = finish_profile(spy[0])
             bench.say(
@@ -110,6 +119,23 @@ def fieldcourt(bench: Bench, name: str, wire: list[feeds.Wire], restart: bool = 
             bench.results["restart"] = restarts(bench, settings, data_dir, name)
     finally:
         worker.stop()
+
+
+def batch_seconds(metrics: str) -> dict[str, dict[str, float]]:
+    """``fieldcourt_batch_seconds_total`` of a worker's ``/metrics``: stage -> phase ->
+    seconds (where the worker's time went, agent by agent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name == "fieldcourt_batch_seconds_total":
+                stage = found.setdefault(sample.labels["stage"], {})
+                stage[sample.labels["phase"]] = sample.value
+    return {
+        stage: {phase: p.get(phase, 0.0) for phase in ("records", "release", "flush")}
+        for stage, p in found.items()
+    }
 
 
 def restarts(
