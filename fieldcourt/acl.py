@@ -107,15 +107,16 @@ class AclError(FieldcourtError):
     """The broker refused to list or create ACLs; the message says which and why."""
 
 
-async def _existing(admin: Any, acls: list[Acl]) -> set[Acl]:
-    """The ALLOW bindings of the broker on the resources of ``acls``."""
+async def _existing(admin: Any, acls: list[Acl], node: int | None = None) -> set[Acl]:
+    """The ALLOW bindings on the resources of ``acls``, as broker ``node`` (any one when
+    ``None``) lists them."""
     from aiokafka.errors import for_code
     from aiokafka.protocol.admin import DescribeAclsRequest
 
     found: set[Acl] = set()
     for resource, name, pattern in sorted({(a.resource, a.name, a.pattern) for a in acls}):
         request = DescribeAclsRequest(resource, name, pattern, None, None, 1, ALLOW)  # 1: ANY op
-        response = await admin._send_request(request)  # aiokafka: no public ACL call
+        response = await admin._send_request(request, node)  # aiokafka: no public ACL call
         if response.error_code:
             error = for_code(response.error_code).__name__
             raise AclError(f"cannot list the ACLs of {name}: {error}: {response.error_message}")
@@ -192,19 +193,22 @@ async def apply_acls(settings: Settings, acls: list[Acl]) -> list[AclChange]:
 
 
 async def until_listed(admin: Any, acls: list[Acl], timeout_s: float = ACL_VISIBLE_S) -> None:
-    """Wait until the broker lists every binding of ``acls``.
+    """Wait until every broker lists every binding of ``acls``.
 
-    CreateAcls answers once the controller has committed the binding; the broker's
-    authorizer learns it when it replays the metadata log, a moment later. A client that
-    joins in that moment is refused (a CI run's worker was: GroupAuthorizationFailed on its
-    own group). DescribeAcls is answered from that same authorizer, so once it lists them
-    they are in force on that broker.
+    CreateAcls answers once the controller has committed the binding; each broker's
+    authorizer learns it when that broker replays the metadata log, a moment later. A client
+    that reaches a broker in that moment is refused (a CI run's worker was:
+    GroupAuthorizationFailed on its own group). DescribeAcls is answered from the authorizer
+    of the broker asked, so once each broker lists them they are in force everywhere.
     """
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while missing := set(acls) - await _existing(admin, acls):
-        if asyncio.get_running_loop().time() > deadline:
-            names = ", ".join(acl.describe() for acl in sorted(missing))
-            raise AclError(
-                f"the broker does not list ACLs it accepted after {timeout_s:.0f} s: {names}"
-            )
-        await asyncio.sleep(0.1)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    brokers = sorted(broker.nodeId for broker in admin._client.cluster.brokers())
+    for node in brokers or [None]:
+        while missing := set(acls) - await _existing(admin, acls, node):
+            if loop.time() > deadline:
+                names = ", ".join(acl.describe() for acl in sorted(missing))
+                raise AclError(
+                    f"broker {node} does not list ACLs it accepted after {timeout_s:.0f} s: {names}"
+                )
+            await asyncio.sleep(0.1)
