@@ -85,11 +85,11 @@ def published_versions(records: list[ConsumerRecord[bytes, bytes]]) -> dict[str,
 
 
 def state_differences(
-    changelog: list[ConsumerRecord[bytes, bytes]], records: list[ConsumerRecord[bytes, bytes]]
+    changelog: list[ConsumerRecord[bytes, bytes]], published: dict[str, int]
 ) -> list[str]:
-    """Cases whose stored version is not the one last published: a worker restoring that
+    """Cases whose stored version is not the one last ``published``: a worker restoring that
     state would publish a second, different event under a number already out."""
-    stored, published = stored_versions(changelog), published_versions(records)
+    stored = stored_versions(changelog)
     return [
         f"{case_id}: stored at version {stored.get(case_id)}, published up to {version}"
         for case_id, version in sorted(published.items())
@@ -102,13 +102,14 @@ def assert_state_as_published(
 ) -> None:
     """The cases changelog, read until it settles, holds each case at the version last
     published in ``records``."""
+    published = published_versions(records)
     changelog = run(
         consume_until(
             settings,
             [internal_topic(settings, "cases-changelog")],
-            lambda found: not state_differences(found, records),
+            lambda found: not state_differences(found, published),
             timeout_s=timeout_s,
         )
     )
-    found = state_differences(changelog, records)
+    found = state_differences(changelog, published)
     assert found == [], "\n".join(found)
