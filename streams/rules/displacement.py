@@ -7,6 +7,7 @@ Found in the subject agent; each ``Displacement`` goes to B's COJC as an alert (
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from schemas.cases import Alert
 from schemas.common import StrictModel, UtcDatetime
@@ -106,20 +107,24 @@ def displacement_alerts(
             d.to_at,
             timedelta(days=rule.once_per_days),
         )
-        candidate = slot.alert(
-            sector=d.to_sector,
-            from_sector=d.from_sector,
-            subjects=[d.subject],
-            evidence=[d.from_event_id, d.to_event_id],
-            window=(d.from_at, d.to_at),
-            reason=(
-                f"{d.subject}, recorded for narcotics in {d.from_sector} on {day(d.from_at)}, "
-                f"was recorded in {d.to_sector} on {day(d.to_at)}, "
-                f"{span(d.to_at - d.from_at)} later."
+        alert = limiter.emit(
+            slot,
+            trigger,
+            partial(
+                slot.alert,
+                sector=d.to_sector,
+                from_sector=d.from_sector,
+                subjects=[d.subject],
+                evidence=[d.from_event_id, d.to_event_id],
+                window=(d.from_at, d.to_at),
+                reason=(
+                    f"{d.subject}, recorded for narcotics in {d.from_sector} on "
+                    f"{day(d.from_at)}, was recorded in {d.to_sector} on {day(d.to_at)}, "
+                    f"{span(d.to_at - d.from_at)} later."
+                ),
+                now=now,
             ),
-            now=now,
         )
-        alert = limiter.emit(slot, trigger, candidate)
         if alert is not None:
             alerts.setdefault(alert.alert_id, alert)
     return list(alerts.values())

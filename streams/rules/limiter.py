@@ -8,7 +8,7 @@ either side of a period boundary.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -99,10 +99,13 @@ class AlertLimiter:
     def __init__(self, store: MutableMapping[str, Any]) -> None:
         self._store = store
 
-    def emit(self, slot: Slot, trigger: str, alert: Alert) -> Alert | None:
-        """``alert`` if the slot is free, the stored alert on a replay, else None."""
+    def emit(self, slot: Slot, trigger: str, make: Callable[[], Alert]) -> Alert | None:
+        """The alert ``make`` builds if the slot is free, the stored alert on a replay, else
+        None. Built only when the slot is free: in a burst a busy sector finds tens of its
+        windows over the threshold for each event, nearly all in a slot already taken."""
         stored = self._store.get(slot.key)
         if stored is None:
+            alert = make()
             self._store[slot.key] = {
                 "trigger": trigger,
                 "until": format_utc(slot.start + slot.length),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple
 
 from schemas.cases import Alert
@@ -23,6 +24,8 @@ from streams.state import BASELINE_DAYS, SurgeWindow
 from streams.state.keyspace import ARRIVALS
 
 _TRAILING = timedelta(hours=24)
+#: The resolution of event times: ``[a, b + _INSTANT)`` is ``[a, b]``.
+_INSTANT = timedelta(microseconds=1)
 
 
 def surge(
@@ -46,9 +49,9 @@ def surge(
     if not rule.enabled:
         return []
     t = event.occurred_at
-    ends = [(t, event.event_id)]
-    if counts.count(sector, t - _TRAILING, t + _TRAILING) >= rule.min_count:
-        ends += counts.moments(sector, t, t + _TRAILING)
+    if not _may_surge(sector, t, counts, rule):
+        return []
+    ends = [(t, event.event_id), *counts.moments(sector, t, t + _TRAILING)]
     alerts: dict[str, Alert] = {}
     windows = counts.surge_windows(sector, [end for end, _ in ends])
     for (end, end_id), window in zip(ends, windows, strict=True):
@@ -56,6 +59,25 @@ def surge(
         if alert is not None:
             alerts.setdefault(alert.alert_id, alert)
     return list(alerts.values())
+
+
+def _may_surge(sector: str, t: datetime, counts: SectorCounts, rule: SurgeParams) -> bool:
+    """Whether any window ``surge`` judges for an event at ``t`` can hold a surge, from two
+    counts that bound them all; ``False`` spares reading each window.
+
+    The windows end in ``[t, t + 24h)``: each one's 24 h lies within ``[t - 24h, t + 24h)``,
+    and each one's week before covers ``[t - 7 days, t - 24h]``. So no window has more events
+    than the first range, nor a baseline below the second: when even those two fail the
+    thresholds, every window does. A busy sector at its usual pace fails them (two days'
+    events against six); without this gate each of its events judged every window ending on
+    its next 24 h of events (measured in a burst of 5,000 arrests in one sector: 53 windows an
+    event, two thirds of the in-memory core's time).
+    """
+    most = counts.count(sector, t - _TRAILING, t + _TRAILING)
+    if most < rule.min_count:
+        return False
+    least = counts.count(sector, t - BASELINE_DAYS * _TRAILING, t - _TRAILING + _INSTANT)
+    return most * BASELINE_DAYS >= rule.factor * least
 
 
 def _surge_at(
@@ -80,7 +102,8 @@ def _surge_at(
     return limiter.emit(
         slot,
         trigger,
-        slot.alert(
+        partial(
+            slot.alert,
             sector=sector,
             from_sector=None,
             subjects=[],
@@ -194,7 +217,8 @@ def trade_migration(
         alert = limiter.emit(
             slot,
             d.token,
-            slot.alert(
+            partial(
+                slot.alert,
                 sector=d.to_sector,
                 from_sector=d.from_sector,
                 subjects=subjects,

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.enriched import EnrichedEvent
 from streams.rules import Displacement, MigrationLedger, RulesConfig
+from streams.rules import sector as sector_rules
+from streams.state import SurgeWindow
 from tests.unit.streams.rules.builders import HALLES, ROSA, arrest, at, ref, seizure
-from tests.unit.streams.rules.memory import Pipeline, rules
+from tests.unit.streams.rules.memory import MemoryState, Pipeline, rules
 
 
 def burst(count: int, *, day: float = 10, sector: str | None = ROSA) -> list[EnrichedEvent]:
@@ -66,6 +74,53 @@ def test_surge_alert_says_what_was_counted() -> None:
 def test_once_per_sector_per_day() -> None:
     assert surges(*burst(14)) == [ROSA]
     assert surges(*burst(10, day=10.75), *burst(4, day=11.05)) == [ROSA, ROSA]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    hours=st.lists(st.integers(0, 14 * 48), min_size=1, max_size=60),
+    order=st.randoms(use_true_random=False),
+    min_count=st.integers(1, 12),
+    factor=st.sampled_from([0.5, 1.0, 2.0, 3.0, 5.0]),
+)
+def test_the_gate_on_two_counts_changes_no_surge(
+    hours: list[int], order: Any, min_count: int, factor: float
+) -> None:
+    """Whatever the stream, its order and the thresholds, the same alerts as judging every
+    window: ``_may_surge`` only spares windows that cannot hold a surge."""
+    events = [seizure(at(hours=h / 2 + i / 1000)) for i, h in enumerate(hours)]
+    order.shuffle(events)
+    config = rules(cojc_surge={"min_count": min_count, "factor": factor})
+    gated = [a.model_dump(exclude={"emitted_at"}) for a in Pipeline(config).feed(*events)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sector_rules, "_may_surge", lambda *_: True)
+        every = [a.model_dump(exclude={"emitted_at"}) for a in Pipeline(config).feed(*events)]
+    assert gated == every
+
+
+def test_a_sector_at_its_usual_pace_reads_no_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twelve events a day: once a week of them is known, no event's windows are read; 48 in
+    the next 24 h (four times the daily mean) still raise a surge."""
+    judged: list[datetime] = []
+    windows = MemoryState.surge_windows
+
+    def counting(self: Any, sector: str, ends: Sequence[datetime]) -> list[SurgeWindow]:
+        judged.extend(ends)
+        return windows(self, sector, ends)
+
+    monkeypatch.setattr(MemoryState, "surge_windows", counting)
+
+    def steady(days: range) -> list[EnrichedEvent]:
+        return [seizure(at(day, hours=2 * h), sector=ROSA) for day in days for h in range(12)]
+
+    pipeline = Pipeline()
+    pipeline.feed(*steady(range(8)))  # the first week has no baseline: its windows are read
+    judged.clear()
+    assert pipeline.feed(*steady(range(8, 9))) == []
+    assert judged == []
+    raised = pipeline.feed(*burst(48, day=9.5))
+    assert judged
+    assert [(a.alert_type, a.sector) for a in raised] == [("surge", ROSA)]
 
 
 def test_sector_override_and_events_outside_sectors() -> None:
