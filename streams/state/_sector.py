@@ -89,20 +89,21 @@ class SectorState:
         return NEW
 
     def count(self, sector: str, start: datetime, end: datetime) -> int:
-        """Events with occurred_at in ``[start, end)``; reads one key per hour of the range."""
+        """Events with occurred_at in ``[start, end)``; reads one key per hour of the range,
+        all at once, and looks into the first and last hours alone."""
         low, high = to_us(start), to_us(end)
-        total = 0
-        get = self._store.get
+        if high <= low:
+            return 0
         hours = range(low // _HOUR, -(-high // _HOUR))
-        for hour, key in zip(hours, self._keys(sector, hours), strict=True):
-            seen: dict[str, int] | None = get(key)
-            if not seen:
-                continue
-            first = hour * _HOUR
-            if low <= first and first + _HOUR <= high:
-                total += len(seen)
-            else:
-                total += sum(low <= first + offset < high for offset in seen.values())
+        buckets: list[dict[str, int]] = list(
+            map(self._store.get, self._keys(sector, hours), repeat(_NO_EVENTS))
+        )
+        total = sum(map(len, buckets))
+        first, last = hours.start * _HOUR, (hours.stop - 1) * _HOUR
+        if low > first:  # the first hour's events before ``start``
+            total -= sum(first + offset < low for offset in buckets[0].values())
+        if high < last + _HOUR:  # the last hour's events from ``end`` on
+            total -= sum(last + offset >= high for offset in buckets[-1].values())
         return total
 
     def moments(self, sector: str, after: datetime, before: datetime) -> list[tuple[datetime, str]]:
