@@ -4,9 +4,11 @@ Run: ``.venv/bin/python benchmarks/bench_enrich.py [--events N]``. Prints events
 ``Enricher.enrich`` (whole events) and lookups per second of ``SectorIndex.sector_of``: with the
 3 default sectors on points all over north-east Paris (most miss, the cheap path), then with 3
 and with 200 sectors on points that each fall inside one (the full path), best of 3 runs.
-Last, 3 and 200 grid sectors on the same points, all inside the first three sectors of both: a
-linear scan would make the 200 about 60 times slower, the tree keeps the ratio near 1 (printed,
-not asserted: the unit suite measures no time).
+Last, 3 and 200 grid sectors on the same points, all inside the first three sectors of both:
+the scan of bounding boxes keeps the ratio near 1 (printed, not asserted: the unit suite
+measures no time). Measured on 2026-12-03, the scan against the STRtree it replaced: 3 default
+sectors, points inside, 311,000 against 135,000 lookups/s; 200 grid sectors, 155,000 against
+153,000.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         (grid_sectors(200), "200 grid sectors, points inside"),
     ):
         lookups(index, points_inside(rng, index, args.events), label)
-    tree_scaling(rng, args.events)
+    index_scaling(rng, args.events)
 
 
 def lookups(index: SectorIndex, points: list[tuple[float, float]], label: str) -> None:
@@ -126,7 +128,7 @@ def lookups(index: SectorIndex, points: list[tuple[float, float]], label: str) -
     print(f"sector_of, {label:<42}{per_s:>10,.0f} lookups/s ({hits / len(points):.0%} in a sector)")
 
 
-def tree_scaling(rng: random.Random, count: int) -> None:
+def index_scaling(rng: random.Random, count: int) -> None:
     """3 and 200 grid sectors on the same points, each inside one of the first three of both."""
     few, many = grid_sectors(3), grid_sectors(200)
     width, height = (EAST - WEST) / 20, (NORTH - SOUTH) / 10  # a square of the 200

@@ -153,7 +153,7 @@ def test_two_hundred_sectors() -> None:
 
 
 def test_many_sectors_answer_as_few_do() -> None:
-    """Adding sectors elsewhere changes no answer; how fast the tree answers is
+    """Adding sectors elsewhere changes no answer; how fast the index answers is
     ``benchmarks/bench_enrich.py``'s business."""
     # Inside the first three squares, so both indexes take the full path to an answer.
     points = [(48.8 + (i % 7 + 1) * 0.001, 2.2 + (i % 3) * 0.01 + 0.005) for i in range(2000)]
