@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Set
+from types import CoroutineType
 from typing import Any, cast
 
 import faust
@@ -40,9 +41,11 @@ from faust.transport.conductor import Conductor
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 from mode import Service
+from mode.services import WaitResults
 
 from agents.batches import Deliveries, make_current
 from agents.cache import CachedTable
+from agents.handover import resume, run_until_suspended
 from agents.io import ChangelogLedger, tracked_table_class
 from agents.table_writes import STORE_INTERNALS, TABLE_INTERNALS, TableWrites
 from fieldcourt.faults import FAULTS, CrashPoint
@@ -88,13 +91,22 @@ def skipped_partitions(
 # records without an ack (``_prepare_event`` in faust/_cython/streams.pyx).
 
 #: What the fixes use of Faust, by owner: (class, attributes its instances or class must have).
-CONSUMER_INTERNALS = ("_read_offset", "_committed_offset", "_acked", "_unacked_messages")
+CONSUMER_INTERNALS = (
+    "_read_offset",
+    "_committed_offset",
+    "_acked",
+    "_unacked_messages",
+    # ``wait_first``'s fast path: the drain loop's flow event, and the service's stop events
+    "suspend_flow",
+    "_stopped",
+    "_crashed",
+)
 CONDUCTOR_INTERNALS = ("_tp_index",)
 #: What ``agents.batches.make_current`` sets to make each record of a batch Faust's current event.
 STREAM_INTERNALS = ("_current_event",)
 #: What ``agents.batches.take_ready`` uses of a stream, as ``Stream.take_events`` does.
 STREAM_CLASS_INTERNALS = ("_enable_passive", "_processors")
-OVERRIDDEN = ("seek_to_committed", "_commit_offsets", "perform_seek", "getmany")
+OVERRIDDEN = ("seek_to_committed", "_commit_offsets", "perform_seek", "getmany", "wait_first")
 #: What ``agents.io.producer_send`` calls of Faust's producer to reach aiokafka's.
 PRODUCER_INTERNALS = ("_ensure_producer",)
 
@@ -160,6 +172,40 @@ class FieldcourtConsumer(faust_kafka.Consumer):
         tables = [cache.table for cache in cast(FieldcourtApp, self.app).caches]
         check_faust_internals(self, self.app.topics, tables)
         await super().on_start()
+
+    async def wait_first(self, *coros: Any, timeout: Any = None) -> WaitResults:
+        """Faust's, but a record's hand-over to its streams (``_drain_messages`` calls
+        ``wait_first(callback(message), self.suspend_flow.wait())``) runs first up to where
+        it would wait: most finish there, with no task made (``agents.handover``)."""
+        if not self._is_handover(coros, timeout):
+            return await super().wait_first(*coros, timeout=timeout)
+        handover, flow = coros
+        try:
+            finished, outcome = run_until_suspended(handover)
+        except BaseException:
+            flow.close()
+            raise
+        if finished:
+            flow.close()
+            return WaitResults([handover], [outcome], False)
+        return await super().wait_first(resume(outcome), flow, timeout=timeout)
+
+    def _is_handover(self, coros: tuple[Any, ...], timeout: Any) -> bool:
+        """The drain loop's call, with the flow running and the consumer neither stopped nor
+        crashed: the cases where Faust's race would find the hand-over alone finished."""
+        if timeout is not None or len(coros) != 2:
+            return False
+        handover, flow = coros
+        return (
+            isinstance(handover, CoroutineType)
+            and isinstance(flow, CoroutineType)
+            and flow.cr_code is asyncio.Event.wait.__code__
+            and (frame := flow.cr_frame) is not None
+            and frame.f_locals.get("self") is self.suspend_flow
+            and not self.suspend_flow.is_set()
+            and not self._stopped.is_set()
+            and not self._crashed.is_set()
+        )
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
         """Faust's, telling the app's ``deliveries`` while the records of a fetch are being

@@ -157,33 +157,40 @@ async def test_deliveries_are_under_way_from_a_fetchs_first_record_to_its_last(
     assert not deliveries.active  # all handed on
 
 
+def faust_consumer(**without: None) -> SimpleNamespace:
+    """What of Faust's consumer the fixes read, less the attributes named in ``without``."""
+    attrs: dict[str, Any] = {
+        "_read_offset": {},
+        "_committed_offset": {},
+        "_acked": {},
+        "_unacked_messages": set(),
+        "suspend_flow": asyncio.Event(),
+        "_stopped": asyncio.Event(),
+        "_crashed": asyncio.Event(),
+    }
+    return SimpleNamespace(**{k: v for k, v in attrs.items() if k not in without})
+
+
 def test_the_faust_internals_the_fixes_use_are_there() -> None:
-    consumer = SimpleNamespace(
-        _read_offset={}, _committed_offset={}, _acked={}, _unacked_messages=set()
-    )
+    consumer = faust_consumer()
     check_faust_internals(consumer, SimpleNamespace(_tp_index={}))
     with pytest.raises(FaustInternalsMissing, match=r"Consumer._acked.*Conductor._tp_index"):
-        check_faust_internals(
-            SimpleNamespace(_read_offset={}, _committed_offset={}, _unacked_messages=set()),
-            SimpleNamespace(),
-        )
+        check_faust_internals(faust_consumer(_acked=None), SimpleNamespace())
+    with pytest.raises(FaustInternalsMissing, match=r"Consumer.suspend_flow"):
+        check_faust_internals(faust_consumer(suspend_flow=None), SimpleNamespace(_tp_index={}))
 
 
 def test_a_faust_without_the_overridden_methods_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(faust_kafka.Consumer, "perform_seek", None)  # as if gone
-    consumer = SimpleNamespace(
-        _read_offset={}, _committed_offset={}, _acked={}, _unacked_messages=set()
-    )
+    consumer = faust_consumer()
     with pytest.raises(FaustInternalsMissing, match="perform_seek"):
         check_faust_internals(consumer, SimpleNamespace(_tp_index={}))
 
 
 def test_tables_whose_writes_go_straight_to_their_store_need_their_serializers() -> None:
-    consumer = SimpleNamespace(
-        _read_offset={}, _committed_offset={}, _acked={}, _unacked_messages=set()
-    )
+    consumer = faust_consumer()
     whole = SimpleNamespace(key_type=None, value_type=None, key_serializer="json")
     whole.value_serializer = "json"
     check_faust_internals(consumer, SimpleNamespace(_tp_index={}), [whole])
@@ -234,3 +241,77 @@ async def test_two_agents_flushing_at_once_write_a_key_in_the_order_it_changed()
     writes.room.set()
     assert await asyncio.gather(first, second) == [1, 1]
     assert writes.written == [("case|C-1", 1), ("case|C-1", 2)]
+
+
+# -- a record's hand-over to its streams (``wait_first`` as Faust's drain loop calls it) -------
+
+
+def flowing_consumer() -> FieldcourtConsumer:
+    return bare_consumer(
+        suspend_flow=asyncio.Event(),
+        _stopped=asyncio.Event(),
+        _crashed=asyncio.Event(),
+        _loop=asyncio.get_running_loop(),
+    )
+
+
+async def test_a_hand_over_that_does_not_wait_is_done_without_a_task() -> None:
+    consumer = flowing_consumer()
+    tasks: list[str] = []
+
+    async def callback(message: str) -> str:
+        tasks.append(asyncio.current_task().get_name())  # type: ignore[union-attr]
+        return message
+
+    here = asyncio.current_task().get_name()  # type: ignore[union-attr]
+    handover = callback("m")
+    done = await consumer.wait_first(handover, consumer.suspend_flow.wait())
+    assert (done.done, done.results, done.stopped) == ([handover], ["m"], False)
+    assert tasks == [here]  # run in the drain loop's own task: no task was made
+
+
+async def test_a_hand_over_that_waits_races_the_flow_as_faust_does() -> None:
+    """Waiting for room, it finishes once there is room; or gives way when the flow is
+    suspended (a rebalance), cancelled where it waits, as in Faust's own race."""
+    consumer = flowing_consumer()
+    room: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    cancelled: list[bool] = []
+
+    async def callback() -> str:
+        try:
+            return await room
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    waiting = asyncio.ensure_future(consumer.wait_first(callback(), consumer.suspend_flow.wait()))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    room.set_result("put")
+    done = await waiting
+    assert (done.results, done.stopped) == (["put"], False)
+
+    room = asyncio.get_running_loop().create_future()
+    waiting = asyncio.ensure_future(consumer.wait_first(callback(), consumer.suspend_flow.wait()))
+    await asyncio.sleep(0)
+    consumer.suspend_flow.set()
+    done = await waiting
+    assert done.results == [True]  # the flow's wait won
+    await asyncio.sleep(0)
+    assert cancelled == [True]
+
+
+async def test_other_waits_and_a_stopped_consumer_take_fausts_path() -> None:
+    consumer = flowing_consumer()
+
+    async def callback() -> str:
+        return "m"
+
+    consumer._stopped.set()
+    done = await consumer.wait_first(callback(), consumer.suspend_flow.wait())
+    assert done.stopped is True  # Faust's answer once stopped, whoever won
+    consumer._stopped.clear()
+    other = asyncio.Event()
+    other.set()
+    done = await consumer.wait_first(callback(), other.wait())  # not the flow's event
+    assert set(done.results) == {"m", True}
