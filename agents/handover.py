@@ -44,11 +44,6 @@ class Resumed:
                     return stop.value
 
 
-async def resume(rest: Resumed) -> Any:
-    """``rest`` as a coroutine, for what takes coroutines only (``asyncio.ensure_future``)."""
-    return await rest
-
-
 def run_until_suspended(coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
     """``(True, its result)`` if ``coro`` finishes without waiting; else ``(False,
     Resumed)``, the rest of it. An exception it raises before waiting propagates."""

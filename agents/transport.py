@@ -45,7 +45,7 @@ from mode.services import WaitResults
 
 from agents.batches import Deliveries, make_current
 from agents.cache import CachedTable
-from agents.handover import resume, run_until_suspended
+from agents.handover import run_until_suspended
 from agents.io import ChangelogLedger, tracked_table_class
 from agents.table_writes import STORE_INTERNALS, TABLE_INTERNALS, TableWrites
 from fieldcourt.faults import FAULTS, CrashPoint
@@ -188,7 +188,7 @@ class FieldcourtConsumer(faust_kafka.Consumer):
         if finished:
             flow.close()
             return WaitResults([handover], [outcome], False)
-        return await super().wait_first(resume(outcome), flow, timeout=timeout)
+        return await super().wait_first(outcome, flow, timeout=timeout)
 
     def _is_handover(self, coros: tuple[Any, ...], timeout: Any) -> bool:
         """The drain loop's call, with the flow running and the consumer neither stopped nor

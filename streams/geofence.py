@@ -62,10 +62,11 @@ class SectorIndex:
         for index, geometry in enumerate(self._geometries):
             west, south, east, north = map(float, geometry.bounds)
             self._boxes.append((west, south, east, north, index))
-        self._bounds: tuple[float, float, float, float] = (
-            tuple(shapely.total_bounds(self._geometries).tolist())
-            if self._geometries
-            else (math.inf, math.inf, -math.inf, -math.inf)
+        self._bounds = (
+            min((box[0] for box in self._boxes), default=math.inf),
+            min((box[1] for box in self._boxes), default=math.inf),
+            max((box[2] for box in self._boxes), default=-math.inf),
+            max((box[3] for box in self._boxes), default=-math.inf),
         )
 
     @classmethod
@@ -106,7 +107,7 @@ class SectorIndex:
         """The sector covering the point (boundary included), or ``None`` outside all of them."""
         west, south, east, north = self._bounds
         if not (west <= lon <= east and south <= lat <= north):
-            return None  # most events fall outside every sector: skip building a point
+            return None  # most events fall outside every sector: skip the scan
         for west, south, east, north, index in self._boxes:
             # for a point, intersecting a polygon is being covered by it (boundary included)
             if (

@@ -95,9 +95,7 @@ class SectorState:
         if high <= low:
             return 0
         hours = range(low // _HOUR, -(-high // _HOUR))
-        buckets: list[dict[str, int]] = list(
-            map(self._store.get, self._keys(sector, hours), repeat(_NO_EVENTS))
-        )
+        buckets = self._buckets(sector, hours)
         total = sum(map(len, buckets))
         first, last = hours.start * _HOUR, (hours.stop - 1) * _HOUR
         if low > first:  # the first hour's events before ``start``
@@ -111,8 +109,8 @@ class SectorState:
         low, high = to_us(after), to_us(before)
         hours = range(low // _HOUR, -(-high // _HOUR))
         found = []
-        for hour, key in zip(hours, self._keys(sector, hours), strict=True):
-            for event_id, offset in (self._store.get(key) or {}).items():
+        for hour, seen in zip(hours, self._buckets(sector, hours), strict=True):
+            for event_id, offset in seen.items():
                 moment = hour * _HOUR + offset
                 if low < moment < high:
                     found.append((moment, event_id))
@@ -148,8 +146,7 @@ class SectorState:
         bounds = [to_us(t) + 1 for t in ends]  # (a, b] is [a + 1 µs, b + 1 µs)
         first = (min(bounds) - (BASELINE_DAYS + 1) * _DAY) // _HOUR
         hours = range(first, -(-max(bounds) // _HOUR))  # the hour of an end at its start: not read
-        keys = self._keys(sector, hours)
-        buckets: list[dict[str, int]] = list(map(self._store.get, keys, repeat(_NO_EVENTS)))
+        buckets = self._buckets(sector, hours)
         before_hour = list(accumulate(map(len, buckets), initial=0))
         offsets: dict[int, list[int]] = {}
 
@@ -163,6 +160,11 @@ class SectorState:
             return before_hour[index] + bisect_left(sorted_offsets, cut)
 
         return [[before(end - k * _DAY) for k in days] for end in bounds]
+
+    def _buckets(self, sector: str, hours: range) -> list[dict[str, int]]:
+        """Each hour's ``{event_id: offset}`` (empty for an hour without events), read at
+        once."""
+        return list(map(self._store.get, self._keys(sector, hours), repeat(_NO_EVENTS)))
 
     def sweep(self, before: datetime) -> int:
         """Drop events with occurred_at < before from every sector (a periodic scan)."""

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from agents.handover import resume, run_until_suspended
+from agents.handover import run_until_suspended
 
 
 async def test_a_coroutine_that_never_waits_finishes_on_the_spot() -> None:
@@ -30,7 +30,7 @@ async def test_the_rest_of_a_waiting_coroutine_finishes_it_with_what_it_waited_f
     finished, rest = run_until_suspended(hand_over())
     assert finished is False
     assert steps == ["before"]
-    task = asyncio.ensure_future(resume(rest))
+    task = asyncio.ensure_future(rest)
     await asyncio.sleep(0)
     assert not task.done()
     room.set_result("room")
@@ -49,7 +49,7 @@ async def test_cancelling_the_rest_cancels_the_coroutine_where_it_waits() -> Non
             cleaned.append(True)
 
     _, rest = run_until_suspended(hand_over())
-    task = asyncio.ensure_future(resume(rest))
+    task = asyncio.ensure_future(rest)
     await asyncio.sleep(0)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -70,7 +70,7 @@ async def test_errors_come_out_where_they_happen() -> None:
     with pytest.raises(ValueError, match="before any wait"):
         run_until_suspended(at_once())
     _, rest = run_until_suspended(later())
-    task = asyncio.ensure_future(resume(rest))
+    task = asyncio.ensure_future(rest)
     room.set_result(None)
     with pytest.raises(KeyError, match="after the wait"):
         await task
