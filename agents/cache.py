@@ -5,7 +5,8 @@ Reads: every read of a Faust table goes through its store's key encoding, a Rock
 (two: one for ``in``, one for the value), value decoding and sensors; the stages read far more
 than they write (a surge check reads up to 193 hourly buckets), and in a profile of the worker
 table reads took a fifth of its time. The stages never change a value in place (they assign
-fresh ones), so the decoded value can be handed out again as it is.
+fresh ones), so the decoded value can be handed out again as it is. A miss is read straight
+from the store, as the table would read it (``agents.table_codec``).
 
 Writes: a Faust table write is a RocksDB put and a changelog record. Within one batch many
 writes hit the same keys (a sector's hourly count, a feed's high mark, the link graph), so the
@@ -31,6 +32,8 @@ from typing import Any
 
 from faust.streams import current_event
 
+from agents.table_codec import direct_reads
+
 #: Entries per table; the oldest clean ones go first beyond it.
 DEFAULT_CAPACITY = 50_000
 
@@ -50,12 +53,18 @@ class CachedTable(MutableMapping[str, Any]):
         self._cache: dict[str, Any] = {}
         #: key -> the event being processed when it was last written (its partition's).
         self._dirty: dict[str, Any] = {}
+        #: How a miss is read (``agents.table_codec.direct_reads``), found at the first: Faust
+        #: makes a table's store when it is first used.
+        self._read: Callable[[str], Any] | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         try:
             value = self._cache[key]
         except KeyError:
-            value = self.table.get(key)
+            read = self._read
+            if read is None:
+                read = self._read = direct_reads(self.table)
+            value = read(key)
             self._remember(key, value)
         return default if value is None else value
 

@@ -36,6 +36,7 @@ from typing import Any, cast
 
 import faust
 import faust.streams as streams
+from faust.serializers.registry import Registry
 from faust.stores.base import SerializedStore
 from faust.transport.conductor import Conductor
 from faust.transport.drivers import aiokafka as faust_kafka
@@ -47,6 +48,7 @@ from agents.batches import Deliveries, make_current
 from agents.cache import CachedTable
 from agents.handover import run_until_suspended
 from agents.io import ChangelogLedger, tracked_table_class
+from agents.table_codec import READ_INTERNALS, REGISTRY_INTERNALS
 from agents.table_writes import STORE_INTERNALS, TABLE_INTERNALS, TableWrites
 from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
@@ -140,8 +142,13 @@ def check_faust_internals(consumer: Any, conductor: Any, tables: Iterable[Any] =
     ]
     missing += [
         f"faust SerializedStore.{name}()"
-        for name in STORE_INTERNALS
+        for name in (*STORE_INTERNALS, *READ_INTERNALS)
         if not callable(getattr(SerializedStore, name, None))
+    ]
+    missing += [
+        f"faust serializers Registry.{name}"
+        for name in REGISTRY_INTERNALS
+        if not hasattr(Registry, name)
     ]
     missing += sorted(
         {
