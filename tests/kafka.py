@@ -24,7 +24,6 @@ from fieldcourt.settings import Settings, load_settings
 from fieldcourt.supervise import WorkerProcess, worker_env
 
 __all__ = [
-    "REFUSED_SOCKET_LEFT",
     "WorkerProcess",
     "consume_until",
     "local_broker",
@@ -33,19 +32,6 @@ __all__ = [
     "run",
     "worker_env",
 ]
-
-
-#: aiokafka may leave the socket of a connection the broker refused (plaintext on the TLS
-#: listener, a stale password) to the garbage collector: the TLS shutdown of a refused
-#: connection is still under way when the client's event loop ends. A one-shot command exits
-#: and the system closes it, but in the test process the collector finds it later and warns,
-#: in whichever test runs then (CI runs, 1 in ~20). A test that is refused on purpose carries
-#: this filter and calls ``gc.collect()`` after the refusal, so those warnings, and only
-#: those, are let through, and only there.
-REFUSED_SOCKET_LEFT = (
-    "ignore:Exception ignored in. <(function _SelectorTransport.__del__|socket.socket)"
-    ":pytest.PytestUnraisableExceptionWarning"
-)
 
 
 @contextmanager
@@ -142,10 +128,10 @@ def run(coro: Any) -> Any:
     """Run ``coro`` on an event loop of its own, then let the sockets its clients closed
     finish closing before that loop ends.
 
-    aiokafka closes the connection it bootstrapped from without waiting for it; over TLS the
-    close is a round trip with the broker, and a loop that ends first leaves the socket to
-    the garbage collector, which warns in whichever test runs then (a CI run's dashboard
-    setup, on a busy broker)."""
+    aiokafka closes the connection it bootstrapped from, and one the broker refused (a stale
+    password), without waiting for it; over TLS the close is a round trip with the broker,
+    and a loop that ends first leaves the socket to the garbage collector, which warns in
+    whichever test runs then (a CI run's dashboard setup, on a busy broker)."""
     with asyncio.Runner() as runner:
         try:
             return runner.run(coro)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 import subprocess
@@ -22,7 +21,7 @@ from fieldcourt.kafka_auth import ADMIN, REPLAY, client_options
 from fieldcourt.kafka_local import free_ports
 from fieldcourt.settings import Settings, load_settings
 from fieldcourt.topics import DAY_MS, DEADLETTER_TOPIC, FIELD_TOPICS, catalogue
-from tests.kafka import REFUSED_SOCKET_LEFT, consume_until, produce, run
+from tests.kafka import consume_until, produce, run
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -150,7 +149,6 @@ def assert_broker_matches_catalogue(settings: Settings, timeout_s: float = 30.0)
     assert have == want
 
 
-@pytest.mark.filterwarnings(REFUSED_SOCKET_LEFT)
 def test_up_status_apply_twice_down_up_again_keeps_data(
     tmp_path: Path, broker_env: dict[str, str]
 ) -> None:
@@ -223,7 +221,6 @@ def test_up_status_apply_twice_down_up_again_keeps_data(
         stale_settings = settings.model_copy(update={"kafka_password_file": stale})
         with pytest.raises(KafkaConnectionError):
             run(produce(stale_settings, [arrest], principal=REPLAY))
-        gc.collect()  # the refused connection's socket is found here, not in another test
 
         # an operator shortens the dead-letter retention behind the catalogue's back
         deadletter = next(spec for spec in catalogue(settings) if spec.name == DEADLETTER_TOPIC)
