@@ -17,6 +17,7 @@ from faust.types import AppT
 
 from agents.batches import Deliveries, make_current, take_ready
 from agents.decoded import DecodedEvents
+from agents.producer_append import DirectAppend
 from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
 from streams.errors import Reason, RejectedInput, describe_failure, failure_trace
@@ -87,10 +88,17 @@ async def producer_send(
     """Hand a record to aiokafka's producer under Faust's (at least once; its future is the
     broker's acknowledgement). Faust's ``Producer.send`` adds, for each record, a coroutine
     layer and its ``on_produce_message`` signal, which nothing here listens to: about eight
-    records an event go this way."""
+    records an event go this way. Most are appended to their partition's batch at once
+    (``agents.producer_append``); the others go through aiokafka's ``send``."""
     producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
-    future = await producer.send(topic, value, key=key, partition=partition, headers=headers)
-    return cast(asyncio.Future[Any], future)
+    append = _DIRECT.get(producer)
+    if append is None:
+        append = _DIRECT[producer] = DirectAppend(producer)
+    return await append.send(topic, key, value, partition, headers)
+
+
+#: Each aiokafka producer's direct path (a worker restarts its producer on a fatal error).
+_DIRECT: weakref.WeakKeyDictionary[Any, DirectAppend] = weakref.WeakKeyDictionary()
 
 
 class Disclosures:
