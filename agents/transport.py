@@ -38,6 +38,7 @@ import faust
 import faust.streams as streams
 from faust.serializers.registry import Registry
 from faust.stores.base import SerializedStore
+from faust.stores.rocksdb import Store as RocksDBStore
 from faust.transport.conductor import Conductor
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
@@ -49,7 +50,12 @@ from agents.cache import CachedTable
 from agents.handover import run_until_suspended
 from agents.io import ChangelogLedger, tracked_table_class
 from agents.table_codec import READ_INTERNALS, REGISTRY_INTERNALS
-from agents.table_writes import STORE_INTERNALS, TABLE_INTERNALS, TableWrites
+from agents.table_writes import (
+    ROCKSDB_STORE_INTERNALS,
+    STORE_INTERNALS,
+    TABLE_INTERNALS,
+    TableWrites,
+)
 from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
 from streams.errors import FieldcourtError
@@ -144,6 +150,11 @@ def check_faust_internals(consumer: Any, conductor: Any, tables: Iterable[Any] =
         f"faust SerializedStore.{name}()"
         for name in (*STORE_INTERNALS, *READ_INTERNALS)
         if not callable(getattr(SerializedStore, name, None))
+    ]
+    missing += [
+        f"faust RocksDB Store.{name}"
+        for name in ROCKSDB_STORE_INTERNALS
+        if not hasattr(RocksDBStore, name) and name not in RocksDBStore.__annotations__
     ]
     missing += [
         f"faust serializers Registry.{name}"
