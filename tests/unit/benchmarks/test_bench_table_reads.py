@@ -26,5 +26,6 @@ def test_it_prints_both_paths_for_each_read_and_encoding(
         "read, present key",
         "key encoded",
         "value encoded",
+        "key written",
     }
     assert all(faust > 0 and ours > 0 for faust, ours in figures.values())
