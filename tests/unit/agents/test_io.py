@@ -260,3 +260,43 @@ async def test_a_wait_for_deliveries_is_bounded() -> None:
     deliveries.begin()
     await asyncio.wait_for(deliveries.wait(0.001), timeout=5)
     assert deliveries.active  # still handing on: the caller's batch goes anyway
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "headers"),
+    [
+        (b"S-1", b'{"event_id":"e1"}', [("fieldcourt-origin", b"1780000000000")]),
+        (None, b"\xff\x00not json", []),
+        (b"k", None, None),  # a tombstone
+        (None, None, [("a", b"")]),
+    ],
+)
+async def test_a_raw_topics_events_are_the_ones_fausts_own_schema_decodes(
+    key: bytes | None, value: bytes | None, headers: Any
+) -> None:
+    from faust.types import Message
+
+    from agents.io import RawSchema, raw_topic
+
+    app = faust.App("fc-unit-raw-schema")
+    ours = raw_topic(app, "raw")
+    assert isinstance(ours.schema, RawSchema)
+    assert (ours.key_serializer, ours.value_serializer, ours.allow_empty) == ("raw", "raw", True)
+    fausts = app.topic(
+        "raw",
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        allow_empty=True,
+    )
+    assert not isinstance(fausts.schema, RawSchema)
+    message = Message("raw", 2, 41, 1_780_000_000.0, 1, headers, key, value, None)
+    mine, theirs = await ours.decode(message), await fausts.decode(message)
+    assert (mine.key, mine.value, mine.headers, mine.message) == (
+        theirs.key,
+        theirs.value,
+        theirs.headers,
+        theirs.message,
+    )
+    assert mine.message is message
