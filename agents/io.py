@@ -109,14 +109,23 @@ async def producer_send(
     records an event go this way. Most are appended to their partition's batch at once
     (``agents.producer_append``); the others go through aiokafka's ``send``."""
     producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
-    append = _DIRECT.get(producer)
-    if append is None:
-        append = _DIRECT[producer] = DirectAppend(producer)
+    append = _DIRECT.append
+    if _DIRECT.producer is not producer or append is None:
+        append = _DIRECT.append = DirectAppend(producer)
+        _DIRECT.producer = producer
     return await append.send(topic, key, value, partition, headers)
 
 
-#: Each aiokafka producer's direct path (a worker restarts its producer on a fatal error).
-_DIRECT: weakref.WeakKeyDictionary[Any, DirectAppend] = weakref.WeakKeyDictionary()
+@dataclass
+class _Direct:
+    """The direct path of the producer in use (a new one if Faust's producer is restarted);
+    looked up for every record, so not in a weak mapping, whose lookup makes a reference."""
+
+    producer: Any = None
+    append: DirectAppend | None = None
+
+
+_DIRECT = _Direct()
 
 
 class Disclosures:

@@ -7,7 +7,8 @@ these took about a tenth of its time for one changelog record each. At the end o
 (``agents.cache``) this writes each change as Faust's table would, with what that path does for
 it: the key and value encoded by the table's own serializers (their codecs resolved once,
 ``agents.table_codec``), the store written on the partition of the record that made the change
-(Faust's current event), the same bytes sent to that partition of the changelog by the
+(Faust's current event; one write batch per partition, as Faust's recovery applies a changelog
+batch), the same bytes sent to that partition of the changelog by the
 producer's direct path (tracked by the ``ChangelogLedger``, so no offset is committed before
 the broker has them), and the partition's persisted offset recorded once per batch, when its
 last changelog record is acknowledged. A store and its changelog therefore hold exactly what

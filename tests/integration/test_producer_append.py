@@ -162,3 +162,15 @@ def test_an_aiokafka_without_what_it_reads_turns_it_off(caplog: pytest.LogCaptur
     assert "AIOKafkaProducer._message_accumulator" in append.missing
     assert "every record goes through AIOKafkaProducer.send" in caplog.text
     assert append("t", b"k", b"v", None, None) is None
+
+
+def test_the_hand_off_benchmark_times_both_paths(settings: Settings) -> None:
+    """``benchmarks/bench_producer.py`` on this broker: both figures, every record handed on
+    (no timing asserted)."""
+    from benchmarks.bench_producer import measure
+
+    found = run(measure(settings, records=300, rounds=1))
+    assert found["send"] > 0
+    assert found["direct"] > 0
+    assert found["appended"] + found["left_to_send"] == 300
+    assert found["appended"] > 0
