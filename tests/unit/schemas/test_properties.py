@@ -96,3 +96,26 @@ def test_any_offset_timestamp_is_the_same_instant_or_refused(
         assert isinstance(parsed, FieldEventBase)
         assert parsed.occurred_at == instant
         assert parsed.occurred_at.tzinfo == dt.UTC
+
+
+@fast
+@given(
+    instant=st.datetimes(
+        min_value=dt.datetime(1970, 1, 2),  # noqa: DTZ001 (hypothesis takes naive bounds)
+        max_value=dt.datetime(2200, 1, 1),  # noqa: DTZ001
+        timezones=st.just(dt.UTC),
+    ),
+    minutes=st.integers(-14 * 60, 14 * 60),
+)
+def test_a_timestamp_is_written_in_utc_whatever_its_zone_and_whether_remembered(
+    instant: dt.datetime, minutes: int
+) -> None:
+    """``format_utc`` remembers what it wrote: the same instant in another zone, met before or
+    after, is the same key and gets the same form, the one computed afresh."""
+    from schemas.common import format_utc
+
+    elsewhere = instant.astimezone(dt.timezone(dt.timedelta(minutes=minutes)))
+    afresh = instant.isoformat().replace("+00:00", "Z")
+    assert afresh.endswith("Z")
+    assert format_utc(elsewhere) == format_utc(instant) == afresh
+    assert format_utc.__wrapped__(elsewhere) == afresh
