@@ -9,12 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from fieldcourt.acl import prepare_broker
 from fieldcourt.settings import Settings, load_settings
 from tests.kafka import WorkerProcess, local_broker, run, worker_env
 
 TEST_KEY = "test-key-" + "0" * 40
+
+# No deadline on any property test: how long an example takes is a benchmark's business, and a
+# loaded machine (CI's two cores, shared with the broker and workers) must not fail the suite.
+hypothesis_settings.register_profile("fieldcourt", deadline=None)
+hypothesis_settings.load_profile("fieldcourt")
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,7 @@ def on_partition(partition: int) -> Event:
     return event
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(key=st.text(), value=json_values)
 def test_keys_and_values_are_the_registrys_bytes_and_back(key: str, value: Any) -> None:
     table, registry, codec = JSON_TABLE, JSON_APP.serializers, TableCodec(JSON_TABLE)

@@ -54,7 +54,7 @@ writes = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(batches=writes)
 def test_a_store_holds_what_faust_recovery_makes_of_the_same_changelog(
     tmp_path_factory: Any, batches: list[list[tuple[int, bytes, bytes | None]]]

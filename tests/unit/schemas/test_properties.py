@@ -20,7 +20,7 @@ from .strategies import field_events, json_values, rfc3339_strings
 
 models = st.sampled_from([Arrest, Seizure, DealingAddress])
 
-fast = settings(max_examples=200, deadline=None)
+fast = settings(max_examples=200)
 
 
 def outcome(model: type[BaseModel], data: bytes) -> BaseModel | ValidationError:

@@ -369,7 +369,7 @@ def final_cases(sequence: list[RuleMatch]) -> dict[str, Any]:
     return result
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(match_lists(), st.data())
 def test_any_order_of_the_same_matches_ends_in_the_same_cases(
     sequence: list[RuleMatch], data: st.DataObject

@@ -137,7 +137,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(
     topic=st.sampled_from([ARRESTS, "field.seizures.v1", "field.dealing-addresses.v1"]),
     value=st.binary(max_size=300) | json_values.map(orjson.dumps),
@@ -148,7 +148,7 @@ def test_garbage_never_raises(topic: str, value: bytes, key: bytes | None) -> No
     assert isinstance(result, Accepted | RejectedInput)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     field=st.sampled_from(
         ["event_id", "occurred_at", "source", "location", "person", "offense", "flagrant", "role"]

@@ -305,7 +305,7 @@ def networks_expected(events: list[EnrichedEvent]) -> set[frozenset[str]]:
     return {frozenset(g) for g in groups.values() if len(g) >= 4}
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(linking_events(), st.data())
 def test_any_order_of_the_same_events_finds_the_same_networks(
     events: list[EnrichedEvent], data: st.DataObject
@@ -315,7 +315,7 @@ def test_any_order_of_the_same_events_finds_the_same_networks(
     assert networks_found(data.draw(st.permutations(events))) == expected
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(linking_events())
 def test_the_events_routing_sends_the_network_stage_make_every_network(
     events: list[EnrichedEvent],
@@ -335,7 +335,7 @@ def network_cases(events: list[EnrichedEvent]) -> set[frozenset[str]]:
     }
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(linking_events())
 @example(  # a report without an occupant, and arrests at its address
     [
@@ -383,7 +383,7 @@ def components_walked_plainly(
     return found
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(linking_events(), st.integers(0, 55), st.integers(0, 60), st.data())
 def test_a_walk_finds_what_a_plain_walk_over_every_edge_finds(
     events: list[EnrichedEvent], since: int, days: int, data: st.DataObject

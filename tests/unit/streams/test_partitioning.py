@@ -51,7 +51,7 @@ def test_a_stage_purges_only_its_partition_and_only_past_retention() -> None:
     assert SubjectState(store).events(recent, at(199), at(201))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500)
 @given(data=st.binary(max_size=64))
 def test_our_murmur2_is_the_kafka_clients(data: bytes) -> None:
     """The producer (aiokafka, like the Java client) and our partition_of must agree."""

@@ -82,7 +82,7 @@ def run(events: list[EnrichedEvent]) -> Pipeline:
     return Pipeline(rules=RULES, clock=lambda: FIXED).feed(events)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120)
 @given(events=event_sets(), order=st.randoms(use_true_random=False))
 def test_any_order_within_the_lateness_bound_gives_the_same_cases_and_alerts(
     events: list[EnrichedEvent], order: object
@@ -98,7 +98,7 @@ def test_any_order_within_the_lateness_bound_gives_the_same_cases_and_alerts(
     assert other.highest_sections() == in_order.highest_sections()
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120)
 @given(events=event_sets(days=120, most=30), data=st.data())
 def test_any_order_that_keeps_each_event_on_time_at_its_source_gives_the_same_outcome(
     events: list[EnrichedEvent], data: st.DataObject
@@ -118,7 +118,7 @@ def test_any_order_that_keeps_each_event_on_time_at_its_source_gives_the_same_ou
     assert differences(expected, outcome(other.case_events, other.alerts)) == []
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(events=event_sets())
 def test_the_same_input_in_the_same_order_gives_the_same_events(
     events: list[EnrichedEvent],

@@ -156,7 +156,7 @@ def brute_trailing(events: list[EnrichedEvent], t: datetime) -> tuple[int, list[
 
 
 @STORES
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(
     history=histories(st.integers(-200, 10).map(lambda d: d * DAY / 2)),
     windows=st.lists(st.tuples(offsets, wide), min_size=1, max_size=5),
@@ -286,7 +286,7 @@ def test_sweep_counts_every_key_and_leaves_reserved_keys_alone(new_store: StoreF
 
 
 @STORES
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(history=histories(), t=offsets, spans=st.lists(st.tuples(offsets, offsets), max_size=4))
 def test_sector_counts_agree_with_brute_force_in_any_order(
     new_store: StoreFactory, history: Any, t: timedelta, spans: list[tuple[timedelta, timedelta]]
@@ -373,7 +373,7 @@ def test_sector_sweep_drops_older_events_and_emptied_hours(new_store: StoreFacto
 # -- restarts and data hygiene -----------------------------------------------------------------
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(history=histories(), t=offsets)
 def test_state_rebuilt_from_a_copy_of_the_store_answers_the_same(
     history: Any, t: timedelta

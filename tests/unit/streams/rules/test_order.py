@@ -81,7 +81,7 @@ def outcome(events: list[EnrichedEvent]) -> set[tuple[str, str, str]]:
     }
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120)
 @given(st.data())
 def test_any_arrival_order_matches_the_same_anchors(data: st.DataObject) -> None:
     events = data.draw(histories())
@@ -90,7 +90,7 @@ def test_any_arrival_order_matches_the_same_anchors(data: st.DataObject) -> None
     assert outcome(shuffled) == outcome(in_time_order)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(histories())
 def test_the_same_order_gives_the_same_output(events: list[EnrichedEvent]) -> None:
     def run() -> list[str]:

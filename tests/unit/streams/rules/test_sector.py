@@ -76,7 +76,7 @@ def test_once_per_sector_per_day() -> None:
     assert surges(*burst(10, day=10.75), *burst(4, day=11.05)) == [ROSA, ROSA]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(
     hours=st.lists(st.integers(0, 14 * 48), min_size=1, max_size=60),
     order=st.randoms(use_true_random=False),

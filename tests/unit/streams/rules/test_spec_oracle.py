@@ -520,7 +520,7 @@ def moves(n: int, *stops: tuple[str | None, float]) -> list[EnrichedEvent]:
     return [arrest(n, at(day), sector=sector) for sector, day in stops]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(histories())
 @example(  # recurrence: exactly 30 days is within, 31 is not; subject 3 turns 18 on day 20
     [
