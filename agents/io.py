@@ -17,7 +17,6 @@ from faust.types import AppT
 
 from agents.batches import Deliveries, make_current, take_ready
 from agents.decoded import DecodedEvents
-from agents.producer_append import DirectAppend
 from fieldcourt.faults import FAULTS, CrashPoint
 from fieldcourt.metrics import METRICS
 from streams.errors import Reason, RejectedInput, describe_failure, failure_trace
@@ -106,26 +105,10 @@ async def producer_send(
     """Hand a record to aiokafka's producer under Faust's (at least once; its future is the
     broker's acknowledgement). Faust's ``Producer.send`` adds, for each record, a coroutine
     layer and its ``on_produce_message`` signal, which nothing here listens to: about eight
-    records an event go this way. Most are appended to their partition's batch at once
-    (``agents.producer_append``); the others go through aiokafka's ``send``."""
+    records an event go this way."""
     producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
-    append = _DIRECT.append
-    if _DIRECT.producer is not producer or append is None:
-        append = _DIRECT.append = DirectAppend(producer)
-        _DIRECT.producer = producer
-    return await append.send(topic, key, value, partition, headers)
-
-
-@dataclass
-class _Direct:
-    """The direct path of the producer in use (a new one if Faust's producer is restarted);
-    looked up for every record, so not in a weak mapping, whose lookup makes a reference."""
-
-    producer: Any = None
-    append: DirectAppend | None = None
-
-
-_DIRECT = _Direct()
+    future = await producer.send(topic, value, key=key, partition=partition, headers=headers)
+    return cast(asyncio.Future[Any], future)
 
 
 class Disclosures:
