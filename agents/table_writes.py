@@ -8,11 +8,12 @@ these took about a tenth of its time for one changelog record each. At the end o
 it: the key and value encoded by the table's own serializers (their codecs resolved once,
 ``agents.table_codec``), the store written on the partition of the record that made the change
 (Faust's current event; one write batch per partition, as Faust's recovery applies a changelog
-batch), the same bytes sent to that partition of the changelog by the
-producer's direct path (tracked by the ``ChangelogLedger``, so no offset is committed before
-the broker has them), and the partition's persisted offset recorded once per batch, when its
-last changelog record is acknowledged. A store and its changelog therefore hold exactly what
-Faust's path would have put there, and Faust's recovery and our bulk restore read them alike.
+batch), the same bytes sent to that partition of the changelog straight through aiokafka's
+producer (``agents.io.producer_send``, tracked by the ``ChangelogLedger``, so no offset is
+committed before the broker has them), and the partition's persisted offset recorded once per
+batch, when its last changelog record is acknowledged. A store and its changelog therefore hold
+exactly what Faust's path would have put there, and Faust's recovery and our bulk restore read
+them alike.
 
 Under exactly-once Faust sends changelog records inside the partition's transaction, so the
 tables are written through Faust's own path there (``CachedTable.flush``).
