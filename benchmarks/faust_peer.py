@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import faust
@@ -42,57 +41,11 @@ from agents.batches import make_current
 from agents.cache import CachedTable
 from agents.io import ChangelogLedger
 from agents.table_writes import TableWrites
+from benchmarks.hops import BATCH, CHAIN, MIB, SKELETON, Hop, Spread, hop_topics
 
-MIB = 1024 * 1024
-BATCH = 1000
 #: The chain's internal topics: bytes, as fieldcourt's.
 RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw", "internal": True}
 VARIANTS = ("default", "tuned", "chain", "skeleton")
-
-
-@dataclass(frozen=True)
-class Hop:
-    """What one hop does per record it reads, on average: table values written (each a
-    RocksDB put and a changelog record) and records sent on. Fractions are spread evenly."""
-
-    writes: float = 1.0
-    sends: float = 1.0
-
-
-CHAIN = (Hop(), Hop(), Hop())
-#: fieldcourt's worker on the mixed stream, records an event by topic (``make bench --only
-#: mixed``, ``records_per_event_by_topic``, on 18580d3), per record each hop reads:
-#: - ingest: the dedupe table, 1.03 values; 1.68 records to the stages (by-subject 0.90,
-#:   by-address 0.38, links 0.32, by-sector 0.07);
-#: - the stages, per record: their tables' 3.18 values an event (subject 1.65, address 0.77,
-#:   network 0.72, sector 0.03) and 0.375 matches an event;
-#: - the case manager, per match: its table's 0.69 values an event, and 1.16 case events and
-#:   audit records an event.
-#: 8.11 records an event in all, as fieldcourt's 8.11.
-SKELETON = (Hop(1.03, 1.68), Hop(3.18 / 1.68, 0.375 / 1.68), Hop(0.69 / 0.375, 1.16 / 0.375))
-
-
-def records_per_event(hops: tuple[Hop, ...]) -> float:
-    """Records written per field event through ``hops``: table values and records sent."""
-    total, reaching = 0.0, 1.0  # records reaching the hop, per field event
-    for hop in hops:
-        total += reaching * (hop.writes + hop.sends)
-        reaching *= hop.sends
-    return total
-
-
-class Spread:
-    """Whole counts whose running total follows ``rate`` per call (0.25: 0, 0, 0, 1, ...)."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.owed = 0.0
-
-    def take(self) -> int:
-        self.owed += self.rate
-        whole = int(self.owed)
-        self.owed -= whole
-        return whole
 
 
 def build(
@@ -117,8 +70,9 @@ def build(
     sink = app.topic(out, key_serializer="raw", value_serializer="raw", internal=False)
 
     if hops is not None:
-        keyed = app.topic(f"{app_id}-keyed", partitions=4, **RAW)
-        one = app.topic(f"{app_id}-one", partitions=1, **RAW)
+        keyed_name, one_name = hop_topics(app_id)
+        keyed = app.topic(keyed_name, partitions=4, **RAW)
+        one = app.topic(one_name, partitions=1, **RAW)
         links = [(source, keyed, 4), (keyed, one, 4), (one, sink, 1)]
         ledger = ChangelogLedger()
         for index, ((inbound, outbound, partitions), hop) in enumerate(

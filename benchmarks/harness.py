@@ -196,14 +196,24 @@ class Bench:
         launch: Callable[[], object],
         ready: Callable[[], Awaitable[float]],
         alive: Callable[[], bool],
+        more_groups: list[str] | None = None,
     ) -> tuple[float, float, Drained]:
         """Start watching (outputs counted from now), launch the process, wait until it is
-        ready and then drained: (launched at, ready at, how it drained)."""
+        ready and then drained: (launched at, ready at, how it drained). ``more_groups``: the
+        process's other consumer groups, which must have committed all of ``inputs`` too."""
 
         def progress(lag: int, processed: int, produced: int) -> None:
             self.say(f"  {processed:,} committed, {lag:,} to go, {produced:,} records written")
 
-        watcher = Watcher(self.bootstrap, group, inputs, list(FIELD_TOPICS), outputs, interval)
+        watcher = Watcher(
+            self.bootstrap,
+            group,
+            inputs,
+            list(FIELD_TOPICS),
+            outputs,
+            interval,
+            more_groups=list(more_groups or ()),
+        )
         async with watcher:
             started = time.time()
             launch()

@@ -31,6 +31,19 @@ def producer(bootstrap: str, **extra: Any) -> AIOKafkaProducer:
     return AIOKafkaProducer(bootstrap_servers=bootstrap, **{**options, **extra})
 
 
+def group_consumer(bootstrap: str, group: str) -> AIOKafkaConsumer:
+    """A consumer of ``group`` for the raw peers: from the earliest offset, committed by hand,
+    large fetches."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_bytes=64 * MIB,
+        max_partition_fetch_bytes=16 * MIB,
+    )
+
+
 async def publish(bootstrap: str, records: Sequence[tuple[str, bytes, bytes]]) -> float:
     """Publish ``records`` in order as fast as one producer can; seconds it took (all acked)."""
     prod = producer(bootstrap)
@@ -169,7 +182,8 @@ class Watcher:
 
     ``inputs``: topics the group reads (their records must all be committed: lag 0);
     ``counted``: the subset whose committed records count as processed events;
-    ``outputs``: topics the process writes (they must stop growing).
+    ``outputs``: topics the process writes (they must stop growing);
+    ``more_groups``: other groups of the same process (one a hop), their commits read alike.
     """
 
     bootstrap: str
@@ -179,6 +193,7 @@ class Watcher:
     outputs: list[str]
     interval_s: float = 0.25
     quiet_s: float = 3.0
+    more_groups: list[str] = field(default_factory=list)
     clients: Any = None
     admin: Any = None
     consumer: Any = None
@@ -202,7 +217,9 @@ class Watcher:
 
     async def snapshot(self) -> tuple[int, int, int]:
         """(lag on the inputs, committed records of the counted inputs, output records)."""
-        committed = await self.admin.list_consumer_group_offsets(self.group)
+        committed = {}
+        for group in [self.group, *self.more_groups]:
+            committed.update(await self.admin.list_consumer_group_offsets(group))
         ends = await self.consumer.end_offsets(self.tps_in + self.tps_out)
         lag = processed = 0
         for tp in self.tps_in:

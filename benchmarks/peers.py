@@ -1,7 +1,8 @@
 """Stage ``peers``: the ceiling of the stack, a raw aiokafka passthrough, a trivial Faust
 agent (defaults, then tuned), the same through the three hops fieldcourt cannot do with
-fewer, and those hops writing what fieldcourt writes an event (``benchmarks.faust_peer``),
-each a process fed the first ``--peer-events`` of the mixed stream."""
+fewer, and those hops writing what fieldcourt writes an event (``benchmarks.faust_peer``);
+then those two on a consumer loop of their own over aiokafka (``benchmarks.raw_hops``).
+Each is a process fed the first ``--peer-events`` of the mixed stream."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import uuid
 from typing import Any
 
 from benchmarks.harness import OUT, Bench
+from benchmarks.hops import CHAIN, SKELETON, hop_groups, hop_topics, outputs_for
 from benchmarks.kafka_io import create_topics, publish, truncate
 from benchmarks.processes import Peer
 from fieldcourt.topics import FIELD_TOPICS, apply_topics, catalogue
@@ -20,6 +22,8 @@ OUTS = {
     "faust_tuned": "bench.out.faust-tuned",
     "faust_chain": "bench.out.faust-chain",
     "faust_skeleton": "bench.out.faust-skeleton",
+    "raw_chain": "bench.out.raw-chain",
+    "raw_skeleton": "bench.out.raw-skeleton",
 }
 
 
@@ -88,6 +92,18 @@ def peers(bench: Bench) -> None:
             ],
         ),
     }
+    for variant in ("chain", "skeleton"):
+        specs[f"raw_{variant}"] = (
+            f"the Faust {variant}'s hops on an aiokafka consumer loop of its own",
+            [
+                "benchmarks.raw_hops",
+                variant,
+                bench.bootstrap,
+                "{group}",
+                str(run / f"raw-{variant}"),
+                OUTS[f"raw_{variant}"],
+            ],
+        )
     for name, (label, argv) in specs.items():
         group = f"bench-{name.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
         argv = [a.replace("{group}", group) for a in argv] + list(FIELD_TOPICS)
@@ -98,21 +114,38 @@ def peers(bench: Bench) -> None:
 def run_peer(
     bench: Bench, name: str, label: str, argv: list[str], group: str, out: str, n: int
 ) -> dict[str, Any]:
+    """A peer fed ``n`` events, measured until every hop has committed all it read: a chain
+    drains its field topics first, so their commits alone ended its run at the first hop."""
+    inputs, more_groups = list(FIELD_TOPICS), []
+    if name.endswith(("_chain", "_skeleton")):
+        keyed, one = hop_topics(group)
+        asyncio.run(create_topics(bench.bootstrap, [keyed]))
+        asyncio.run(create_topics(bench.bootstrap, [one], partitions=1))
+        inputs += [keyed, one]
+        if name.startswith("raw_"):
+            more_groups = hop_groups(group)[1:]
     peer = Peer(argv, OUT / "run" / f"{name}.log")
     bench.children.append(peer)
     try:
         started, ready, drained = asyncio.run(
             bench.measure(
                 group,
-                list(FIELD_TOPICS),
+                inputs,
                 [out],
                 0.1,
                 60 + n / 500,
                 launch=peer.start,
                 ready=peer.wait_ready,
                 alive=peer.alive,
+                more_groups=more_groups,
             )
         )
     finally:
         peer.stop()
-    return bench.throughput(label, n, started, ready, drained)
+    result = bench.throughput(label, n, started, ready, drained)
+    hops = {"_chain": CHAIN, "_skeleton": SKELETON}.get(name[name.rfind("_") :])
+    if hops is not None and result["records_written"] < (expected := outputs_for(hops, n)):
+        raise RuntimeError(
+            f"{name}: {result['records_written']:,} records on its output, {expected:,} expected"
+        )
+    return result

@@ -17,9 +17,9 @@ import sys
 import time
 
 import orjson
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka import ConsumerRebalanceListener
 
-from benchmarks.kafka_io import MIB, producer
+from benchmarks.kafka_io import group_consumer, producer
 
 
 class Ready(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -40,14 +40,7 @@ async def passthrough(bootstrap: str, group: str, out: str, inputs: list[str]) -
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=group,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_bytes=64 * MIB,
-        max_partition_fetch_bytes=16 * MIB,
-    )
+    consumer = group_consumer(bootstrap, group)
     consumer.subscribe(inputs, listener=Ready())
     prod = producer(bootstrap)
     await consumer.start()

@@ -45,6 +45,8 @@ def figures(results: dict[str, Any], sizes: list[int]) -> list[Figure]:
     eps("faust_tuned_eps", "faust_tuned", "Faust agent, 16 MiB fetch + take_events + producer")
     eps("faust_chain_eps", "faust_chain", "  same through 3 hops, a table write each")
     eps("faust_skeleton_eps", "faust_skeleton", "  same hops, fieldcourt's mixed records, no rule")
+    eps("raw_chain_eps", "raw_chain", "aiokafka loop of our own, the same 3 hops (RocksDB)")
+    eps("raw_skeleton_eps", "raw_skeleton", "  same hops, fieldcourt's mixed records, no rule")
     eps("fieldcourt_arrests_eps", "fieldcourt_arrests", "fieldcourt e2e, arrests only")
     eps("fieldcourt_mixed_eps", "fieldcourt_mixed", "fieldcourt e2e, mixed")
     for name in ("arrests", "mixed"):

@@ -8,7 +8,9 @@ start, stopped at the end whatever happens), generates the streams once
 
 1. ``peers``: on the first ``--peer-events`` of the mixed stream, a raw aiokafka passthrough
    (``benchmarks/raw_peer.py``) and a trivial Faust agent forwarding raw bytes, with
-   faust-streaming's defaults and tuned (``benchmarks/faust_peer.py``), each as a process;
+   faust-streaming's defaults and tuned, then through three hops with a table each, plain and
+   with fieldcourt's records (``benchmarks/faust_peer.py``), then those hops on a consumer
+   loop of their own over aiokafka (``benchmarks/raw_hops.py``), each as a process;
 2. ``arrests`` and ``mixed``: ``fieldcourt worker`` end to end (``--store``, RocksDB by
    default) on the arrests-only stream and on the mixed stream; after ``mixed``, the worker's
    RSS and its restart-to-ready time on that state (empty local store: tables restored from

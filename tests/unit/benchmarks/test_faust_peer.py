@@ -1,12 +1,16 @@
-"""The Faust peers are built as described, without a broker (they run only in ``make bench``)."""
+"""The Faust peers are built as described, without a broker (they run only in ``make bench``),
+and the raw loop peer runs the same hops."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
-from benchmarks.faust_peer import CHAIN, SKELETON, Spread, build, records_per_event
+from benchmarks import raw_hops
+from benchmarks.faust_peer import build
+from benchmarks.hops import CHAIN, SKELETON, Spread, outputs_for, records_per_event
 
 
 @pytest.mark.parametrize("variant", ["chain", "skeleton"])
@@ -40,3 +44,15 @@ def test_a_spread_gives_whole_counts_that_keep_to_its_rate(rate: float) -> None:
     counts = [spread.take() for _ in range(1000)]
     assert set(counts) <= {int(rate), int(rate) + 1}
     assert abs(sum(counts) - 1000 * rate) <= 1  # what is owed, less than one, or rounding
+
+
+def test_the_raw_loop_peer_knows_the_faust_peers_hops_and_refuses_others(tmp_path: Path) -> None:
+    assert raw_hops.VARIANTS == {"chain": CHAIN, "skeleton": SKELETON}
+    with pytest.raises(SystemExit, match="chain, skeleton"):
+        asyncio.run(raw_hops.run("fast", "127.0.0.1:9", "peer", str(tmp_path), "out", ["in"]))
+
+
+def test_a_peer_that_lost_nothing_writes_one_output_a_chain_event_and_the_skeletons_share() -> None:
+    assert outputs_for(CHAIN, 100_000) == 100_000
+    # 1.68 records an event to the stages, 0.375 matches, 1.16 case events and audit records
+    assert outputs_for(SKELETON, 100_000) == pytest.approx(116_000, abs=5)  # a whole, each hop
