@@ -17,8 +17,10 @@ single-partition topic (``matches``: cases need one owner); there it is written 
 its changelog) and a send per record. The table writes take fieldcourt's own path: held back
 in an ``agents.cache.CachedTable`` and written at the end of the batch by
 ``agents.table_writes`` (straight to the store and the changelog), the batch acknowledged once
-the broker has them. Its rate is the ceiling, on Faust's streams, of any topology that keys
-events by subject and totally orders cases, fieldcourt's included.
+the broker has them. Both run on fieldcourt's app and transport (``agents.transport``: its
+consumer's hand-over without a task per record, among its fixes) with the worker's GIL switch
+interval. Its rate is the ceiling, on Faust's streams, of any topology that keys events by
+subject and totally orders cases, fieldcourt's included.
 
 ``skeleton``: the same three hops writing, per field event, as many table values and records
 as fieldcourt's worker does on the mixed stream (``SKELETON``), with no rule, parsing or state
@@ -37,10 +39,12 @@ from typing import Any
 
 import faust
 
+from agents.app import SWITCH_INTERVAL_S
 from agents.batches import make_current
 from agents.cache import CachedTable
 from agents.io import ChangelogLedger
 from agents.table_writes import TableWrites
+from agents.transport import FieldcourtApp
 from benchmarks.hops import BATCH, CHAIN, MIB, SKELETON, Hop, Spread, hop_topics
 
 #: The chain's internal topics: bytes, as fieldcourt's.
@@ -65,7 +69,12 @@ def build(
     hops = {"chain": CHAIN, "skeleton": SKELETON}.get(variant)
     if hops is not None:
         config["store"] = "rocksdb://"
-    app = faust.App(app_id, **config)
+    app: faust.App
+    ledger = ChangelogLedger()
+    if hops is not None:  # on fieldcourt's transport, as its worker (``fieldcourt.cli``)
+        app = FieldcourtApp(app_id, changelog=ledger, **config)
+    else:
+        app = faust.App(app_id, **config)
     source = app.topic(*inputs, key_serializer="raw", value_serializer="raw")
     sink = app.topic(out, key_serializer="raw", value_serializer="raw", internal=False)
 
@@ -74,7 +83,6 @@ def build(
         keyed = app.topic(keyed_name, partitions=4, **RAW)
         one = app.topic(one_name, partitions=1, **RAW)
         links = [(source, keyed, 4), (keyed, one, 4), (one, sink, 1)]
-        ledger = ChangelogLedger()
         for index, ((inbound, outbound, partitions), hop) in enumerate(
             zip(links, hops, strict=True)
         ):
@@ -141,6 +149,8 @@ async def _ready(sender: Any, **kwargs: Any) -> None:
 
 def main() -> None:
     variant, bootstrap, app_id, data_dir, out, *inputs = sys.argv[1:]
+    if variant in ("chain", "skeleton"):
+        sys.setswitchinterval(SWITCH_INTERVAL_S)  # as fieldcourt's worker
     app = build(variant, bootstrap, app_id, data_dir, out, inputs)
     faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
 
