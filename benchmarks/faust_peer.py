@@ -45,11 +45,11 @@ from agents.cache import CachedTable
 from agents.io import ChangelogLedger
 from agents.table_writes import TableWrites
 from agents.transport import FieldcourtApp
-from benchmarks.hops import BATCH, CHAIN, MIB, SKELETON, Hop, Spread, hop_topics
+from benchmarks.hops import BATCH, HOPS, MIB, Hop, Spread, hop_topics
 
 #: The chain's internal topics: bytes, as fieldcourt's.
 RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw", "internal": True}
-VARIANTS = ("default", "tuned", "chain", "skeleton")
+VARIANTS = ("default", "tuned", *HOPS)
 
 
 def build(
@@ -66,7 +66,7 @@ def build(
         raise SystemExit(f"unknown variant {variant!r}: {', '.join(VARIANTS)}")
     if variant != "default":
         config["consumer_max_fetch_size"] = 16 * MIB
-    hops = {"chain": CHAIN, "skeleton": SKELETON}.get(variant)
+    hops = HOPS.get(variant)
     if hops is not None:
         config["store"] = "rocksdb://"
     app: faust.App
@@ -149,7 +149,7 @@ async def _ready(sender: Any, **kwargs: Any) -> None:
 
 def main() -> None:
     variant, bootstrap, app_id, data_dir, out, *inputs = sys.argv[1:]
-    if variant in ("chain", "skeleton"):
+    if variant in HOPS:
         sys.setswitchinterval(SWITCH_INTERVAL_S)  # as fieldcourt's worker
     app = build(variant, bootstrap, app_id, data_dir, out, inputs)
     faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()

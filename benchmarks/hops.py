@@ -30,6 +30,8 @@ CHAIN = (Hop(), Hop(), Hop())
 #:   audit records an event.
 #: 8.11 records an event in all, as fieldcourt's 8.11.
 SKELETON = (Hop(1.03, 1.68), Hop(3.18 / 1.68, 0.375 / 1.68), Hop(0.69 / 0.375, 1.16 / 0.375))
+#: The peers that take hops, by variant name (``faust_chain``, ``raw_skeleton``, ...).
+HOPS = {"chain": CHAIN, "skeleton": SKELETON}
 
 
 def records_per_event(hops: tuple[Hop, ...]) -> float:

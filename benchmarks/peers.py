@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from benchmarks.harness import OUT, Bench
-from benchmarks.hops import CHAIN, SKELETON, hop_groups, hop_topics, outputs_for
+from benchmarks.hops import HOPS, hop_groups, hop_topics, outputs_for
 from benchmarks.kafka_io import create_topics, publish, truncate
 from benchmarks.processes import Peer
 from fieldcourt.topics import FIELD_TOPICS, apply_topics, catalogue
@@ -117,7 +117,8 @@ def run_peer(
     """A peer fed ``n`` events, measured until every hop has committed all it read: a chain
     drains its field topics first, so their commits alone ended its run at the first hop."""
     inputs, more_groups = list(FIELD_TOPICS), []
-    if name.endswith(("_chain", "_skeleton")):
+    hops = HOPS.get(name.partition("_")[2])  # faust_chain, raw_skeleton...
+    if hops is not None:
         keyed, one = hop_topics(group)
         asyncio.run(create_topics(bench.bootstrap, [keyed]))
         asyncio.run(create_topics(bench.bootstrap, [one], partitions=1))
@@ -143,7 +144,6 @@ def run_peer(
     finally:
         peer.stop()
     result = bench.throughput(label, n, started, ready, drained)
-    hops = {"_chain": CHAIN, "_skeleton": SKELETON}.get(name[name.rfind("_") :])
     if hops is not None and result["records_written"] < (expected := outputs_for(hops, n)):
         raise RuntimeError(
             f"{name}: {result['records_written']:,} records on its output, {expected:,} expected"

@@ -29,10 +29,8 @@ from typing import Any
 import rocksdict
 from aiokafka import ConsumerRebalanceListener
 
-from benchmarks.hops import BATCH, CHAIN, SKELETON, Hop, Spread, hop_groups, hop_topics
+from benchmarks.hops import BATCH, HOPS, Hop, Spread, hop_groups, hop_topics
 from benchmarks.kafka_io import create_topics, group_consumer, producer
-
-VARIANTS = {"chain": CHAIN, "skeleton": SKELETON}
 
 
 class Assigned(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -94,9 +92,9 @@ async def hop(
 async def run(
     variant: str, bootstrap: str, group: str, data_dir: str, out: str, inputs: list[str]
 ) -> None:
-    hops = VARIANTS.get(variant)
+    hops = HOPS.get(variant)
     if hops is None:
-        raise SystemExit(f"unknown variant {variant!r}: {', '.join(VARIANTS)}")
+        raise SystemExit(f"unknown variant {variant!r}: {', '.join(HOPS)}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

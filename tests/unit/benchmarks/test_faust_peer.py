@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks import raw_hops
 from benchmarks.faust_peer import build
-from benchmarks.hops import CHAIN, SKELETON, Spread, outputs_for, records_per_event
+from benchmarks.hops import CHAIN, HOPS, SKELETON, Spread, outputs_for, records_per_event
 
 
 @pytest.mark.parametrize("variant", ["chain", "skeleton"])
@@ -47,7 +47,7 @@ def test_a_spread_gives_whole_counts_that_keep_to_its_rate(rate: float) -> None:
 
 
 def test_the_raw_loop_peer_knows_the_faust_peers_hops_and_refuses_others(tmp_path: Path) -> None:
-    assert raw_hops.VARIANTS == {"chain": CHAIN, "skeleton": SKELETON}
+    assert HOPS == {"chain": CHAIN, "skeleton": SKELETON}
     with pytest.raises(SystemExit, match="chain, skeleton"):
         asyncio.run(raw_hops.run("fast", "127.0.0.1:9", "peer", str(tmp_path), "out", ["in"]))
 
